@@ -1,0 +1,1 @@
+"""Data layers: adapters, validation, catalog, readers."""

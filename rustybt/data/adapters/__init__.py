@@ -1,0 +1,5 @@
+"""Data adapters: each turns a vendor's data into the canonical bar frame."""
+
+from rustybt.data.adapters.base import AdapterMetadata, BarAdapter, SymbolBars, adapter_from_config
+
+__all__ = ["AdapterMetadata", "BarAdapter", "SymbolBars", "adapter_from_config"]
