@@ -1,8 +1,25 @@
-"""RustyBT: a Jupyter-centric research workbench for financial market data."""
+"""RustyBT: a Jupyter-centric research workbench for financial market data.
+
+``import rustybt`` stays light: it never imports IPython, ipywidgets or plotly (the notebook layer loads them
+lazily, on ``%load_ext rustybt`` or when an object is displayed).
+"""
 
 from rustybt import errors
+from rustybt.assets import Asset, AssetFinder, Equity
 from rustybt.config import Config, load_config
+from rustybt.data.catalog import Bundle, Catalog, Ingestion
 
 __version__ = "0.1.0"
 
-__all__ = ["Config", "__version__", "errors", "load_config"]
+__all__ = [
+    "Asset",
+    "AssetFinder",
+    "Bundle",
+    "Catalog",
+    "Config",
+    "Equity",
+    "Ingestion",
+    "__version__",
+    "errors",
+    "load_config",
+]

@@ -34,7 +34,9 @@ def get_calendar(name: str, start: str | pd.Timestamp | None = None, end: str | 
     CalendarError
         Unknown name (the message lists close matches).
     """
-    start_ts = _DEFAULT_START if start is None else min(pd.Timestamp(start).tz_localize(None).normalize(), _DEFAULT_START)
+    start_ts = (
+        _DEFAULT_START if start is None else min(pd.Timestamp(start).tz_localize(None).normalize(), _DEFAULT_START)
+    )
     return _cached(name, start_ts, None if end is None else pd.Timestamp(end).tz_localize(None).normalize())
 
 

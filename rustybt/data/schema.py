@@ -108,6 +108,7 @@ def to_compute(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFram
         [pl.col(c).cast(pl.Float64) for c in VALUE_COLUMNS if c in schema and schema[c] != pl.Float64]
     )
 
+
 # Optional provenance columns an adapter may add so errors can name the file and line of a bad bar.
 SOURCE_FILE_COLUMN = "_source_file"
 SOURCE_ROW_COLUMN = "_source_row"  # 1-based line number in the file, header = line 1

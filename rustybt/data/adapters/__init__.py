@@ -1,5 +1,6 @@
 """Data adapters: each turns a vendor's data into the canonical bar frame."""
 
 from rustybt.data.adapters.base import AdapterMetadata, BarAdapter, SymbolBars, adapter_from_config
+from rustybt.data.adapters.csv import CSVAdapter
 
-__all__ = ["AdapterMetadata", "BarAdapter", "SymbolBars", "adapter_from_config"]
+__all__ = ["AdapterMetadata", "BarAdapter", "CSVAdapter", "SymbolBars", "adapter_from_config"]

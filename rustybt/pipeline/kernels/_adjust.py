@@ -48,4 +48,11 @@ def apply_pending(buf, ptr, hi, until_row, apply_row, first_row, last_row, value
 def empty_adjustments(n_assets: int) -> tuple[np.ndarray, ...]:
     """The six arrays meaning "no adjustments" for ``n_assets`` columns (offsets, apply_row, first, last, value, op)."""
     e = np.empty(0, dtype=np.int64)
-    return (np.zeros(n_assets + 1, dtype=np.int64), e, e.copy(), e.copy(), np.empty(0, dtype=np.float64), e.copy())
+    return (
+        np.zeros(n_assets + 1, dtype=np.int64),
+        e,
+        e.copy(),
+        e.copy(),
+        np.empty(0, dtype=np.float64),
+        e.copy(),
+    )

@@ -1,0 +1,228 @@
+"""The ``rustybt`` command line: bundles, ingest, info, verify, clean, demo.
+
+Every subcommand calls the public Python API; errors print one readable message on stderr and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import polars as pl
+
+from rustybt.errors import BundleNotFound, RustyBTError
+
+__all__ = ["main"]
+
+
+def _catalog(args: argparse.Namespace):
+    from rustybt.data.catalog import Catalog
+
+    return Catalog(root=args.root)
+
+
+def _print_table(frame: pl.DataFrame) -> None:
+    with pl.Config(tbl_rows=200, tbl_cols=20, tbl_hide_dataframe_shape=True, fmt_str_lengths=40, tbl_width_chars=160):
+        print(frame)
+
+
+def _human_bytes(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.1f} {unit}" if unit != "B" else f"{int(value)} B"
+        value /= 1024
+    return f"{value:.1f} GiB"
+
+
+def cmd_bundles(args: argparse.Namespace) -> int:
+    summary = _catalog(args).summary()
+    if summary.height == 0:
+        print("no bundles registered; try `rustybt demo` or `rustybt ingest NAME --csvdir DIR`")
+        return 0
+    _print_table(
+        summary.select(
+            "bundle",
+            "adapter",
+            "calendar",
+            "resolution",
+            "assets",
+            "rows",
+            "start",
+            "end",
+            "last_ingest",
+            "warnings",
+        ).with_columns(pl.col("start").str.slice(0, 10), pl.col("end").str.slice(0, 10))
+    )
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from rustybt.data.adapters.csv import CSVAdapter
+
+    catalog = _catalog(args)
+    adapter = None
+    if args.csvdir:
+        adapter = CSVAdapter.from_csvdir(args.csvdir)
+    elif args.csv:
+        adapter = CSVAdapter([Path(p) for p in args.csv], resolution=args.resolution or "1d")
+    registered = args.name in catalog
+    if adapter is not None:
+        if not registered or catalog.store.get_bundle(args.name).adapter_params != adapter.to_config():
+            catalog.register(
+                args.name,
+                adapter,
+                calendar=args.calendar,
+                resolution=args.resolution,
+                validation="lenient" if args.lenient else "strict",
+                overwrite=registered,
+            )
+    elif not registered:
+        raise BundleNotFound(
+            f"bundle {args.name!r} is not registered; give its source the first time, e.g. "
+            f"`rustybt ingest {args.name} --csvdir DIR` or `--csv FILE ...`"
+        )
+    result = catalog.ingest(
+        args.name,
+        mode=args.mode,
+        n_workers=args.workers,
+        progress=not args.no_progress,
+        validation="lenient" if args.lenient else None,
+    )
+    print(repr(result))
+    if result.report.warning_count:
+        print(f"validation warnings by rule: {json.dumps(result.report.counts(), sort_keys=True)}")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    bundle = _catalog(args).bundle(args.name)
+    info = bundle.summary()
+    print(f"bundle      {info['name']}  (ingestion {info['ingestion']}, {info['ingestions']} in history)")
+    print(f"source      {info['source']['adapter']} {json.dumps(info['source']['params'])}")
+    print(f"calendar    {info['calendar']}   resolution {info['resolution']}")
+    print(f"range       {info['start']} .. {info['end']}")
+    print(f"size        {info['rows']:,} rows, {info['assets']} assets, {_human_bytes(info['size_bytes'])} on disk")
+    q = info["quality"]
+    print(f"quality     {q['errors']} errors, {q['warnings']} warnings, {q['rows_dropped']} rows dropped")
+    for rule, count in sorted(q["by_rule"].items()):
+        print(f"              {rule}: {count}")
+    adjustments = ", ".join(f"{n} {kind}s" for kind, n in info["adjustments"]) or "none"
+    print(f"adjustments {adjustments}")
+    _print_table(bundle.date_ranges.drop("asset_class"))
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    report = _catalog(args).verify(args.name, ingestion=args.ingestion)
+    print(repr(report))
+    return 0 if report.ok else 1
+
+
+def cmd_clean(args: argparse.Namespace) -> int:
+    removed = _catalog(args).clean(args.name, keep_last=args.keep_last, before=args.before, after=args.after)
+    print(f"removed {len(removed)} ingestion(s)" + (": " + ", ".join(removed) if removed else ""))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from rustybt.data.catalog import Catalog
+    from rustybt.sample import ingest_sample
+
+    with tempfile.TemporaryDirectory(prefix="rustybt-demo-") as tmp:
+        root = Path(args.root) if args.root else Path(tmp)
+        catalog = Catalog(root=root)
+        print(f"RustyBT demo: ingesting the shipped sample data into {root}")
+        results = ingest_sample(catalog, progress=not args.no_progress)
+        for result in results.values():
+            print(f"  {result!r}")
+        print()
+        _print_table(catalog.summary().select("bundle", "calendar", "resolution", "assets", "rows", "start", "end"))
+        bundle = catalog.bundle("sample")
+        print(f"\n{bundle!r}")
+        print("\nAAPL around its 7:1 split (raw bars, as traded):")
+        _print_table(bundle.bars("AAPL", start="2014-06-04", end="2014-06-11"))
+        print("\nadjustments recorded for AAPL:")
+        _print_table(bundle.adjustments().filter(pl.col("symbol") == "AAPL").tail(4))
+        print("\nweekly bars resampled on the fly from daily (MSFT, Jan 2014):")
+        _print_table(bundle.bars("MSFT", start="2014-01-01", end="2014-01-31", frequency="1w"))
+        q = bundle.quality
+        print(f"\nvalidation: {q['errors']} errors, {q['warnings']} warnings; by rule: {q['by_rule']}")
+        report = catalog.verify("sample")
+        print(f"verify: {report.files_checked} files, {'all checksums match' if report.ok else report.problems}")
+        _demo_extras(catalog)
+    return 0
+
+
+def _demo_extras(catalog) -> None:
+    """Later layers (pipeline, data portal) add their part of the demo here."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rustybt", description="RustyBT data catalog and research tools.")
+    parser.add_argument("--root", help="catalog root directory (default: RUSTYBT_DATA_DIR or the config file)")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-v info, -vv debug)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("bundles", help="list bundles").set_defaults(func=cmd_bundles)
+
+    ingest = sub.add_parser("ingest", help="ingest a bundle (registers it on first use)")
+    ingest.add_argument("name")
+    source = ingest.add_mutually_exclusive_group()
+    source.add_argument("--csvdir", help="zipline csvdir layout: DIR/daily/<SYM>.csv")
+    source.add_argument("--csv", nargs="+", metavar="FILE", help="CSV files, one symbol per file (name = symbol)")
+    ingest.add_argument("--calendar", default="XNYS", help="exchange_calendars name (default XNYS; 24/7 for crypto)")
+    ingest.add_argument("--resolution", default=None, help="bar resolution of the files (default 1d)")
+    ingest.add_argument("--mode", choices=("replace", "append"), default="replace")
+    ingest.add_argument("--lenient", action="store_true", help="drop invalid rows instead of failing")
+    ingest.add_argument("--workers", type=int, default=None, help="parallel workers for parsing")
+    ingest.add_argument("--no-progress", action="store_true")
+    ingest.set_defaults(func=cmd_ingest)
+
+    info = sub.add_parser("info", help="describe a bundle")
+    info.add_argument("name")
+    info.set_defaults(func=cmd_info)
+
+    verify = sub.add_parser("verify", help="recompute checksums of a bundle's files")
+    verify.add_argument("name")
+    verify.add_argument("--ingestion", default=None, help="ingestion id (default: the live one)")
+    verify.set_defaults(func=cmd_verify)
+
+    clean = sub.add_parser("clean", help="remove old ingestions")
+    clean.add_argument("name")
+    clean.add_argument("--keep-last", type=int, default=None)
+    clean.add_argument("--before", default=None, help="remove ingestions created before this time")
+    clean.add_argument("--after", default=None, help="remove ingestions created after this time")
+    clean.set_defaults(func=cmd_clean)
+
+    demo = sub.add_parser("demo", help="ingest the shipped sample data and show what RustyBT does")
+    demo.add_argument("--no-progress", action="store_true")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``rustybt`` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)],
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args) or 0)
+    except RustyBTError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; the previous ingestion stays live", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,307 @@
+"""A bundle, pinned to one ingestion: what it holds and how to read its bars."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import polars as pl
+
+from rustybt.assets import Asset, AssetFinder, asset_from_record
+from rustybt.data.catalog.layout import ingestion_dir
+from rustybt.data.catalog.manifest import Manifest, VerifyReport
+from rustybt.data.catalog.metadata import BundleRecord, IngestionRecord
+from rustybt.data.catalog.storage import scan_ingestion
+from rustybt.data.resolution import parse_resolution
+from rustybt.data.schema import TIMESTAMP_DTYPE, VALUE_COLUMNS, to_compute
+from rustybt.errors import ResolutionError
+
+if TYPE_CHECKING:
+    from rustybt.data.catalog.catalog import Catalog
+    from rustybt.data.validation import ValidationReport
+
+__all__ = ["Bundle", "to_utc"]
+
+
+def to_utc(value: str | pd.Timestamp | None) -> pd.Timestamp | None:
+    """A timestamp in UTC: naive values are taken as UTC (documented), aware ones converted."""
+    if value is None:
+        return None
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+class Bundle:
+    """A bundle of bars, pinned to one ingestion (the live one when it was opened).
+
+    A re-ingest while a ``Bundle`` is open does not change what it reads: it keeps its ingestion.
+    Get one with :meth:`Catalog.bundle`.
+    """
+
+    def __init__(self, catalog: Catalog, record: BundleRecord, ingestion: IngestionRecord) -> None:
+        self._catalog = catalog
+        self._record = record
+        self.ingestion = ingestion
+        self.path: Path = ingestion_dir(catalog.root, record.name, ingestion.id)
+
+    # --- identity ------------------------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """Bundle name."""
+        return self._record.name
+
+    @property
+    def ingestion_id(self) -> str:
+        """Id of the pinned ingestion."""
+        return self.ingestion.id
+
+    @property
+    def calendar_name(self) -> str:
+        """Trading calendar of the bundle (an ``exchange_calendars`` name)."""
+        return self._record.calendar
+
+    @property
+    def resolution(self) -> str:
+        """The resolution bars are stored at."""
+        return self._record.resolution
+
+    @property
+    def frequencies(self) -> list[str]:
+        """Stored resolutions (coarser ones are available by resampling in :meth:`bars`)."""
+        return self.manifest.resolutions
+
+    @property
+    def source(self) -> dict[str, Any]:
+        """Where the data comes from: adapter name and its (secret-free) parameters."""
+        return {"adapter": self._record.adapter, "params": dict(self._record.adapter_params)}
+
+    @cached_property
+    def manifest(self) -> Manifest:
+        """The pinned ingestion's manifest (files, checksums, scales)."""
+        return Manifest.read(self.path)
+
+    # --- contents ------------------------------------------------------------------------------------------
+    @cached_property
+    def assets(self) -> list[Asset]:
+        """Assets of the pinned ingestion, by sid."""
+        return [asset_from_record(r) for r in self._catalog.store.assets(self.name, self.ingestion_id)]
+
+    @cached_property
+    def asset_finder(self) -> AssetFinder:
+        """An :class:`AssetFinder` over :attr:`assets`."""
+        return AssetFinder(self.assets)
+
+    @property
+    def symbols(self) -> list[str]:
+        """Symbols, sorted."""
+        return sorted(a.symbol for a in self.assets)
+
+    @property
+    def sids(self) -> list[int]:
+        """Sids, ascending."""
+        return [a.sid for a in self.assets]
+
+    @property
+    def rows(self) -> int:
+        """Bars stored."""
+        return self.ingestion.rows
+
+    @property
+    def size_bytes(self) -> int:
+        """Bytes of Parquet on disk."""
+        return self.ingestion.size_bytes
+
+    @property
+    def start(self) -> pd.Timestamp:
+        """First bar's timestamp (UTC)."""
+        return pd.Timestamp(self.ingestion.start)
+
+    @property
+    def end(self) -> pd.Timestamp:
+        """Last bar's timestamp (UTC)."""
+        return pd.Timestamp(self.ingestion.end)
+
+    @cached_property
+    def date_ranges(self) -> pl.DataFrame:
+        """Per asset: sid, symbol, asset_class, start, end, rows."""
+        records = self._catalog.store.assets(self.name, self.ingestion_id)
+        return pl.DataFrame(
+            {
+                "sid": [r["sid"] for r in records],
+                "symbol": [r["symbol"] for r in records],
+                "asset_class": [r["asset_class"] for r in records],
+                "start": [pd.Timestamp(r["start_date"]) for r in records],
+                "end": [pd.Timestamp(r["end_date"]) for r in records],
+                "rows": [r.get("rows", 0) for r in records],
+            },
+            schema={
+                "sid": pl.Int64,
+                "symbol": pl.String,
+                "asset_class": pl.String,
+                "start": pl.Datetime("us"),
+                "end": pl.Datetime("us"),
+                "rows": pl.Int64,
+            },
+        )
+
+    def ingestions(self) -> list[IngestionRecord]:
+        """Every ingestion of the bundle, oldest first (the history)."""
+        return self._catalog.store.ingestions(self.name)
+
+    @property
+    def quality(self) -> dict[str, Any]:
+        """Validation counts of the pinned ingestion: errors, warnings, rows dropped, per rule."""
+        q = self.ingestion.quality
+        return {
+            "errors": q.get("error_count", 0),
+            "warnings": q.get("warning_count", 0),
+            "rows_dropped": q.get("rows_dropped", 0),
+            "rows_checked": q.get("rows_checked", 0),
+            "by_rule": dict(q.get("counts", {})),
+        }
+
+    @property
+    def report(self) -> ValidationReport:
+        """The stored validation report (counts exact; detail limited to the stored examples)."""
+        from rustybt.data.validation import ValidationReport
+
+        return ValidationReport.from_dict(self.ingestion.quality)
+
+    def adjustments(self, kind: str | None = None) -> pl.DataFrame:
+        """Splits, dividends and mergers: sid, symbol, kind, effective_date, ratio, amount."""
+        rows = self._catalog.store.adjustments(self.name, self.ingestion_id)
+        symbol_of = {a.sid: a.symbol for a in self.assets}
+        frame = pl.DataFrame(
+            rows,
+            schema={
+                "sid": pl.Int64,
+                "kind": pl.String,
+                "effective_date": pl.String,
+                "ratio": pl.Float64,
+                "amount": pl.Float64,
+            },
+            orient="row",
+        ).with_columns(
+            pl.col("effective_date").str.to_date(),
+            pl.col("sid").replace_strict(symbol_of, default=None, return_dtype=pl.String).alias("symbol"),
+        )
+        frame = frame.select("sid", "symbol", "kind", "effective_date", "ratio", "amount")
+        return frame if kind is None else frame.filter(pl.col("kind") == kind)
+
+    # --- reading bars --------------------------------------------------------------------------------------
+    def scan(
+        self, resolution: str | None = None, start_year: int | None = None, end_year: int | None = None
+    ) -> pl.LazyFrame:
+        """Lazy scan of stored bars (stored decimal dtypes), pruned by year from the manifest."""
+        res = parse_resolution(resolution or self.resolution).name
+        return scan_ingestion(self.path, self.manifest, res, start_year, end_year)
+
+    def bars(
+        self,
+        symbols: Sequence[str | int | Asset] | str | None = None,
+        start: str | pd.Timestamp | None = None,
+        end: str | pd.Timestamp | None = None,
+        frequency: str | None = None,
+        *,
+        exact: bool = False,
+    ) -> pl.DataFrame:
+        """Raw (unadjusted) bars as a polars DataFrame: timestamp, sid, symbol, open, high, low, close, volume.
+
+        Parameters
+        ----------
+        symbols
+            Symbols, sids or assets (one or several); all when None.
+        start, end
+            Inclusive bounds; naive values are UTC. An ``end`` at midnight includes that whole day.
+        frequency
+            The stored resolution (default) or a coarser one, resampled on the fly along the bundle's calendar.
+        exact
+            Return the stored exact decimals instead of float64.
+        """
+        stored = parse_resolution(self.resolution)
+        target = parse_resolution(frequency) if frequency else stored
+        if target < stored:
+            raise ResolutionError(
+                f"bundle {self.name!r} stores {stored} bars; {target} cannot be derived from them "
+                f"(ask for {stored} or coarser)"
+            )
+        start_ts, end_ts = to_utc(start), to_utc(end)
+        whole_day = end_ts is not None and end_ts == end_ts.normalize()
+        lazy = self.scan(stored.name, start_ts.year if start_ts else None, end_ts.year if end_ts else None)
+        sids = self._resolve_sids(symbols)
+        if sids is not None:
+            lazy = lazy.filter(pl.col("sid").is_in(sids))
+        if start_ts is not None:
+            lazy = lazy.filter(pl.col("timestamp") >= pl.lit(start_ts.value).cast(TIMESTAMP_DTYPE))
+        if end_ts is not None and whole_day:
+            lazy = lazy.filter(pl.col("timestamp") < (end_ts + pd.Timedelta(days=1)).to_pydatetime())
+        elif end_ts is not None:
+            lazy = lazy.filter(pl.col("timestamp") <= pl.lit(end_ts.value).cast(TIMESTAMP_DTYPE))
+        frame = lazy.collect()
+        if target != stored:
+            from rustybt.data.resample import resample_bars
+
+            frame = resample_bars(frame, stored, target, calendar=self.calendar_name)
+        if not exact:
+            frame = to_compute(frame)
+        symbol_of = {a.sid: a.symbol for a in self.assets}
+        frame = frame.with_columns(
+            pl.col("sid").replace_strict(symbol_of, default=None, return_dtype=pl.String).alias("symbol")
+        )
+        return frame.select("timestamp", "sid", "symbol", *VALUE_COLUMNS).sort(["sid", "timestamp"])
+
+    def _resolve_sids(self, symbols: Sequence[str | int | Asset] | str | int | Asset | None) -> list[int] | None:
+        if symbols is None:
+            return None
+        if isinstance(symbols, str | int | Asset):
+            symbols = [symbols]
+        sids = []
+        for item in symbols:
+            if isinstance(item, Asset):
+                sids.append(item.sid)
+            elif isinstance(item, int):
+                self.asset_finder.retrieve_asset(item)
+                sids.append(item)
+            else:
+                sids.append(self.asset_finder.lookup_symbol(item).sid)
+        return sids
+
+    def verify(self) -> VerifyReport:
+        """Recompute every checksum of the pinned ingestion (see :meth:`Catalog.verify`)."""
+        return self._catalog.verify(self.name, ingestion=self.ingestion_id)
+
+    # --- display -------------------------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        return (
+            f"Bundle({self.name!r} @ {self.ingestion_id}: {len(self.assets)} assets, {self.rows:,} {self.resolution} "
+            f"bars, {self.start.date()}..{self.end.date()}, calendar {self.calendar_name})"
+        )
+
+    def _repr_html_(self) -> str:
+        from rustybt.notebook.reprs import bundle_html
+
+        return bundle_html(self)
+
+    def summary(self) -> dict[str, Any]:
+        """The facts shown by ``rustybt info``: name, source, assets, rows, range, size, quality, ingestions."""
+        return {
+            "name": self.name,
+            "ingestion": self.ingestion_id,
+            "source": self.source,
+            "calendar": self.calendar_name,
+            "resolution": self.resolution,
+            "assets": len(self.assets),
+            "rows": self.rows,
+            "start": str(self.start),
+            "end": str(self.end),
+            "size_bytes": self.size_bytes,
+            "quality": self.quality,
+            "ingestions": len(self.ingestions()),
+            "adjustments": self.adjustments().group_by("kind").len().sort("kind").rows(),
+        }
+
+
+_ = VALUE_COLUMNS  # re-exported names used by readers

@@ -1,0 +1,353 @@
+"""The catalog: one object over a root directory of bundles (Parquet files + SQLite metadata)."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import polars as pl
+
+from rustybt.calendars import get_calendar
+from rustybt.config import Config, load_config
+from rustybt.data.adapters.base import BarAdapter
+from rustybt.data.catalog.bundle import Bundle, to_utc
+from rustybt.data.catalog.ingest import Ingestion, IngestOptions, run_ingestion
+from rustybt.data.catalog.layout import CATALOG_DB, bundle_dir, ingestion_dir, validate_bundle_name
+from rustybt.data.catalog.manifest import Manifest, VerifyProblem, VerifyReport, sha256_file
+from rustybt.data.catalog.metadata import BundleRecord, IngestionRecord, MetadataStore
+from rustybt.data.resolution import parse_resolution
+from rustybt.data.validation import ValidationConfig
+from rustybt.errors import IngestionError, IngestionNotFound
+
+__all__ = ["Catalog"]
+
+log = logging.getLogger(__name__)
+
+
+class Catalog:
+    """Bundles of bars under one root directory.
+
+    Parameters
+    ----------
+    root
+        Catalog directory. Default: ``RUSTYBT_DATA_DIR``, else ``data.root_dir`` of the config file, else
+        ``~/.rustybt/data``.
+    config
+        A resolved :class:`~rustybt.config.Config` (default: :func:`~rustybt.config.load_config`).
+
+    Examples
+    --------
+    >>> catalog = Catalog(root=tmp)                                               # doctest: +SKIP
+    >>> catalog.register("zl", adapter=CSVAdapter.from_csvdir("csvdir"), calendar="XNYS")  # doctest: +SKIP
+    >>> catalog.ingest("zl")                                                      # doctest: +SKIP
+    >>> catalog.bundle("zl").bars(["AAPL"], start="2014-01-01", end="2014-12-31")  # doctest: +SKIP
+    """
+
+    def __init__(self, root: str | Path | None = None, config: Config | None = None) -> None:
+        self.config = config or load_config(root_dir=root)
+        self.root = Path(root).expanduser() if root is not None else self.config.data.root_dir
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.store = MetadataStore(self.root / CATALOG_DB)
+
+    # --- registration --------------------------------------------------------------------------------------
+    def register(
+        self,
+        name: str,
+        adapter: BarAdapter,
+        *,
+        calendar: str = "XNYS",
+        resolution: str | None = None,
+        symbols: Sequence[str] | None = None,
+        start_date: str | pd.Timestamp | None = None,
+        end_date: str | pd.Timestamp | None = None,
+        validation: str | ValidationConfig = "strict",
+        strict: bool = True,
+        exchange: str = "",
+        overwrite: bool = False,
+    ) -> BundleRecord:
+        """Register bundle ``name`` fed by ``adapter``.
+
+        Parameters
+        ----------
+        name
+            Letters, digits, ``_``, ``-``, ``.``; no path separators or ``..``.
+        adapter
+            The data source. Its :meth:`~BarAdapter.to_config` parameters are stored (never secrets), so later
+            ingests (also from the CLI) rebuild it.
+        calendar
+            ``exchange_calendars`` name: ``"XNYS"`` for US equities, ``"24/7"`` for crypto.
+        resolution
+            Bar resolution to store; default: the adapter's first supported one.
+        symbols, start_date, end_date
+            What to fetch; default: everything the adapter offers.
+        validation
+            ``"strict"`` (any validation error fails the ingest), ``"lenient"`` (bad rows are dropped and
+            counted), or a :class:`ValidationConfig`.
+        strict
+            If True, a symbol that fails to load fails the ingest; if False it is left out and recorded.
+        overwrite
+            Replace an existing registration (its ingestions are kept).
+        """
+        validate_bundle_name(name)
+        get_calendar(calendar)  # fail early on an unknown calendar
+        res = parse_resolution(resolution or adapter.supported_resolutions[0]).name
+        vconfig = validation if isinstance(validation, ValidationConfig) else ValidationConfig(mode=validation)
+        options: dict[str, Any] = {
+            "symbols": list(symbols) if symbols else None,
+            "start_date": str(to_utc(start_date)) if start_date is not None else None,
+            "end_date": str(to_utc(end_date)) if end_date is not None else None,
+            "validation": _validation_to_dict(vconfig),
+            "strict": bool(strict),
+            "exchange": exchange,
+        }
+        record = BundleRecord(
+            name=name,
+            adapter=adapter.name,
+            adapter_params=adapter.to_config(),
+            calendar=calendar,
+            resolution=res,
+            options=options,
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            live_ingestion=None,
+        )
+        self.store.add_bundle(record, overwrite=overwrite)
+        log.info("registered bundle %r (%s, %s, %s)", name, adapter.name, calendar, res)
+        return self.store.get_bundle(name)
+
+    def unregister(self, name: str, *, delete_data: bool = True) -> None:
+        """Forget bundle ``name``; with ``delete_data`` also remove its files."""
+        self.store.get_bundle(name)
+        self.store.remove_bundle(name)
+        if delete_data:
+            shutil.rmtree(bundle_dir(self.root, name), ignore_errors=True)
+
+    # --- ingestion -----------------------------------------------------------------------------------------
+    def ingest(
+        self,
+        name: str,
+        mode: str = "replace",
+        *,
+        n_workers: int | None = None,
+        progress: bool = True,
+        validation: str | ValidationConfig | None = None,
+        strict: bool | None = None,
+        symbols: Sequence[str] | None = None,
+        start_date: str | pd.Timestamp | None = None,
+        end_date: str | pd.Timestamp | None = None,
+        adapter: BarAdapter | None = None,
+    ) -> Ingestion:
+        """Ingest bundle ``name`` atomically; returns the new live :class:`Ingestion`.
+
+        ``mode="replace"`` writes exactly what the source returns now. ``mode="append"`` keeps the stored bars
+        and adds the new ones; where a new bar has the (sid, timestamp) of a stored one, the new bar wins and
+        the overlap is counted (``replaced_rows``, ``changed_rows``).
+
+        On any failure the previous ingestion stays live and nothing partial is visible.
+        """
+        record = self.store.get_bundle(name)
+        opts = record.options
+        if validation is None:
+            vconfig = _validation_from_dict(opts.get("validation", {}))
+        elif isinstance(validation, ValidationConfig):
+            vconfig = validation
+        else:
+            vconfig = ValidationConfig(mode=validation)
+        if mode == "append" and record.live_ingestion is None:
+            log.info("bundle %r has no ingestion yet; append behaves like replace", name)
+        options = IngestOptions(
+            mode=mode if record.live_ingestion is not None else ("replace" if mode == "append" else mode),
+            validation=vconfig,
+            strict=opts.get("strict", True) if strict is None else strict,
+            n_workers=n_workers or _default_workers(),
+            progress=progress,
+            symbols=symbols or opts.get("symbols"),
+            start_date=to_utc(start_date if start_date is not None else opts.get("start_date")),
+            end_date=to_utc(end_date if end_date is not None else opts.get("end_date")),
+        )
+        return run_ingestion(self.store, self.root, self.config.data.compression, record, options, adapter)
+
+    # --- reading -------------------------------------------------------------------------------------------
+    def bundles(self) -> list[str]:
+        """Names of registered bundles."""
+        return self.store.bundle_names()
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name in self.store.bundle_names()
+
+    def bundle(self, name: str, ingestion: str | None = None) -> Bundle:
+        """Bundle ``name`` pinned to its live ingestion (or to ``ingestion``)."""
+        record = self.store.get_bundle(name)
+        return Bundle(self, record, self.store.get_ingestion(name, ingestion))
+
+    def ingestions(self, name: str) -> list[IngestionRecord]:
+        """Ingestions of bundle ``name``, oldest first."""
+        self.store.get_bundle(name)
+        return self.store.ingestions(name)
+
+    def summary(self) -> pl.DataFrame:
+        """One row per bundle: name, adapter, calendar, resolution, assets, rows, range, size, last ingest, quality."""
+        rows = []
+        for name in self.bundles():
+            rec = self.store.get_bundle(name)
+            ing = self.store.get_ingestion(name) if rec.live_ingestion else None
+            rows.append(
+                {
+                    "bundle": name,
+                    "adapter": rec.adapter,
+                    "calendar": rec.calendar,
+                    "resolution": rec.resolution,
+                    "assets": ing.n_assets if ing else 0,
+                    "rows": ing.rows if ing else 0,
+                    "start": ing.start if ing else None,
+                    "end": ing.end if ing else None,
+                    "size_bytes": ing.size_bytes if ing else 0,
+                    "last_ingest": ing.created_at if ing else None,
+                    "ingestion": ing.id if ing else None,
+                    "errors": ing.quality.get("error_count", 0) if ing else 0,
+                    "warnings": ing.quality.get("warning_count", 0) if ing else 0,
+                    "dropped": ing.quality.get("rows_dropped", 0) if ing else 0,
+                }
+            )
+        schema = {
+            "bundle": pl.String,
+            "adapter": pl.String,
+            "calendar": pl.String,
+            "resolution": pl.String,
+            "assets": pl.Int64,
+            "rows": pl.Int64,
+            "start": pl.String,
+            "end": pl.String,
+            "size_bytes": pl.Int64,
+            "last_ingest": pl.String,
+            "ingestion": pl.String,
+            "errors": pl.Int64,
+            "warnings": pl.Int64,
+            "dropped": pl.Int64,
+        }
+        return pl.DataFrame(rows, schema=schema)
+
+    # --- maintenance ---------------------------------------------------------------------------------------
+    def verify(self, name: str, ingestion: str | None = None) -> VerifyReport:
+        """Recompute the checksum of every file of an ingestion (default: the live one) against its manifest.
+
+        Missing, changed, truncated or unreadable files are reported; nothing is modified.
+        """
+        rec = self.store.get_ingestion(name, ingestion)
+        directory = ingestion_dir(self.root, name, rec.id)
+        try:
+            manifest = Manifest.read(directory)
+        except (OSError, ValueError) as exc:
+            return VerifyReport(name, rec.id, 0, [VerifyProblem("manifest.json", "unreadable", str(exc))])
+        problems = []
+        for entry in manifest.files:
+            path = directory / entry.path
+            if not path.exists():
+                problems.append(VerifyProblem(entry.path, "missing"))
+                continue
+            size = path.stat().st_size
+            if size != entry.bytes:
+                problems.append(
+                    VerifyProblem(entry.path, "size mismatch", f"{size} bytes, manifest says {entry.bytes}")
+                )
+                continue
+            if sha256_file(path) != entry.sha256:
+                problems.append(VerifyProblem(entry.path, "checksum mismatch", "the file changed after ingestion"))
+                continue
+            try:
+                import pyarrow.parquet as pq
+
+                rows = pq.ParquetFile(path).metadata.num_rows
+            except Exception as exc:  # pyarrow raises several types for broken files
+                problems.append(VerifyProblem(entry.path, "unreadable", str(exc)))
+                continue
+            if rows != entry.rows:
+                problems.append(VerifyProblem(entry.path, "row count mismatch", f"{rows} rows, manifest {entry.rows}"))
+        if problems:
+            log.error("bundle %r ingestion %s: %d file problem(s)", name, rec.id, len(problems))
+        return VerifyReport(name, rec.id, len(manifest.files), problems)
+
+    def clean(
+        self,
+        name: str,
+        *,
+        keep_last: int | None = None,
+        before: str | pd.Timestamp | None = None,
+        after: str | pd.Timestamp | None = None,
+    ) -> list[str]:
+        """Delete old ingestions of bundle ``name``; returns the ids removed.
+
+        ``keep_last=N`` keeps the N newest; ``before`` / ``after`` remove ingestions created strictly before /
+        after the given time. The live ingestion is never removed.
+        """
+        if keep_last is None and before is None and after is None:
+            raise IngestionError("clean needs keep_last, before or after")
+        if keep_last is not None and keep_last < 1:
+            raise IngestionError(f"keep_last must be at least 1, got {keep_last}")
+        record = self.store.get_bundle(name)
+        history = self.store.ingestions(name)
+        doomed: set[str] = set()
+        if keep_last is not None:
+            doomed |= {r.id for r in history[:-keep_last]}
+        if before is not None:
+            cut = to_utc(before)
+            doomed |= {r.id for r in history if pd.Timestamp(r.created_at) < cut}
+        if after is not None:
+            cut = to_utc(after)
+            doomed |= {r.id for r in history if pd.Timestamp(r.created_at) > cut}
+        doomed.discard(record.live_ingestion or "")
+        ordered = sorted(doomed)
+        if ordered:
+            self.store.delete_ingestions(name, ordered)
+            for ingestion_id in ordered:
+                shutil.rmtree(ingestion_dir(self.root, name, ingestion_id), ignore_errors=True)
+            log.info("bundle %r: removed ingestions %s", name, ", ".join(ordered))
+        return ordered
+
+    def live_ingestion(self, name: str) -> IngestionRecord:
+        """The live ingestion record of bundle ``name``."""
+        try:
+            return self.store.get_ingestion(name)
+        except IngestionNotFound:
+            raise
+
+    # --- display -------------------------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        names = self.bundles()
+        return f"Catalog({str(self.root)!r}, {len(names)} bundle(s): {', '.join(names) or 'none'})"
+
+    def _repr_html_(self) -> str:
+        from rustybt.notebook.reprs import catalog_html
+
+        return catalog_html(self)
+
+
+def _default_workers() -> int:
+    import os
+
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def _validation_to_dict(config: ValidationConfig) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    out = asdict(config)
+    for key, value in list(out.items()):
+        if hasattr(value, "total_seconds"):
+            out[key] = {"seconds": value.total_seconds()}
+    return out
+
+
+def _validation_from_dict(data: dict[str, Any]) -> ValidationConfig:
+    from datetime import timedelta
+
+    kwargs = dict(data)
+    for key, value in list(kwargs.items()):
+        if isinstance(value, dict) and "seconds" in value:
+            kwargs[key] = timedelta(seconds=value["seconds"])
+    known = set(ValidationConfig.__dataclass_fields__)
+    return ValidationConfig(**{k: v for k, v in kwargs.items() if k in known})

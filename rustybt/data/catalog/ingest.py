@@ -1,0 +1,464 @@
+"""One atomic, versioned ingestion of a bundle.
+
+The new ingestion is written under ``.staging/<id>/``, validated, checksummed and described by a manifest; then
+the directory is renamed into place and a single SQLite transaction records it and moves the bundle's live
+pointer. Any failure, exception or KeyboardInterrupt before that transaction leaves the previous ingestion live
+and removes the partial one; a process killed outright leaves only a staging or orphan directory that nothing
+reads and that the next ingestion of the bundle removes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import polars as pl
+from tqdm.auto import tqdm
+
+from rustybt.data.adapters.base import BarAdapter, adapter_from_config
+from rustybt.data.catalog.layout import (
+    SCHEMA_VERSION,
+    bundle_dir,
+    ingestion_dir,
+    new_ingestion_id,
+    staging_dir,
+)
+from rustybt.data.catalog.manifest import Manifest
+from rustybt.data.catalog.metadata import BundleRecord, IngestionRecord, MetadataStore
+from rustybt.data.catalog.storage import read_ingestion_bars
+from rustybt.data.catalog.writer import write_bars
+from rustybt.data.resolution import parse_resolution
+from rustybt.data.schema import TIMESTAMP_DTYPE, VALUE_COLUMNS, infer_scale, to_decimal
+from rustybt.data.validation import ValidationConfig, ValidationReport, validate_bars
+from rustybt.errors import IngestionError, IngestionNotFound, RustyBTError
+
+__all__ = ["IngestOptions", "Ingestion", "run_ingestion"]
+
+log = logging.getLogger(__name__)
+MODES = ("replace", "append")
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """How one ingestion runs (resolved from the bundle's registration and the call's arguments)."""
+
+    mode: str = "replace"
+    validation: ValidationConfig = field(default_factory=ValidationConfig)
+    strict: bool = True  # any symbol that fails to load aborts the ingestion
+    n_workers: int = 1
+    progress: bool = True
+    symbols: Sequence[str] | None = None
+    start_date: pd.Timestamp | None = None
+    end_date: pd.Timestamp | None = None
+
+
+@dataclass
+class Ingestion:
+    """The outcome of :meth:`Catalog.ingest`: the new live ingestion of a bundle.
+
+    Attributes
+    ----------
+    id, bundle, mode, rows, n_assets
+        Identity and size of the ingestion (``rows`` counts every bar stored, old and new in append mode).
+    report
+        The :class:`~rustybt.data.validation.ValidationReport` of the bars this run fetched.
+    new_rows, replaced_rows, changed_rows
+        Append mode: bars added, bars that overlapped stored ones (the new ingest wins), and how many of
+        those carried different values.
+    failures
+        Symbols that could not be loaded (only when the bundle is not strict), with their error messages.
+    """
+
+    id: str
+    bundle: str
+    mode: str
+    rows: int
+    n_assets: int
+    report: ValidationReport
+    duration_s: float
+    new_rows: int
+    replaced_rows: int = 0
+    changed_rows: int = 0
+    failures: dict[str, str] = field(default_factory=dict)
+    record: IngestionRecord | None = None
+
+    @property
+    def partial(self) -> bool:
+        """True when some symbols failed and were left out."""
+        return bool(self.failures)
+
+    def __repr__(self) -> str:
+        extra = f", {len(self.failures)} failed symbol(s)" if self.failures else ""
+        return (
+            f"Ingestion({self.bundle}@{self.id}: {self.rows:,} rows, {self.n_assets} assets, mode={self.mode}, "
+            f"{self.report.error_count} errors / {self.report.warning_count} warnings, "
+            f"{self.report.rows_dropped} dropped{extra}, {self.duration_s:.2f}s)"
+        )
+
+    def _repr_html_(self) -> str:
+        from rustybt.notebook.reprs import ingestion_html
+
+        return ingestion_html(self)
+
+
+@contextmanager
+def bundle_lock(directory: Path, bundle: str) -> Iterator[None]:
+    """Hold the bundle's ingestion lock (an advisory ``flock``; released if the process dies)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fh = open(directory / ".lock", "a+")  # noqa: SIM115 - held for the whole with-block
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IngestionError(f"another ingestion of bundle {bundle!r} is running; wait for it to finish") from None
+        yield
+    finally:
+        fh.close()
+
+
+def _remove_leftovers(directory: Path, known: set[str]) -> None:
+    """Remove staging directories and orphans of killed ingestions (we hold the lock, nobody writes them)."""
+    staging = directory / ".staging"
+    if staging.exists():
+        for leftover in staging.iterdir():
+            log.info("removing unfinished ingestion %s", leftover)
+            shutil.rmtree(leftover, ignore_errors=True)
+    for child in directory.iterdir():
+        if child.is_dir() and not child.name.startswith(".") and child.name not in known:
+            log.info("removing orphan ingestion directory %s (never committed)", child)
+            shutil.rmtree(child, ignore_errors=True)
+
+
+def run_ingestion(
+    store: MetadataStore,
+    root: Path,
+    compression: str,
+    record: BundleRecord,
+    options: IngestOptions,
+    adapter: BarAdapter | None = None,
+) -> Ingestion:
+    """Fetch, validate and write one ingestion of ``record``'s bundle; make it live atomically."""
+    if options.mode not in MODES:
+        raise IngestionError(f"unknown ingest mode {options.mode!r}; use one of {', '.join(MODES)}")
+    started = time.perf_counter()
+    directory = bundle_dir(root, record.name)
+    with bundle_lock(directory, record.name):
+        previous = {r.id: r for r in store.ingestions(record.name)}
+        _remove_leftovers(directory, set(previous))
+        ingestion_id = new_ingestion_id(set(previous))
+        stage = staging_dir(root, record.name, ingestion_id)
+        stage.mkdir(parents=True)
+        final = ingestion_dir(root, record.name, ingestion_id)
+        live = record.live_ingestion
+        try:
+            built = _build(store, root, compression, record, options, adapter, stage, ingestion_id)
+            built.record = _with_duration(built.record, time.perf_counter() - started)
+            os.replace(stage, final)
+            try:
+                store.commit_ingestion(built.record, built.new_sids, built.assets, built.adjustments)
+            except BaseException:
+                if not _committed(store, record.name, ingestion_id):
+                    shutil.rmtree(final, ignore_errors=True)
+                raise
+        except BaseException as exc:
+            shutil.rmtree(stage, ignore_errors=True)
+            kept = f"ingestion {live} stays live" if live else "the bundle has no ingestion yet"
+            log.error("ingestion of bundle %r failed; %s", record.name, kept)
+            if isinstance(exc, RustyBTError) or not isinstance(exc, Exception):
+                raise
+            raise IngestionError(f"ingestion of bundle {record.name!r} failed ({kept}): {exc}") from exc
+    result = built.result
+    result.duration_s = built.record.duration_s
+    result.record = built.record
+    log.info("%r", result)
+    return result
+
+
+def _committed(store: MetadataStore, bundle: str, ingestion_id: str) -> bool:
+    try:
+        store.get_ingestion(bundle, ingestion_id)
+    except IngestionNotFound:
+        return False
+    return True
+
+
+def _with_duration(record: IngestionRecord, seconds: float) -> IngestionRecord:
+    from dataclasses import replace
+
+    return replace(record, duration_s=round(seconds, 4))
+
+
+@dataclass
+class _Built:
+    record: IngestionRecord
+    result: Ingestion
+    new_sids: dict[str, int]
+    assets: list[dict[str, Any]]
+    adjustments: list[tuple[int, str, str, float | None, float | None]]
+
+
+def _fetch(
+    adapter: BarAdapter, record: BundleRecord, options: IngestOptions
+) -> tuple[pl.DataFrame, dict[str, str], dict[str, dict[str, Any]]]:
+    symbols = list(options.symbols) if options.symbols else record.options.get("symbols")
+    if symbols is None:
+        symbols = adapter.symbols()
+    frames: list[pl.DataFrame] = []
+    failures: dict[str, str] = {}
+    infos: dict[str, dict[str, Any]] = {}
+    stream = adapter.iter_bars(
+        symbols, options.start_date, options.end_date, record.resolution, n_workers=options.n_workers
+    )
+    bar = tqdm(
+        stream,
+        total=len(symbols) if symbols else None,
+        desc=f"ingest {record.name}",
+        unit="symbol",
+        disable=not options.progress,
+        leave=False,
+    )
+    for item in bar:
+        if item.error is not None:
+            failures[item.symbol] = str(item.error)
+            log.warning("bundle %r: symbol %s failed: %s", record.name, item.symbol, item.error)
+            continue
+        if item.bars is None or item.bars.height == 0:
+            log.warning("bundle %r: no bars for symbol %s in the requested range", record.name, item.symbol)
+            continue
+        frames.append(item.bars)
+        infos[item.symbol] = item.info
+    if failures and options.strict:
+        listing = "\n".join(f"  {sym}: {msg}" for sym, msg in sorted(failures.items())[:20])
+        more = f"\n  ... and {len(failures) - 20} more" if len(failures) > 20 else ""
+        raise IngestionError(
+            f"bundle {record.name!r}: {len(failures)} symbol(s) could not be loaded; nothing was changed:\n"
+            f"{listing}{more}\nFix the source, or ingest with strict=False to keep the symbols that loaded."
+        )
+    if not frames:
+        raise IngestionError(f"bundle {record.name!r}: the source returned no bars; nothing was changed")
+    return pl.concat(frames, how="diagonal_relaxed"), failures, infos
+
+
+def _build(
+    store: MetadataStore,
+    root: Path,
+    compression: str,
+    record: BundleRecord,
+    options: IngestOptions,
+    adapter: BarAdapter | None,
+    stage: Path,
+    ingestion_id: str,
+) -> _Built:
+    adapter = adapter or adapter_from_config(record.adapter, record.adapter_params)
+    resolution = parse_resolution(record.resolution).name
+    raw, failures, infos = _fetch(adapter, record, options)
+    clean, report = validate_bars(raw, calendar=record.calendar, resolution=resolution, config=options.validation)
+    if options.validation.mode == "strict" and not report.ok:
+        report.raise_for_errors(context=f"bundle {record.name!r}")
+    if clean.height == 0:
+        raise IngestionError(f"bundle {record.name!r}: validation dropped every bar; nothing was changed")
+
+    # Stable sids: reuse the bundle's, number new symbols after the largest known one, in symbol order.
+    known = store.symbol_sids(record.name)
+    symbols = sorted(clean.get_column("symbol").unique().to_list())
+    next_sid = max(known.values(), default=-1) + 1
+    new_sids: dict[str, int] = {}
+    for sym in symbols:
+        if sym not in known:
+            new_sids[sym] = next_sid
+            next_sid += 1
+    sid_of = {**known, **new_sids}
+
+    parent = record.live_ingestion if options.mode == "append" else None
+    prev_manifest = Manifest.read(ingestion_dir(root, record.name, parent)) if parent else None
+    scales = {c: infer_scale(clean.get_column(c)) for c in VALUE_COLUMNS}
+    if prev_manifest is not None:
+        scales = {c: max(scales[c], prev_manifest.scales.get(c, 0)) for c in VALUE_COLUMNS}
+
+    bars = to_decimal(
+        clean.select(
+            pl.col("timestamp").cast(TIMESTAMP_DTYPE),
+            pl.col("symbol").replace_strict(sid_of, return_dtype=pl.Int64).alias("sid"),
+            *VALUE_COLUMNS,
+        ),
+        scales,
+    )
+    new_rows = bars.height
+    replaced = changed = 0
+    if prev_manifest is not None:
+        old = to_decimal(
+            read_ingestion_bars(ingestion_dir(root, record.name, parent), prev_manifest, resolution), scales
+        )
+        overlap = old.join(bars, on=["sid", "timestamp"], how="inner", suffix="_new")
+        replaced = overlap.height
+        if replaced:
+            differs = pl.any_horizontal([pl.col(c).ne_missing(pl.col(f"{c}_new")) for c in VALUE_COLUMNS])
+            changed = overlap.filter(differs).height
+        bars = pl.concat([old.join(bars, on=["sid", "timestamp"], how="anti"), bars])
+        new_rows -= replaced
+        if replaced:
+            log.info(
+                "bundle %r: %d stored bars overlapped the new ones (%d with different values); the new ingest wins",
+                record.name,
+                replaced,
+                changed,
+            )
+    bars = bars.sort(["sid", "timestamp"])
+
+    files = write_bars(bars, stage, resolution, compression)
+    manifest = Manifest(
+        bundle=record.name, ingestion_id=ingestion_id, calendar=record.calendar, files=files, scales=scales
+    )
+    manifest.write(stage)
+
+    assets = _asset_records(bars, sid_of, infos, adapter, record, resolution, store, parent)
+    adjustments = _adjustment_rows(adapter, bars, sid_of, store, record, parent)
+    ts = bars.get_column("timestamp")
+    quality = report.to_dict()
+    details = {
+        "resolutions": manifest.resolutions,
+        "scales": scales,
+        "new_rows": new_rows,
+        "replaced_rows": replaced,
+        "changed_rows": changed,
+        "failures": failures,
+        "symbols_fetched": len(symbols),
+        "adapter": record.adapter,
+    }
+    ing_record = IngestionRecord(
+        id=ingestion_id,
+        bundle=record.name,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        mode=options.mode,
+        parent=parent,
+        rows=bars.height,
+        n_assets=len(assets),
+        start=str(ts.min()),
+        end=str(ts.max()),
+        size_bytes=manifest.size_bytes,
+        schema_version=SCHEMA_VERSION,
+        duration_s=0.0,
+        quality=quality,
+        details=details,
+    )
+    result = Ingestion(
+        id=ingestion_id,
+        bundle=record.name,
+        mode=options.mode,
+        rows=bars.height,
+        n_assets=len(assets),
+        report=report,
+        duration_s=0.0,
+        new_rows=new_rows,
+        replaced_rows=replaced,
+        changed_rows=changed,
+        failures=failures,
+    )
+    return _Built(ing_record, result, new_sids, assets, adjustments)
+
+
+def _asset_records(
+    bars: pl.DataFrame,
+    sid_of: dict[str, int],
+    infos: dict[str, dict[str, Any]],
+    adapter: BarAdapter,
+    record: BundleRecord,
+    resolution: str,
+    store: MetadataStore,
+    parent: str | None,
+) -> list[dict[str, Any]]:
+    symbol_of = {sid: sym for sym, sid in sid_of.items()}
+    previous = {a["sid"]: a for a in store.assets(record.name, parent)} if parent else {}
+    stats = bars.group_by("sid").agg(
+        pl.len().alias("rows"),
+        pl.col("timestamp").min().alias("start"),
+        pl.col("timestamp").max().alias("end"),
+    )
+    daily = not parse_resolution(resolution).is_intraday
+    records = []
+    for sid, rows, start, end in stats.sort("sid").iter_rows():
+        symbol = symbol_of[sid]
+        base: dict[str, Any] = dict(previous.get(sid, {}))
+        base.update(
+            {
+                "asset_class": adapter.asset_class,
+                "exchange": record.options.get("exchange", ""),
+                "calendar_name": record.calendar,
+            }
+        )
+        base.update(infos.get(symbol, {}))
+        start_ts = pd.Timestamp(start).tz_convert(None)
+        end_ts = pd.Timestamp(end).tz_convert(None)
+        base.update(
+            sid=int(sid),
+            symbol=symbol,
+            rows=int(rows),
+            start_date=(start_ts.normalize() if daily else start_ts).isoformat(),
+            end_date=(end_ts.normalize() if daily else end_ts).isoformat(),
+        )
+        records.append(base)
+    return records
+
+
+def _adjustment_rows(
+    adapter: BarAdapter,
+    bars: pl.DataFrame,
+    sid_of: dict[str, int],
+    store: MetadataStore,
+    record: BundleRecord,
+    parent: str | None,
+) -> list[tuple[int, str, str, float | None, float | None]]:
+    """Adjustments for the stored sids; a dividend's ratio is 1 - amount / the previous session's close."""
+    frame = adapter.adjustments(list(sid_of))
+    rows: dict[tuple[int, str, str], tuple[int, str, str, float | None, float | None]] = {}
+    if parent:
+        for adj in store.adjustments(record.name, parent):
+            rows[(adj[0], adj[1], adj[2])] = adj
+    if frame.height:
+        frame = frame.filter(pl.col("symbol").is_in(list(sid_of)))
+        frame = frame.with_columns(
+            pl.col("symbol").replace_strict(sid_of, return_dtype=pl.Int64).alias("sid"),
+            pl.col("effective_date").cast(TIMESTAMP_DTYPE),
+        ).sort(["sid", "effective_date"])
+        closes = bars.select("sid", "timestamp", pl.col("close").cast(pl.Float64)).sort(["sid", "timestamp"])
+        # close of the last bar strictly before the effective date
+        prior = frame.join_asof(
+            closes.with_columns(pl.col("timestamp").alias("prev_ts")),
+            left_on="effective_date",
+            right_on="timestamp",
+            by="sid",
+            strategy="backward",
+            allow_exact_matches=False,
+            check_sortedness=False,  # sorted by (sid, effective_date) above; polars cannot check with `by`
+        )
+        for sid, kind, when, ratio, amount, prev_close, symbol in prior.select(
+            "sid", "kind", "effective_date", "ratio", "amount", "close", "symbol"
+        ).iter_rows():
+            if kind == "dividend" and ratio is None and amount is not None:
+                if prev_close is None or prev_close <= 0:
+                    log.warning("%s: dividend on %s has no previous close; ratio left empty", symbol, when.date())
+                else:
+                    ratio = 1.0 - amount / prev_close
+                    if not 0.0 < ratio <= 1.0:
+                        log.warning(
+                            "%s: dividend %.4f on %s against close %.4f gives ratio %.4f outside (0, 1]; ignored",
+                            symbol,
+                            amount,
+                            when.date(),
+                            prev_close,
+                            ratio,
+                        )
+                        ratio = None
+            key_date = pd.Timestamp(when).tz_convert(None).date().isoformat()
+            rows[(int(sid), kind, key_date)] = (int(sid), kind, key_date, ratio, amount)
+    return [rows[k] for k in sorted(rows)]

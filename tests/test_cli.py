@@ -1,0 +1,79 @@
+"""The rustybt command line, run as a real subprocess where exit codes and stderr matter."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rustybt.cli import main
+
+
+def run(*args: str, root: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "rustybt.cli", "--root", str(root), *args], capture_output=True, text=True
+    )
+
+
+def test_ingest_registers_on_first_use_then_lists_and_describes(tmp_path, csvdir, capsys):
+    root = tmp_path / "cat"
+    assert main(["--root", str(root), "ingest", "zl", "--csvdir", str(csvdir), "--no-progress"]) == 0
+    assert "3,016 rows" in capsys.readouterr().out
+    assert main(["--root", str(root), "bundles"]) == 0
+    assert "zl" in capsys.readouterr().out
+    assert main(["--root", str(root), "info", "zl"]) == 0
+    out = capsys.readouterr().out
+    assert "4 assets" in out and "AAPL" in out and "2 splits" in out
+    assert main(["--root", str(root), "ingest", "zl", "--no-progress"]) == 0  # re-ingest from the stored source
+    assert main(["--root", str(root), "clean", "zl", "--keep-last", "1"]) == 0
+    assert "removed 1 ingestion" in capsys.readouterr().out
+    assert main(["--root", str(root), "verify", "zl"]) == 0
+
+
+def test_ingest_csv_files(tmp_path, csvdir, capsys):
+    root = tmp_path / "cat"
+    files = [str(csvdir / "daily" / "AAPL.csv"), str(csvdir / "daily" / "KO.csv")]
+    assert main(["--root", str(root), "ingest", "two", "--csv", *files, "--no-progress"]) == 0
+    assert "2 assets" in capsys.readouterr().out
+
+
+def test_unknown_bundle_exits_nonzero_with_message(tmp_path):
+    proc = run("info", "nope", root=tmp_path)
+    assert proc.returncode == 1
+    assert "error: no bundle named 'nope'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_ingest_unknown_bundle_without_source(tmp_path):
+    proc = run("ingest", "fresh", root=tmp_path)
+    assert proc.returncode == 1
+    assert "--csvdir" in proc.stderr
+
+
+def test_bad_name_refused(tmp_path, csvdir):
+    proc = run("ingest", "../escape", "--csvdir", str(csvdir), root=tmp_path)
+    assert proc.returncode == 1
+    assert "invalid bundle name" in proc.stderr
+    assert not (tmp_path.parent / "escape").exists()
+
+
+def test_verify_fails_on_corruption(tmp_path, csvdir):
+    root = tmp_path / "cat"
+    assert run("ingest", "zl", "--csvdir", str(csvdir), "--no-progress", root=root).returncode == 0
+    for f in root.glob("bundles/zl/*/bars/frequency=1d/year=2013/part-0.parquet"):
+        f.write_bytes(f.read_bytes()[:200])
+    proc = run("verify", "zl", root=root)
+    assert proc.returncode == 1
+    assert "year=2013" in proc.stdout and "size mismatch" in proc.stdout
+
+
+@pytest.mark.slow
+def test_demo_runs(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "rustybt.cli", "demo", "--no-progress"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "AAPL around its 7:1 split" in proc.stdout
+    assert "all checksums match" in proc.stdout
