@@ -157,3 +157,10 @@ class RateLimitError(AdapterError):
 
 class QuotaExceeded(AdapterError):
     """A per-day or per-month quota is used up; retrying now does not help."""
+
+
+class InvalidArgument(RustyBTError, ValueError):
+    """An argument outside what the call accepts (unknown field, bar_count <= 0, ...)."""
+
+
+__all__ += ["InvalidArgument"]

@@ -1,0 +1,17 @@
+"""Bar readers, adjustments, history and the DataPortal."""
+
+from rustybt.data.readers.adjustments import AdjustmentReader
+from rustybt.data.readers.base import BarReader
+from rustybt.data.readers.data_portal import DataPortal
+from rustybt.data.readers.history import HistoryLoader
+from rustybt.data.readers.parquet import ParquetBarReader, ParquetDailyBarReader, ParquetMinuteBarReader
+
+__all__ = [
+    "AdjustmentReader",
+    "BarReader",
+    "DataPortal",
+    "HistoryLoader",
+    "ParquetBarReader",
+    "ParquetDailyBarReader",
+    "ParquetMinuteBarReader",
+]

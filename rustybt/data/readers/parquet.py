@@ -1,0 +1,192 @@
+"""Bar readers over a catalog bundle's Parquet files (raw, unadjusted values)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+import polars as pl
+
+from rustybt.calendars import get_calendar
+from rustybt.data.catalog.bundle import Bundle
+from rustybt.data.readers.base import OHLCV_FIELDS, BarReader
+from rustybt.data.readers.grid import bar_labels
+from rustybt.data.resolution import parse_resolution
+from rustybt.data.schema import TIMESTAMP_DTYPE
+from rustybt.errors import NoDataAfterDate, NoDataBeforeDate, NoDataForSid, NoDataOnDate
+
+__all__ = ["ParquetBarReader", "ParquetDailyBarReader", "ParquetMinuteBarReader"]
+
+
+class ParquetBarReader(BarReader):
+    """Raw bars of one stored resolution of a bundle, aligned to the bundle's calendar.
+
+    Reads are lazy scans with predicate pushdown (year partitions from the manifest, ``sid`` and ``timestamp``
+    row-group statistics); nothing reads whole files it does not need. Point lookups (:meth:`get_value`) use a
+    per-sid series loaded once per sid and field.
+    """
+
+    def __init__(self, bundle: Bundle, resolution: str | None = None) -> None:
+        self.bundle = bundle
+        self._resolution = parse_resolution(resolution or bundle.resolution)
+        stored = parse_resolution(bundle.resolution)
+        if self._resolution != stored:
+            raise ValueError(f"bundle {bundle.name!r} stores {stored} bars, not {self._resolution}")
+        self._series: dict[int, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
+        self._lock = threading.Lock()
+
+    # --- properties ----------------------------------------------------------------------------------------
+    @property
+    def data_frequency(self) -> str:
+        return self._resolution.data_frequency
+
+    @property
+    def resolution(self) -> str:
+        return self._resolution.name
+
+    @cached_property
+    def trading_calendar(self):
+        return get_calendar(self.bundle.calendar_name, self.bundle.start, self.bundle.end)
+
+    @property
+    def first_trading_day(self) -> pd.Timestamp:
+        return self.bundle.start.normalize()
+
+    @property
+    def last_available_dt(self) -> pd.Timestamp:
+        return self.bundle.end
+
+    @cached_property
+    def sids(self) -> list[int]:
+        return self.bundle.sids
+
+    def labels(self, start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
+        """Bar labels (rows of :meth:`load_raw_arrays`) from ``start`` to ``end``."""
+        return bar_labels(self.bundle.calendar_name, self._resolution, start, end)
+
+    # --- bulk ----------------------------------------------------------------------------------------------
+    def load_raw_arrays(
+        self,
+        columns: Sequence[str],
+        start_date: pd.Timestamp,
+        end_date: pd.Timestamp,
+        assets: Sequence[int],
+    ) -> list[np.ndarray]:
+        """One Fortran-ordered float64 array per column, shape (n_labels, n_assets), NaN where no bar."""
+        for col in columns:
+            _check_field(col)
+        labels = self.labels(start_date, end_date)
+        sids = np.asarray([int(a) for a in assets], dtype=np.int64)
+        out = [np.full((len(labels), len(sids)), np.nan, dtype=np.float64, order="F") for _ in columns]
+        if len(labels) == 0 or len(sids) == 0:
+            return out
+        lo, hi = labels[0], labels[-1]
+        frame = (
+            self.bundle.scan(self.resolution, lo.year, hi.year)
+            .filter(
+                pl.col("timestamp").is_between(
+                    pl.lit(lo.value).cast(TIMESTAMP_DTYPE), pl.lit(hi.value).cast(TIMESTAMP_DTYPE)
+                )
+                & pl.col("sid").is_in(sids.tolist())
+            )
+            .select(
+                pl.col("timestamp").dt.epoch("ns").alias("ts"),
+                "sid",
+                *[pl.col(c).cast(pl.Float64) for c in columns],
+            )
+            .collect()
+        )
+        if frame.height == 0:
+            return out
+        ts = frame.get_column("ts").to_numpy()
+        rows = np.searchsorted(labels.asi8, ts)
+        on_grid = (rows < len(labels)) & (labels.asi8[np.minimum(rows, len(labels) - 1)] == ts)
+        order = np.argsort(sids, kind="stable")
+        pos = np.searchsorted(sids[order], frame.get_column("sid").to_numpy())
+        cols = order[np.minimum(pos, len(sids) - 1)]
+        rows, cols = rows[on_grid], cols[on_grid]
+        for arr, col in zip(out, columns, strict=True):
+            arr[rows, cols] = frame.get_column(col).to_numpy()[on_grid]
+        return out
+
+    # --- one asset -----------------------------------------------------------------------------------------
+    def series(self, sid: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """All bars of ``sid``: (timestamps as int64 ns, {field: float64 values}); loaded once and kept."""
+        sid = int(sid)
+        cached = self._series.get(sid)
+        if cached is not None:
+            return cached
+        with self._lock:
+            cached = self._series.get(sid)
+            if cached is None:
+                if sid not in set(self.sids):
+                    raise NoDataForSid(f"bundle {self.bundle.name!r} holds no bars for sid {sid}")
+                frame = (
+                    self.bundle.scan(self.resolution)
+                    .filter(pl.col("sid") == sid)
+                    .select(pl.col("timestamp").dt.epoch("ns"), *[pl.col(f).cast(pl.Float64) for f in OHLCV_FIELDS])
+                    .collect()
+                    .sort("timestamp")
+                )
+                cached = (
+                    frame.get_column("timestamp").to_numpy(),
+                    {f: frame.get_column(f).to_numpy() for f in OHLCV_FIELDS},
+                )
+                self._series[sid] = cached
+        return cached
+
+    def get_value(self, sid: int, dt: pd.Timestamp, field: str) -> float:
+        _check_field(field)
+        ts, values = self.series(sid)
+        label = self._label(dt)
+        i = np.searchsorted(ts, label.value)
+        if i < len(ts) and ts[i] == label.value:
+            return float(values[field][i])
+        return 0.0 if field == "volume" else float("nan")
+
+    def get_last_traded_dt(self, sid: int, dt: pd.Timestamp) -> pd.Timestamp | None:
+        ts, _ = self.series(sid)
+        i = np.searchsorted(ts, _utc(dt).value, side="right")
+        return None if i == 0 else pd.Timestamp(int(ts[i - 1]), tz="UTC")
+
+    def _label(self, dt: pd.Timestamp) -> pd.Timestamp:
+        """The bar label of ``dt``, checked against the reader's range and calendar."""
+        dt = _utc(dt)
+        if dt < self.first_trading_day:
+            raise NoDataBeforeDate(f"{dt} is before the first bar of bundle {self.bundle.name!r} ({self.bundle.start})")
+        if dt > self.last_available_dt:
+            raise NoDataAfterDate(f"{dt} is after the last bar of bundle {self.bundle.name!r} ({self.bundle.end})")
+        if self.data_frequency == "daily":
+            if not self.trading_calendar.is_session(dt.tz_localize(None).normalize()):
+                raise NoDataOnDate(f"{dt.date()} is not a {self.bundle.calendar_name} session")
+            return dt.normalize()
+        return dt
+
+
+class ParquetDailyBarReader(ParquetBarReader):
+    """Daily bars of a bundle stored at ``1d``."""
+
+    def __init__(self, bundle: Bundle) -> None:
+        super().__init__(bundle, "1d")
+
+
+class ParquetMinuteBarReader(ParquetBarReader):
+    """Intraday bars (1m, 5m, ... 4h: whatever the bundle stores)."""
+
+    def __init__(self, bundle: Bundle) -> None:
+        if not parse_resolution(bundle.resolution).is_intraday:
+            raise ValueError(f"bundle {bundle.name!r} stores {bundle.resolution} bars; use ParquetDailyBarReader")
+        super().__init__(bundle)
+
+
+def _check_field(field: str) -> None:
+    if field not in OHLCV_FIELDS:
+        raise ValueError(f"unknown bar field {field!r}; readers serve {', '.join(OHLCV_FIELDS)}")
+
+
+def _utc(ts: pd.Timestamp | str) -> pd.Timestamp:
+    ts = pd.Timestamp(ts)
+    return (ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")).as_unit("ns")
