@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
+from datetime import timezone
 from functools import cached_property
 from typing import Any
 
@@ -55,7 +56,7 @@ class DataPortal:
         self.bundle = bundle
         self.reader = ParquetBarReader(bundle)
         self.adjustment_reader = AdjustmentReader(bundle)
-        self.history_loader = HistoryLoader(self.reader, self.adjustment_reader)
+        self._history_loader: HistoryLoader | None = None
         self._cache = cache
         self._clock: pd.Timestamp | None = None
 
@@ -89,9 +90,24 @@ class DataPortal:
             self._cache = CacheManager()
         return self._cache
 
+    @property
+    def history_loader(self) -> HistoryLoader:
+        """Prepared per-asset series shared by every history call."""
+        if self._history_loader is None:
+            self._history_loader = HistoryLoader(self.reader, self.adjustment_reader, self._labels)
+        return self._history_loader
+
+    @cached_property
+    def _label_index(self) -> pd.DatetimeIndex:
+        return self.reader.labels(self.reader.first_trading_day, self.reader.last_available_dt)
+
     @cached_property
     def _labels(self) -> np.ndarray:
-        return self.reader.labels(self.reader.first_trading_day, self.reader.last_available_dt).asi8
+        return self._label_index.asi8
+
+    @cached_property
+    def _last_ns(self) -> int:
+        return self.reader.last_available_dt.value + self._bar_ns()
 
     # --- simulation clock (lookahead guard) ----------------------------------------------------------------
     @property
@@ -135,7 +151,7 @@ class DataPortal:
             raise NoDataBeforeDate(
                 f"{ts} is before the first bar of bundle {self.bundle.name!r} ({pd.Timestamp(int(labels[0]), tz='UTC')})"
             )
-        if ts.value > self.reader.last_available_dt.value + self._bar_ns():
+        if ts.value > self._last_ns:
             raise NoDataAfterDate(
                 f"{ts} is after the last bar of bundle {self.bundle.name!r} ({self.reader.last_available_dt})"
             )
@@ -268,9 +284,11 @@ class DataPortal:
         end_label = self._snap(end_dt)
         if target == self.resolution:
             labels = self._window_labels(end_label, bar_count)
-            data = np.column_stack(
-                [self._window(a.sid, field, labels, end_label, ffill) for a in asset_list]
-            ) if asset_list else np.empty((bar_count, 0))
+            data = (
+                np.column_stack([self._window(a.sid, field, labels, end_label, ffill) for a in asset_list])
+                if asset_list
+                else np.empty((bar_count, 0))
+            )
             index = pd.DatetimeIndex(labels.view("datetime64[ns]")).tz_localize("UTC")
             return pd.DataFrame(data, index=index, columns=pd.Index(asset_list))
         return self._resampled_window(asset_list, _utc(end_dt), end_label, bar_count, target, field, ffill)
@@ -284,20 +302,35 @@ class DataPortal:
         if parse_resolution(frequency) != self.resolution:
             return self.get_history_window([asset], dt, bar_count, frequency, field)[asset]
         end_label = self._snap(dt)
-        labels = self._window_labels(end_label, bar_count)
-        values = self._window(asset.sid, field, labels, end_label, True)
-        return pd.Series(values, index=pd.DatetimeIndex(labels.view("datetime64[ns]")).tz_localize("UTC"), name=asset)
+        start, stop = self._window_bounds(end_label, bar_count)
+        if field in ("open", "high", "low", "close"):
+            values = self.history_loader.window_at(asset.sid, field, start, stop, end_label)
+        else:
+            values = self._window(asset.sid, field, self._labels[start:stop], end_label, True)
+        return pd.Series(values, index=self._label_index[start:stop], name=asset, copy=False)
 
-    def _window_labels(self, end_label: int, bar_count: int) -> np.ndarray:
-        labels = self._labels
-        i = int(np.searchsorted(labels, end_label))
+    def history_array(self, asset: Asset | int | str, field: str, bar_count: int, dt=None) -> np.ndarray:
+        """:meth:`history` at the stored resolution as a bare float64 array (no index): the fastest path."""
+        asset = self._asset(asset)
+        end_label = self._snap(self._clock if dt is None else dt)
+        start, stop = self._window_bounds(end_label, bar_count)
+        if field in ("open", "high", "low", "close"):
+            return self.history_loader.window_at(asset.sid, field, start, stop, end_label)
+        return self._window(asset.sid, field, self._labels[start:stop], end_label, True)
+
+    def _window_bounds(self, end_label: int, bar_count: int) -> tuple[int, int]:
+        i = int(np.searchsorted(self._labels, end_label))
         start = i - bar_count + 1
         if start < 0:
             raise NoDataBeforeDate(
                 f"a {bar_count}-bar window ending {pd.Timestamp(end_label, tz='UTC')} starts {-start} bar(s) before "
                 f"the first bar of bundle {self.bundle.name!r}"
             )
-        return labels[start : i + 1]
+        return start, i + 1
+
+    def _window_labels(self, end_label: int, bar_count: int) -> np.ndarray:
+        start, stop = self._window_bounds(end_label, bar_count)
+        return self._labels[start:stop]
 
     def _window(self, sid: int, field: str, labels: np.ndarray, as_of: int, ffill: bool) -> np.ndarray:
         loader = self.history_loader
@@ -331,7 +364,9 @@ class DataPortal:
         from rustybt.data.resample import resample_bars
 
         span = pd.Timedelta(seconds=target.nominal_seconds * (bar_count + 2))
-        start_guess = max(pd.Timestamp(int(self._labels[0]), tz="UTC"), end - span * (1.0 if target.is_intraday else 1.6))
+        start_guess = max(
+            pd.Timestamp(int(self._labels[0]), tz="UTC"), end - span * (1.0 if target.is_intraday else 1.6)
+        )
         labels = self._labels[(self._labels >= start_guess.value) & (self._labels <= end_label)]
         base_field = "close" if field == "price" else field
         fields = ("open", "high", "low", "close", "volume")
@@ -380,5 +415,7 @@ class DataPortal:
 
 
 def _utc(ts: pd.Timestamp | str) -> pd.Timestamp:
+    if isinstance(ts, pd.Timestamp) and ts.tzinfo is timezone.utc:
+        return ts  # the hot path: already UTC (callers use .value, which is always ns)
     ts = pd.Timestamp(ts)
     return (ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")).as_unit("ns")

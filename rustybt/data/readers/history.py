@@ -28,20 +28,23 @@ class AssetSeries:
     factors: np.ndarray  # B(ts) per bar
     event_ns: np.ndarray
     event_ratios: np.ndarray
+    suffix: np.ndarray  # suffix[k] = prod(event_ratios[k:]), suffix[-1] = 1
+    base: np.ndarray  # values * factors: a window ending at bar i is base[...] / factors[i]
+    label_offset: int  # index of ts[0] in the portal's label grid when ts is a gap-free run of it, else -1
 
     def factor_at(self, t_ns: int) -> float:
         """``B(t)``: product of ratios of events strictly after ``t``."""
         if len(self.event_ns) == 0:
             return 1.0
-        k = int(np.searchsorted(self.event_ns, t_ns, side="right"))
-        return float(np.prod(self.event_ratios[k:])) if k < len(self.event_ns) else 1.0
+        return float(self.suffix[np.searchsorted(self.event_ns, t_ns, side="right")])
 
 
 class HistoryLoader:
     """Prepared per-asset series with adjustment factors, shared by every history call of a portal."""
 
-    def __init__(self, reader: ParquetBarReader, adjustments: AdjustmentReader) -> None:
+    def __init__(self, reader: ParquetBarReader, adjustments: AdjustmentReader, labels: np.ndarray) -> None:
         self.reader = reader
+        self.labels = labels
         self.adjustments = adjustments
         self._prepared: dict[tuple[int, str], AssetSeries] = {}
         self._lock = threading.Lock()
@@ -57,15 +60,39 @@ class HistoryLoader:
             if found is None:
                 ts, values = self.reader.series(sid)
                 events = self.adjustments.events(sid, field)
+                suffix = np.ones(len(events) + 1)
+                if len(events):
+                    suffix[:-1] = np.cumprod(events.ratios[::-1])[::-1]
+                factors = events.factors(ts)
+                k0 = int(np.searchsorted(self.labels, ts[0])) if len(ts) else -1
+                aligned = (
+                    0 <= k0 and k0 + len(ts) <= len(self.labels) and np.array_equal(self.labels[k0 : k0 + len(ts)], ts)
+                )
                 found = AssetSeries(
                     ts=ts,
                     values=values[field],
-                    factors=events.factors(ts),
+                    factors=factors,
+                    base=values[field] * factors,
+                    label_offset=k0 if aligned else -1,
                     event_ns=events.effective_ns,
                     event_ratios=events.ratios,
+                    suffix=suffix,
                 )
                 self._prepared[key] = found
         return found
+
+    def window_at(self, sid: int, field: str, start: int, stop: int, as_of_ns: int) -> np.ndarray:
+        """Adjusted values for the label-grid rows ``[start, stop)`` ending at ``as_of_ns``: the hot path.
+
+        When the asset has a bar on every label of the window this is one slice and one division.
+        """
+        s = self.series(sid, field)
+        k0 = s.label_offset
+        if k0 >= 0 and k0 <= start and stop - k0 <= len(s.ts) and s.ts[stop - k0 - 1] == as_of_ns:
+            if len(s.event_ns) == 0:
+                return s.values[start - k0 : stop - k0].copy()
+            return s.base[start - k0 : stop - k0] / s.factors[stop - k0 - 1]
+        return self.window(sid, field, self.labels[start:stop], as_of_ns)
 
     def window(self, sid: int, field: str, labels_ns: np.ndarray, as_of_ns: int, adjust: bool = True) -> np.ndarray:
         """Values of ``field`` at ``labels_ns`` (NaN where no bar), adjusted as of ``as_of_ns``."""
