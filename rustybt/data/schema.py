@@ -57,7 +57,7 @@ def infer_scale(values: pl.Series) -> int:
     if dtype.is_integer() or values.len() == 0:
         return 0
     if dtype == pl.String:
-        text = values.drop_nulls().str.strip_chars()
+        text = values.drop_nulls()
     elif dtype.is_float():
         finite = values.drop_nulls().filter(values.drop_nulls().is_finite())
         # polars prints floats as their shortest round-trip decimal, like Python's repr
@@ -66,9 +66,12 @@ def infer_scale(values: pl.Series) -> int:
         raise TypeError(f"cannot infer a decimal scale for dtype {dtype}")
     if text.len() == 0:
         return 0
-    if text.str.contains("[eE]").any():
+    # one pass: digits after the point (trailing blanks ignored) and whether any value uses an exponent
+    stripped = text.str.strip_chars_end()
+    point = stripped.str.find(".", literal=True)
+    frac = (stripped.str.len_bytes().cast(pl.Int64) - point.cast(pl.Int64) - 1).fill_null(0)
+    if bool(text.str.contains("[eE]").any()):
         return _scale_from_python(text.to_list())
-    frac = text.str.extract(r"\.(\d*)$", 1).str.len_chars().fill_null(0)
     return min(int(frac.max() or 0), MAX_SCALE)
 
 

@@ -1108,7 +1108,8 @@ def _build_layout(header: tuple[str, ...], path: Path, options: _Options) -> _La
     symbol = _find_column(header, options.symbol_column, path, "symbol") if options.symbol_column else None
     if missing:
         raise DataFormatError(_missing_columns_message(path, header, missing))
-    adjusted = [h for h in header if "adj" in _normalise_name(h)]
+    used = {*timestamp, *(i for i in values.values() if i is not None)}
+    adjusted = [h for i, h in enumerate(header) if "adj" in _normalise_name(h) and i not in used]
     if adjusted:
         log.info("csv: %s: ignoring adjusted column(s) %s (map one in columns= to use it)", path, adjusted)
     return _Layout(
