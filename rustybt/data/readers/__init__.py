@@ -2,6 +2,7 @@
 
 from rustybt.data.readers.adjustments import AdjustmentReader
 from rustybt.data.readers.base import BarReader
+from rustybt.data.readers.continuous_futures import ContinuousFuture, continuous_future, current_chain
 from rustybt.data.readers.data_portal import DataPortal
 from rustybt.data.readers.history import HistoryLoader
 from rustybt.data.readers.parquet import ParquetBarReader, ParquetDailyBarReader, ParquetMinuteBarReader
@@ -9,9 +10,12 @@ from rustybt.data.readers.parquet import ParquetBarReader, ParquetDailyBarReader
 __all__ = [
     "AdjustmentReader",
     "BarReader",
+    "ContinuousFuture",
     "DataPortal",
     "HistoryLoader",
     "ParquetBarReader",
     "ParquetDailyBarReader",
     "ParquetMinuteBarReader",
+    "continuous_future",
+    "current_chain",
 ]

@@ -54,10 +54,10 @@ class DataPortal:
 
     def __init__(self, bundle: Bundle, *, cache: Any | None = None) -> None:
         self.bundle = bundle
-        self.reader = ParquetBarReader(bundle)
+        self._cache = cache
+        self.reader = ParquetBarReader(bundle, cache=self.cache)
         self.adjustment_reader = AdjustmentReader(bundle)
         self._history_loader: HistoryLoader | None = None
-        self._cache = cache
         self._clock: pd.Timestamp | None = None
 
     # --- identity ------------------------------------------------------------------------------------------
@@ -83,7 +83,7 @@ class DataPortal:
 
     @cached_property
     def cache(self):
-        """The cache manager used for resampled windows."""
+        """The cache manager holding loaded series and arrays (memory LRU, optional disk)."""
         if self._cache is None:
             from rustybt.data.cache import CacheManager
 
@@ -406,6 +406,21 @@ class DataPortal:
         """Cash dividends with ex-date in [start, end]: sid, symbol, effective_date, ratio, amount."""
         sids = [self._asset(a).sid for a in assets]
         return self.adjustment_reader.dividends(sids, _utc(start).tz_localize(None), _utc(end).tz_localize(None))
+
+    # --- continuous futures --------------------------------------------------------------------------------
+    def continuous_future(
+        self, root_symbol: str, offset: int = 0, roll: str = "calendar", adjustment: str | None = "mul"
+    ):
+        """A :class:`~rustybt.data.readers.continuous_futures.ContinuousFuture` over this portal."""
+        from rustybt.data.readers.continuous_futures import continuous_future
+
+        return continuous_future(self, root_symbol, offset=offset, roll=roll, adjustment=adjustment)
+
+    def current_chain(self, root_symbol: str, session: pd.Timestamp | str) -> list[Asset]:
+        """Contracts of ``root_symbol`` alive on ``session``, ordered by expiration (not yet auto-closed)."""
+        from rustybt.data.readers.continuous_futures import current_chain
+
+        return list(current_chain(self, root_symbol, session))
 
     def __repr__(self) -> str:
         return (

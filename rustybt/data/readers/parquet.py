@@ -29,8 +29,9 @@ class ParquetBarReader(BarReader):
     per-sid series loaded once per sid and field.
     """
 
-    def __init__(self, bundle: Bundle, resolution: str | None = None) -> None:
+    def __init__(self, bundle: Bundle, resolution: str | None = None, *, cache=None) -> None:
         self.bundle = bundle
+        self.cache = cache  # a CacheManager, or None
         self._resolution = parse_resolution(resolution or bundle.resolution)
         stored = parse_resolution(bundle.resolution)
         if self._resolution != stored:
@@ -78,6 +79,32 @@ class ParquetBarReader(BarReader):
         """One Fortran-ordered float64 array per column, shape (n_labels, n_assets), NaN where no bar."""
         for col in columns:
             _check_field(col)
+        if self.cache is not None:
+            key = self.cache.make_key(
+                "raw_arrays",
+                self.bundle.name,
+                self.bundle.ingestion_id,
+                self.resolution,
+                tuple(columns),
+                pd.Timestamp(start_date).value,
+                pd.Timestamp(end_date).value,
+                [int(a) for a in assets],
+            )
+            hit = self.cache.get(key)
+            if hit is not None:
+                return [hit[..., i] for i in range(hit.shape[-1])] if hit.ndim == 3 else [hit]
+            arrays = self._load_raw_arrays(columns, start_date, end_date, assets)
+            self.cache.put(key, arrays[0] if len(arrays) == 1 else np.stack(arrays, axis=-1), disk=False)
+            return arrays
+        return self._load_raw_arrays(columns, start_date, end_date, assets)
+
+    def _load_raw_arrays(
+        self,
+        columns: Sequence[str],
+        start_date: pd.Timestamp,
+        end_date: pd.Timestamp,
+        assets: Sequence[int],
+    ) -> list[np.ndarray]:
         labels = self.labels(start_date, end_date)
         sids = np.asarray([int(a) for a in assets], dtype=np.int64)
         out = [np.full((len(labels), len(sids)), np.nan, dtype=np.float64, order="F") for _ in columns]
@@ -124,13 +151,23 @@ class ParquetBarReader(BarReader):
             if cached is None:
                 if sid not in set(self.sids):
                     raise NoDataForSid(f"bundle {self.bundle.name!r} holds no bars for sid {sid}")
-                frame = (
-                    self.bundle.scan(self.resolution)
-                    .filter(pl.col("sid") == sid)
-                    .select(pl.col("timestamp").dt.epoch("ns"), *[pl.col(f).cast(pl.Float64) for f in OHLCV_FIELDS])
-                    .collect()
-                    .sort("timestamp")
-                )
+
+                def load() -> pl.DataFrame:
+                    return (
+                        self.bundle.scan(self.resolution)
+                        .filter(pl.col("sid") == sid)
+                        .select(pl.col("timestamp").dt.epoch("ns"), *[pl.col(f).cast(pl.Float64) for f in OHLCV_FIELDS])
+                        .collect()
+                        .sort("timestamp")
+                    )
+
+                if self.cache is None:
+                    frame = load()
+                else:
+                    key = self.cache.make_key(
+                        "series", self.bundle.name, self.bundle.ingestion_id, self.resolution, sid
+                    )
+                    frame = self.cache.get_or_compute(key, load)
                 cached = (
                     frame.get_column("timestamp").to_numpy(),
                     {f: frame.get_column(f).to_numpy() for f in OHLCV_FIELDS},

@@ -240,3 +240,17 @@ def test_crypto_minute_bars_across_midnight_and_a_missing_bar(tmp_path):
     np.testing.assert_array_equal(window.to_numpy(), [104.5, 105.5, np.nan, 107.5])
     hourly = portal.get_history_window([btc], "2024-01-02 00:05", 2, "1h", "volume")[btc]
     assert hourly.tolist() == [1.5 * 5, 1.5 * 5]  # 23:55-23:59 and 00:00-00:05 without 00:01
+
+
+def test_portals_share_loaded_series_through_the_cache_manager(sample_catalog):
+    from rustybt.data.cache import CacheManager
+
+    cache = CacheManager(max_memory_mb=64)
+    first = sample_catalog.data_portal("s", cache=cache)
+    first.get_history_window(["AAPL", "KO"], "2014-06-10", 5, "1d", "close")
+    misses = cache.stats.misses
+    second = sample_catalog.data_portal("s", cache=cache)
+    got = second.get_history_window(["AAPL", "KO"], "2014-06-10", 5, "1d", "close")
+    assert cache.stats.misses == misses and cache.stats.hits >= 2  # no second read of the Parquet files
+    assert got.equals(first.get_history_window(["AAPL", "KO"], "2014-06-10", 5, "1d", "close"))
+    assert cache.stats.memory_bytes <= cache.stats.max_memory_bytes
