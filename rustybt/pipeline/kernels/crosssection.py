@@ -1,0 +1,456 @@
+"""Cross-sectional (per-date) kernels: rank, demean, zscore, winsorize, quantiles and daily summaries.
+
+Inputs are float64 ``(n_dates, n_assets)`` arrays, an optional boolean ``mask`` of the same shape (False = ignore
+this asset on this date) and optional int64 ``groups`` labels (``-1`` = no group). Each kernel runs ``prange``
+over dates; within a date the valid entries are ordered by (group, value, column) with two stable sorts, so every
+group of every date is handled in one pass with no Python loop over rows or groups.
+
+Semantics follow zipline-reloaded (``Factor.rank/demean/zscore/winsorize/quantiles`` and ``DailySummary``):
+
+- an entry takes part when its mask is True, its group label is not -1 and (for everything but the NaN-aware
+  statistics that simply skip it) its value is not NaN; every other entry outputs NaN (``-1`` for quantiles);
+- ``rank``: ``scipy.stats.rankdata`` semantics over the valid entries of each group; ``ordinal`` (the default)
+  breaks ties by column order, also when ``ascending=False`` (zipline ranks the negated values with a stable sort);
+- ``zscore`` uses the population standard deviation (ddof 0); a zero deviation gives NaN;
+- ``winsorize`` is zipline's ``winsorize`` row function (itself after ``scipy.stats.mstats.winsorize``);
+- ``quantiles`` equals ``pd.qcut(values, bins, labels=False)`` on each date's (group's) valid values: the same
+  quantile probabilities (pandas rounds non-representable ones up), numpy's linear interpolation and the
+  right-closed, lowest-inclusive bin assignment. Where pandas would raise because bin edges repeat, the same
+  assignment rule is applied to the repeated edges;
+- ``daily_summary``: nan-aware mean, stddev (ddof 0), max, min, median, sum (0.0 when empty) and notnull_count
+  over the masked row, one value per date.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = [
+    "RANK_METHODS",
+    "SUMMARY_FUNCS",
+    "daily_summary",
+    "daily_summary_kernel",
+    "demean",
+    "demean_kernel",
+    "qcut_probabilities",
+    "quantiles",
+    "quantiles_kernel",
+    "rank",
+    "rank_kernel",
+    "winsorize",
+    "winsorize_kernel",
+    "zscore",
+    "zscore_kernel",
+]
+
+_JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
+
+RANK_METHODS = ("ordinal", "average", "min", "max", "dense")
+SUMMARY_FUNCS = ("mean", "stddev", "max", "min", "median", "sum", "notnull_count")
+
+_NO_GROUP = -1
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# shared numba helpers
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@njit(**_JIT)
+def _ordered_row(data, mask, use_mask, groups, use_groups, i, negate):
+    """Valid columns of row ``i`` ordered by (group, key, column), their keys and group labels.
+
+    Valid = mask True, group != -1, value not NaN. ``key`` is the value, negated when ``negate``.
+    """
+    m = data.shape[1]
+    cols = np.empty(m, np.int64)
+    cnt = 0
+    for j in range(m):
+        if use_mask and not mask[i, j]:
+            continue
+        if use_groups and groups[i, j] == _NO_GROUP:
+            continue
+        if np.isnan(data[i, j]):
+            continue
+        cols[cnt] = j
+        cnt += 1
+    cols = cols[:cnt]
+    keys = np.empty(cnt)
+    for k in range(cnt):
+        v = data[i, cols[k]]
+        keys[k] = -v if negate else v
+    order = np.argsort(keys, kind="mergesort")
+    cols = cols[order]
+    keys = keys[order]
+    labels = np.zeros(cnt, np.int64)
+    if use_groups:
+        for k in range(cnt):
+            labels[k] = groups[i, cols[k]]
+        order = np.argsort(labels, kind="mergesort")
+        cols = cols[order]
+        keys = keys[order]
+        labels = labels[order]
+    return cols, keys, labels
+
+
+@njit(**_JIT)
+def _segment_end(labels, a):
+    b = a + 1
+    while b < labels.shape[0] and labels[b] == labels[a]:
+        b += 1
+    return b
+
+
+@njit(**_JIT)
+def _fill_row(out, i, value):
+    for j in range(out.shape[1]):
+        out[i, j] = value
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# rank
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@njit(parallel=True, **_JIT)
+def rank_kernel(data, mask, use_mask, groups, use_groups, method, ascending, out):
+    """``method``: index into :data:`RANK_METHODS` (0 ordinal, 1 average, 2 min, 3 max, 4 dense)."""
+    n = data.shape[0]
+    for i in prange(n):
+        _fill_row(out, i, np.nan)
+        cols, keys, labels = _ordered_row(data, mask, use_mask, groups, use_groups, i, not ascending)
+        cnt = cols.shape[0]
+        a = 0
+        while a < cnt:
+            b = _segment_end(labels, a)
+            if method == 0:
+                for k in range(a, b):
+                    out[i, cols[k]] = k - a + 1.0
+            else:
+                dense = 0.0
+                k = a
+                while k < b:
+                    e = k
+                    while e + 1 < b and keys[e + 1] == keys[k]:
+                        e += 1
+                    dense += 1.0
+                    if method == 1:
+                        rk = 0.5 * ((k - a) + (e - a)) + 1.0
+                    elif method == 2:
+                        rk = k - a + 1.0
+                    elif method == 3:
+                        rk = e - a + 1.0
+                    else:
+                        rk = dense
+                    for q in range(k, e + 1):
+                        out[i, cols[q]] = rk
+                    k = e + 1
+            a = b
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# demean / zscore
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@njit(**_JIT)
+def _center(data, mask, use_mask, groups, use_groups, out, i, scale):
+    _fill_row(out, i, np.nan)
+    cols, keys, labels = _ordered_row(data, mask, use_mask, groups, use_groups, i, False)
+    cnt = cols.shape[0]
+    a = 0
+    while a < cnt:
+        b = _segment_end(labels, a)
+        total = 0.0
+        for k in range(a, b):
+            total += keys[k]
+        mean = total / (b - a)
+        if scale:
+            ss = 0.0
+            for k in range(a, b):
+                d = keys[k] - mean
+                ss += d * d
+            std = math.sqrt(ss / (b - a))
+            for k in range(a, b):
+                out[i, cols[k]] = (keys[k] - mean) / std
+        else:
+            for k in range(a, b):
+                out[i, cols[k]] = keys[k] - mean
+        a = b
+
+
+@njit(parallel=True, **_JIT)
+def demean_kernel(data, mask, use_mask, groups, use_groups, out):
+    for i in prange(data.shape[0]):
+        _center(data, mask, use_mask, groups, use_groups, out, i, False)
+
+
+@njit(parallel=True, **_JIT)
+def zscore_kernel(data, mask, use_mask, groups, use_groups, out):
+    for i in prange(data.shape[0]):
+        _center(data, mask, use_mask, groups, use_groups, out, i, True)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# winsorize
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@njit(parallel=True, **_JIT)
+def winsorize_kernel(data, mask, use_mask, groups, use_groups, min_percentile, max_percentile, out):
+    """Values below the ``int(min_p * count)``-th order statistic are raised to it, values above the
+    ``ceil(count * max_p) - 1``-th lowered to it (zipline's row function), per group."""
+    n = data.shape[0]
+    for i in prange(n):
+        _fill_row(out, i, np.nan)
+        cols, keys, labels = _ordered_row(data, mask, use_mask, groups, use_groups, i, False)
+        cnt = cols.shape[0]
+        a = 0
+        while a < cnt:
+            b = _segment_end(labels, a)
+            size = b - a
+            lo = -np.inf
+            hi = np.inf
+            if min_percentile > 0:
+                lo = keys[a + int(min_percentile * size)]
+            if max_percentile < 1:
+                upper = math.ceil(size * max_percentile)
+                if upper < size:
+                    hi = keys[a + upper - 1]
+            for k in range(a, b):
+                v = keys[k]
+                if v < lo:
+                    v = lo
+                if v > hi:
+                    v = hi
+                out[i, cols[k]] = v
+            a = b
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# quantiles
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def qcut_probabilities(bins: int) -> np.ndarray:
+    """The quantile probabilities ``pd.qcut(x, bins)`` uses: ``linspace(0, 1, bins + 1)``, rounded up where
+    ``bins * p`` is not exactly an integer."""
+    probs = np.linspace(0, 1, bins + 1)
+    np.putmask(probs, bins * probs != np.arange(bins + 1), np.nextafter(probs, 1))
+    return probs
+
+
+@njit(**_JIT)
+def _linear_quantile(keys, a, size, p):
+    """numpy's ``quantile(method='linear')`` of the sorted ``keys[a:a+size]``."""
+    virtual = (size - 1) * p
+    if virtual >= size - 1:
+        return keys[a + size - 1]
+    if virtual < 0:
+        return keys[a]
+    prev = math.floor(virtual)
+    gamma = virtual - prev
+    lo = keys[a + int(prev)]
+    hi = keys[a + int(prev) + 1]
+    diff = hi - lo
+    if gamma >= 0.5:
+        return hi - diff * (1.0 - gamma)
+    return lo + diff * gamma
+
+
+@njit(parallel=True, **_JIT)
+def quantiles_kernel(data, mask, use_mask, groups, use_groups, probs, out):
+    """int64 labels 0..bins-1 (``bins = len(probs) - 1``), -1 where missing; see :func:`quantiles`."""
+    n = data.shape[0]
+    n_edges = probs.shape[0]
+    for i in prange(n):
+        for j in range(out.shape[1]):
+            out[i, j] = -1
+        cols, keys, labels = _ordered_row(data, mask, use_mask, groups, use_groups, i, False)
+        cnt = cols.shape[0]
+        edges = np.empty(n_edges)
+        a = 0
+        while a < cnt:
+            b = _segment_end(labels, a)
+            for e in range(n_edges):
+                edges[e] = _linear_quantile(keys, a, b - a, probs[e])
+            for k in range(a, b):
+                x = keys[k]
+                ids = np.searchsorted(edges, x, side="left")
+                if x == edges[0]:
+                    ids = 1
+                if ids == 0 or ids == n_edges:
+                    out[i, cols[k]] = -1
+                else:
+                    out[i, cols[k]] = ids - 1
+            a = b
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# daily summaries
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@njit(parallel=True, **_JIT)
+def daily_summary_kernel(data, mask, use_mask, how, out):
+    """``how``: index into :data:`SUMMARY_FUNCS`; ``out`` has shape (n_dates,)."""
+    n, m = data.shape
+    for i in prange(n):
+        vals = np.empty(m)
+        cnt = 0
+        for j in range(m):
+            if use_mask and not mask[i, j]:
+                continue
+            v = data[i, j]
+            if not np.isnan(v):
+                vals[cnt] = v
+                cnt += 1
+        if how == 6:
+            out[i] = cnt
+            continue
+        if how == 5:
+            total = 0.0
+            for k in range(cnt):
+                total += vals[k]
+            out[i] = total
+            continue
+        if cnt == 0:
+            out[i] = np.nan
+            continue
+        if how == 0 or how == 1:
+            total = 0.0
+            for k in range(cnt):
+                total += vals[k]
+            mean = total / cnt
+            if how == 0:
+                out[i] = mean
+            else:
+                ss = 0.0
+                for k in range(cnt):
+                    d = vals[k] - mean
+                    ss += d * d
+                out[i] = math.sqrt(ss / cnt)
+        elif how == 2:
+            best = vals[0]
+            for k in range(1, cnt):
+                if vals[k] > best:
+                    best = vals[k]
+            out[i] = best
+        elif how == 3:
+            best = vals[0]
+            for k in range(1, cnt):
+                if vals[k] < best:
+                    best = vals[k]
+            out[i] = best
+        else:
+            srt = np.sort(vals[:cnt])
+            half = cnt // 2
+            if cnt % 2 == 1:
+                out[i] = srt[half]
+            else:
+                out[i] = (srt[half - 1] + srt[half]) / 2.0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# wrappers
+# ---------------------------------------------------------------------------------------------------------------
+
+
+# Placeholders for "no mask" / "no groups": F-ordered like real inputs, so both cases share one compiled kernel.
+_DUMMY_MASK = np.ones((2, 2), dtype=np.bool_, order="F")
+_DUMMY_GROUPS = np.zeros((2, 2), dtype=np.int64, order="F")
+
+
+def _prepare(data, mask, groups):
+    arr = np.asarray(data, dtype=np.float64)
+    if arr.ndim != 2:
+        raise ValueError(f"data must be a 2-D (n_dates, n_assets) array, got shape {arr.shape}")
+    arr = np.asfortranarray(arr)
+    if mask is None:
+        mask_arr, use_mask = _DUMMY_MASK, False
+    else:
+        mask_arr = np.asarray(mask)
+        if mask_arr.shape != arr.shape or mask_arr.dtype != np.bool_:
+            raise ValueError(
+                f"mask must be a boolean array of shape {arr.shape}, got {mask_arr.dtype} {mask_arr.shape}"
+            )
+        mask_arr, use_mask = np.asfortranarray(mask_arr), True
+    if groups is None:
+        groups_arr, use_groups = _DUMMY_GROUPS, False
+    else:
+        groups_arr = np.asarray(groups)
+        if groups_arr.shape != arr.shape or groups_arr.dtype.kind not in "iu":
+            raise ValueError(
+                f"groups must be an integer array of shape {arr.shape} (-1 = no group), got "
+                f"{groups_arr.dtype} {groups_arr.shape}"
+            )
+        groups_arr, use_groups = np.asfortranarray(groups_arr, dtype=np.int64), True
+    return arr, mask_arr, use_mask, groups_arr, use_groups
+
+
+def _alloc_like(arr: np.ndarray, dtype=np.float64) -> np.ndarray:
+    return np.empty(arr.shape, dtype=dtype, order="F")
+
+
+def rank(data, mask=None, groups=None, method: str = "ordinal", ascending: bool = True) -> np.ndarray:
+    """zipline ``Factor.rank(method, ascending, mask, groupby)``: float64 ranks from 1, NaN where invalid."""
+    if method not in RANK_METHODS:
+        raise ValueError(f"rank: unknown method {method!r}; choose one of {', '.join(RANK_METHODS)}")
+    arr, mask_arr, use_mask, groups_arr, use_groups = _prepare(data, mask, groups)
+    out = _alloc_like(arr)
+    rank_kernel(arr, mask_arr, use_mask, groups_arr, use_groups, RANK_METHODS.index(method), bool(ascending), out)
+    return out
+
+
+def demean(data, mask=None, groups=None) -> np.ndarray:
+    """zipline ``Factor.demean(mask, groupby)``."""
+    arr, mask_arr, use_mask, groups_arr, use_groups = _prepare(data, mask, groups)
+    out = _alloc_like(arr)
+    demean_kernel(arr, mask_arr, use_mask, groups_arr, use_groups, out)
+    return out
+
+
+def zscore(data, mask=None, groups=None) -> np.ndarray:
+    """zipline ``Factor.zscore(mask, groupby)`` (population standard deviation)."""
+    arr, mask_arr, use_mask, groups_arr, use_groups = _prepare(data, mask, groups)
+    out = _alloc_like(arr)
+    zscore_kernel(arr, mask_arr, use_mask, groups_arr, use_groups, out)
+    return out
+
+
+def winsorize(data, min_percentile: float, max_percentile: float, mask=None, groups=None) -> np.ndarray:
+    """zipline ``Factor.winsorize(min_percentile, max_percentile, mask, groupby)``; needs
+    ``0 <= min_percentile < max_percentile <= 1``."""
+    lo, hi = float(min_percentile), float(max_percentile)
+    if not 0.0 <= lo < hi <= 1.0:
+        raise ValueError(
+            f"winsorize: need 0 <= min_percentile < max_percentile <= 1, got min_percentile={lo}, max_percentile={hi}"
+        )
+    arr, mask_arr, use_mask, groups_arr, use_groups = _prepare(data, mask, groups)
+    out = _alloc_like(arr)
+    winsorize_kernel(arr, mask_arr, use_mask, groups_arr, use_groups, lo, hi, out)
+    return out
+
+
+def quantiles(data, bins: int, mask=None, groups=None) -> np.ndarray:
+    """zipline ``Factor.quantiles(bins, mask)`` (optionally per group): int64 labels 0..bins-1, -1 where missing."""
+    bins = int(bins)
+    if bins < 1:
+        raise ValueError(f"quantiles: bins must be >= 1, got {bins}")
+    arr, mask_arr, use_mask, groups_arr, use_groups = _prepare(data, mask, groups)
+    out = _alloc_like(arr, np.int64)
+    quantiles_kernel(arr, mask_arr, use_mask, groups_arr, use_groups, qcut_probabilities(bins), out)
+    return out
+
+
+def daily_summary(data, how: str, mask=None) -> np.ndarray:
+    """zipline ``Factor.<how>(mask)`` (``DailySummary``): float64 ``(n_dates,)``; ``how`` in :data:`SUMMARY_FUNCS`."""
+    if how not in SUMMARY_FUNCS:
+        raise ValueError(f"daily_summary: unknown summary {how!r}; choose one of {', '.join(SUMMARY_FUNCS)}")
+    arr, mask_arr, use_mask, _, _ = _prepare(data, mask, None)
+    out = np.empty(arr.shape[0], dtype=np.float64)
+    daily_summary_kernel(arr, mask_arr, use_mask, SUMMARY_FUNCS.index(how), out)
+    return out
