@@ -1,7 +1,8 @@
 """The sample data set shipped with RustyBT (see ``data/README.md``) and helpers to ingest it.
 
-Bundles: ``sample`` (30 US equities, daily, XNYS, 2012-2014, with splits and dividends) and ``sample_crypto``
-(BTC-USDT and ETH-USDT hourly bars, 24/7, 2024 Q1).
+Bundles: ``sample`` (30 US equities, daily, XNYS, 2012-2014, with splits and dividends), ``sample_crypto``
+(BTC-USDT and ETH-USDT hourly bars, 24/7, 2024 Q1) and ``sample_futures`` (the synthetic ``XF`` futures family:
+six contracts, daily, XNYS, 2014-01-02 .. 2014-08-15, with contract metadata for continuous futures).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from rustybt.data.catalog import Catalog, Ingestion
 
 __all__ = ["SAMPLE_BUNDLES", "ingest_sample", "register_sample", "sample_data_dir"]
 
-SAMPLE_BUNDLES = ("sample", "sample_crypto")
+SAMPLE_BUNDLES = ("sample", "sample_crypto", "sample_futures")
 
 
 def sample_data_dir() -> Path:
@@ -30,6 +31,7 @@ def sample_data_dir() -> Path:
 def register_sample(catalog: Catalog, overwrite: bool = True) -> list[str]:
     """Register the sample bundles in ``catalog``; returns their names."""
     from rustybt.data.adapters.csv import CSVAdapter
+    from rustybt.data.adapters.futures_csv import FuturesCSVAdapter
 
     root = sample_data_dir()
     catalog.register(
@@ -45,6 +47,14 @@ def register_sample(catalog: Catalog, overwrite: bool = True) -> list[str]:
         adapter=CSVAdapter(root / "crypto" / "1h", resolution="1h", asset_class="crypto_spot"),
         calendar="24/7",
         validation="lenient",
+        exchange="SAMPLE",
+        overwrite=overwrite,
+    )
+    catalog.register(
+        "sample_futures",
+        adapter=FuturesCSVAdapter(root / "futures"),
+        calendar="XNYS",
+        validation="strict",
         exchange="SAMPLE",
         overwrite=overwrite,
     )

@@ -2,5 +2,6 @@
 
 from rustybt.data.adapters.base import AdapterMetadata, BarAdapter, SymbolBars, adapter_from_config
 from rustybt.data.adapters.csv import CSVAdapter
+from rustybt.data.adapters.futures_csv import FuturesCSVAdapter
 
-__all__ = ["AdapterMetadata", "BarAdapter", "CSVAdapter", "SymbolBars", "adapter_from_config"]
+__all__ = ["AdapterMetadata", "BarAdapter", "CSVAdapter", "FuturesCSVAdapter", "SymbolBars", "adapter_from_config"]

@@ -230,8 +230,9 @@ def read_contracts(path: str | os.PathLike[str]) -> dict[str, ContractSpec]:
     try:
         header = next(reader)
     except StopIteration:
-        raise DataFormatError(f"{path}: the contracts file is empty; expected a header row with columns "
-                              f"{', '.join(CONTRACT_COLUMNS)}") from None
+        raise DataFormatError(
+            f"{path}: the contracts file is empty; expected a header row with columns {', '.join(CONTRACT_COLUMNS)}"
+        ) from None
     names = [h.strip().lower() for h in header]
     missing = [c for c in REQUIRED_CONTRACT_COLUMNS if c not in names]
     if missing:

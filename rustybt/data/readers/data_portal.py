@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
-from datetime import timezone
+from datetime import UTC
 from functools import cached_property
 from typing import Any
 
@@ -430,7 +430,7 @@ class DataPortal:
 
 
 def _utc(ts: pd.Timestamp | str) -> pd.Timestamp:
-    if isinstance(ts, pd.Timestamp) and ts.tzinfo is timezone.utc:
+    if isinstance(ts, pd.Timestamp) and ts.tzinfo is UTC:
         return ts  # the hot path: already UTC (callers use .value, which is always ns)
     ts = pd.Timestamp(ts)
     return (ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")).as_unit("ns")

@@ -66,7 +66,7 @@ class HistoryLoader:
                 factors = events.factors(ts)
                 k0 = int(np.searchsorted(self.labels, ts[0])) if len(ts) else -1
                 aligned = (
-                    0 <= k0 and k0 + len(ts) <= len(self.labels) and np.array_equal(self.labels[k0 : k0 + len(ts)], ts)
+                    k0 >= 0 and k0 + len(ts) <= len(self.labels) and np.array_equal(self.labels[k0 : k0 + len(ts)], ts)
                 )
                 found = AssetSeries(
                     ts=ts,
