@@ -72,7 +72,14 @@ def minute_csvs(n_assets: int, n_sessions: int, name: str | None = None) -> Path
         high = np.round(np.maximum(open_, close) * (1 + np.abs(rng.normal(0, 0.0004, n))), 4)
         low = np.round(np.minimum(open_, close) * (1 - np.abs(rng.normal(0, 0.0004, n))), 4)
         pl.DataFrame(
-            {"timestamp": stamps, "open": open_, "high": high, "low": low, "close": close, "volume": rng.integers(1, 5000, n)}
+            {
+                "timestamp": stamps,
+                "open": open_,
+                "high": high,
+                "low": low,
+                "close": close,
+                "volume": rng.integers(1, 5000, n),
+            }
         ).write_csv(root / f"M{i:03d}.csv", float_precision=4)
     done.touch()
     return root

@@ -18,10 +18,10 @@ from pathlib import Path
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _data import Timer, daily_csvdir, dir_bytes, minute_csvs, table  # noqa: E402
+from _data import Timer, daily_csvdir, dir_bytes, minute_csvs, table
 
-from rustybt import Catalog  # noqa: E402
-from rustybt.data.adapters.csv import CSVAdapter  # noqa: E402
+from rustybt import Catalog
+from rustybt.data.adapters.csv import CSVAdapter
 
 
 def raw_polars(files: list[Path], out: Path) -> int:
