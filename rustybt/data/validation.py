@@ -1,40 +1,42 @@
 """Validation of bars on ingest: schema, OHLC relations, temporal consistency, outliers.
 
-:func:`validate_bars` checks a frame in the adapter form (``timestamp``, ``symbol`` or ``sid``, ``open high low
-close volume`` as Float64, Decimal or decimal strings, optionally the provenance columns ``_source_file`` /
-``_source_row``) and returns the rows to keep together with a :class:`ValidationReport`.
+:func:`validate_bars` checks a frame in the adapter form (``timestamp``, ``symbol`` or ``sid``,
+``open high low close volume`` as Float64, Decimal or decimal strings, optionally the provenance columns
+``_source_file`` / ``_source_row``) and returns the rows to keep together with a :class:`ValidationReport`.
 
 Everything runs as whole-frame polars expressions: no Python loop over rows, symbols or sessions. Per-symbol
-sequences are computed on the frame sorted by (symbol, timestamp), where "the previous bar of the same symbol" is
-a shift plus a symbol-boundary mask.
+sequences are computed on the frame sorted by (symbol, timestamp), where "the previous bar of the same
+symbol" is a shift plus a symbol-boundary mask.
 
-Rules (``severity`` in brackets; an error drops the row in lenient mode, a warning never drops anything):
+Rules; an error drops the row in lenient mode, a warning never drops anything:
 
-==========================  ======================================================================================
-``null_value`` [error]      a missing timestamp, symbol or value (an empty string counts as missing)
-``not_numeric`` [error]     a string value that does not parse as a number
-``nan_value`` [error]       a NaN value
-``infinite_value`` [error]  an infinite value
-``negative_price`` [error]  open, high, low or close below zero
-``negative_volume`` [error] volume below zero
-``zero_price`` [warning]    open, high, low or close exactly zero
-``high_below_low`` [error]  high < low
-``high_below_open_close``   high < max(open, close) [error]
-``low_above_open_close``    low > min(open, close) [error]
-``duplicate_timestamp``     another bar with the same symbol and timestamp comes later in the input [error];
-                            lenient mode keeps the last occurrence
-``unsorted``                the timestamp goes backwards relative to the previous bar of the same symbol in the
-                            input [error in strict mode, warning in lenient mode, which sorts]
-``future_timestamp``        later than now + ``future_tolerance`` [error]
-``off_calendar`` [warning]  a daily bar on a date that is not a session of the calendar
-``calendar_gap`` [warning]  a session of the calendar with no bar between an asset's first and last bar (daily)
-``price_jump`` [warning]    ``|close / previous close - 1| > max_abs_return``
-``volume_spike`` [warning]  volume above ``volume_spike_factor`` x the median volume of the asset's previous 20
-                            bars (at least 5 of them)
-==========================  ======================================================================================
+=========================  ==========  =================================================================
+rule                       severity    fires when
+=========================  ==========  =================================================================
+``null_value``             error       a timestamp, symbol or value is missing (an empty string too)
+``not_numeric``            error       a string value does not parse as a number
+``nan_value``              error       a value is NaN
+``infinite_value``         error       a value is +/-inf
+``negative_price``         error       open, high, low or close < 0
+``negative_volume``        error       volume < 0
+``zero_price``             warning     open, high, low or close == 0
+``high_below_low``         error       high < low
+``high_below_open_close``  error       high < max(open, close)
+``low_above_open_close``   error       low > min(open, close)
+``duplicate_timestamp``    error       a later input row has the same symbol and timestamp (lenient mode
+                                       keeps the last occurrence)
+``unsorted``               error /     the timestamp goes back from the previous input row of the symbol
+                           warning     (a warning in lenient mode, which sorts)
+``future_timestamp``       error       timestamp > now + ``future_tolerance``
+``off_calendar``           warning     a daily bar on a date that is not a session of the calendar
+``calendar_gap``           warning     a session without a bar between an asset's first and last daily bar
+``price_jump``             warning     ``|close / previous close - 1| > max_abs_return``
+``volume_spike``           warning     volume > ``volume_spike_factor`` x the median volume of the asset's
+                                       previous 20 bars (at least 5 of them)
+=========================  ==========  =================================================================
 
 The sequential checks (``price_jump``, ``volume_spike``, ``calendar_gap``) look at the rows that pass every
-row-level check, i.e. the rows lenient mode keeps, so a broken bar does not also produce a jump on both sides.
+row-level check, i.e. the rows lenient mode keeps, so one broken bar does not also show as a jump or a spike.
 """
 
 from __future__ import annotations
@@ -74,7 +76,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 Mode = Literal["strict", "lenient"]
-Severity = Literal["error", "warning"]
 
 #: Every rule and its severity (``unsorted`` is an error in strict mode and a warning in lenient mode).
 RULES: dict[str, str] = {
@@ -100,6 +101,8 @@ RULES: dict[str, str] = {
 #: Trailing window (bars) and the fewest prior bars needed for the volume-spike median.
 VOLUME_WINDOW = 20
 VOLUME_MIN_BARS = 5
+# Above this many candidate rows, volume spikes use one rolling median over the frame instead of gathering.
+_SPIKE_GATHER_LIMIT = 250_000
 
 _REPORT_VERSION = 1
 _EXAMPLES_PER_RULE = 5
@@ -138,9 +141,9 @@ class ValidationConfig:
     Parameters
     ----------
     mode
-        ``"strict"``: nothing is dropped and the caller decides what to do with a report that is not ``ok``
-        (the catalog refuses the ingest). ``"lenient"``: rows with any error are dropped and counted, the frame
-        is sorted if it was not, duplicates keep their last occurrence.
+        ``"strict"``: nothing is dropped and the caller decides what to do with a report that is not
+        ``ok`` (the catalog refuses the ingest). ``"lenient"``: rows with any error are dropped and counted,
+        the frame is sorted if it was not, duplicates keep their last occurrence.
     max_abs_return
         A close that moves more than this fraction from the previous close of the same asset is a
         ``price_jump`` warning (unadjusted splits, bad ticks). ``None`` turns the check off.
@@ -172,7 +175,8 @@ class ValidationConfig:
             raise ConfigError(f"validation mode must be 'strict' or 'lenient', not {self.mode!r}")
         for name in ("max_abs_return", "volume_spike_factor"):
             value = getattr(self, name)
-            if value is not None and not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+            positive = isinstance(value, int | float) and math.isfinite(value) and value > 0
+            if value is not None and not positive:
                 raise ConfigError(f"ValidationConfig.{name} must be a positive number or None, not {value!r}")
         if not isinstance(self.future_tolerance, timedelta):
             raise ConfigError(
@@ -200,10 +204,10 @@ class ValidationConfig:
         """Preset for crypto markets (24/7 trading, many venues, no circuit breakers).
 
         ``max_abs_return=0.75``: coins move 30-50% in a bar on listings and news without anything being
-        wrong, so a stock-like threshold would bury the report in real moves; 75% still catches the usual data
-        faults, a shifted decimal point or a change of quote unit, in both directions (x10 is +900%, /10 is
-        -90%). ``volume_spike_factor=50``: crypto volume is heavy-tailed (liquidation cascades and listing days
-        reach 10-30x the median). ``calendar="24/7"``: every day is a session, so ``calendar_gap`` reports
+        wrong, so a stock-like threshold would bury the report in real moves; 75% still catches the usual
+        data faults, a shifted decimal point or a change of quote unit, in both directions (x10 is +900%,
+        /10 is -90%). ``volume_spike_factor=50``: crypto volume is heavy-tailed (liquidation cascades and
+        listing days reach 10-30x the median). ``calendar="24/7"``: every day is a session, so ``calendar_gap`` reports
         missing daily candles (exchange outages, pagination holes) and ``off_calendar`` never fires.
         ``future_tolerance`` of one minute absorbs the skew between the exchange's clock and ours on the
         candle that is still forming.
@@ -446,8 +450,8 @@ class ValidationReport:
     def raise_for_errors(self, context: str = "", *, max_listed: int = 5) -> None:
         """Raise :class:`~rustybt.errors.ValidationError` if there is any error; do nothing otherwise.
 
-        The message names the first ``max_listed`` errors (file, row, symbol, field, timestamp, values) and says
-        what to do; the exception's ``report`` attribute is this report.
+        The message names the first ``max_listed`` errors (file, row, symbol, field, timestamp, values) and
+        says what to do; the exception's ``report`` attribute is this report.
         """
         if self.ok:
             return
@@ -460,10 +464,11 @@ class ValidationReport:
         listed = self.first(max_listed, severity="error")
         lines += [f"  - {v.message}" for v in listed]
         if self.error_count > len(listed):
-            lines.append(f"  ... and {self.error_count - len(listed):,} more (see the exception's .report.to_frame())")
+            more = self.error_count - len(listed)
+            lines.append(f"  ... and {more:,} more (see the exception's .report.to_frame())")
         lines.append(
-            'Fix the source data, or validate with ValidationConfig(mode="lenient") to drop the rows with errors '
-            "and keep the rest (they are counted in the report)."
+            'Fix the source data, or validate with ValidationConfig(mode="lenient") to drop the rows with '
+            "errors and keep the rest (they are counted in the report)."
         )
         raise ValidationError("\n".join(lines), report=self)
 
@@ -476,8 +481,9 @@ class ValidationReport:
                 return f"{total:,} {word}"
             return f"{total:,} {word} ({', '.join(f'{r} {n:,}' for r, n in rules.items())})"
 
+        state = "ok" if self.ok else "FAILED"
         return (
-            f"<ValidationReport {self.mode}: {'ok' if self.ok else 'FAILED'}, {self.rows_checked:,} rows checked, "
+            f"<ValidationReport {self.mode}: {state}, {self.rows_checked:,} rows checked, "
             f"{self.rows_dropped:,} dropped, {part('error', self.error_count)}, "
             f"{part('warning', self.warning_count)}>"
         )
@@ -568,8 +574,8 @@ def validate_bars(
     Returns
     -------
     (pl.DataFrame, ValidationReport)
-        The kept rows with their original columns and dtypes, sorted by (symbol, timestamp); in strict mode all
-        rows, in lenient mode the rows without errors. The report counts every violation exactly.
+        The kept rows with their original columns and dtypes, sorted by (symbol, timestamp): every row in
+        strict mode, the rows without errors in lenient mode. The report counts every violation exactly.
 
     Raises
     ------
@@ -597,7 +603,7 @@ def validate_bars(
     carried = _carried_columns(frame, id_col, raw_strings)
     work = frame.select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias(_IDX),
-        pl.col(id_col).alias(_ID),
+        _identifier_expr(frame, id_col).alias(_ID),
         _timestamp_expr(frame).alias(_TS),
         *[expr.alias(_f(c)) for c, expr in floats.items()],
         *[pl.col(c).alias(_raw(c)) for c in raw_strings],
@@ -608,14 +614,14 @@ def validate_bars(
     clock.mark("prepare")
 
     # ---- order by (identifier, timestamp); duplicates keep their input order ------------------------------
-    perm = _sort_permutation(work)
-    extra: list[pl.Series] = []
+    perm, previous = _sort_permutation(work)
+    has_unsorted = previous is not None
+    if has_unsorted:  # the timestamp goes back from the previous input row of the same symbol
+        work = work.with_columns(
+            (pl.col(_TS) < previous).fill_null(False).alias("__v_unsorted"), previous.alias("__v_prev_input_ts")
+        )
     if perm is not None:
         work = work[perm]
-        # unsorted: the timestamp goes back relative to the previous row of the same symbol in the input
-        same_prev = (pl.col(_ID) == pl.col(_ID).shift(1)).fill_null(False)
-        if not work.select(((pl.col(_IDX) > pl.col(_IDX).shift(1)) | ~same_prev).all()).item():
-            extra += _unsorted_in_input_order(frame, id_col, work)
     clock.mark("order")
 
     limit = _future_limit(now_utc, config.future_tolerance)
@@ -623,8 +629,6 @@ def validate_bars(
     if cal is not None:
         day = pl.col(_TS).cast(pl.Int64) // _NS_PER_DAY
         work = work.with_columns(cal.lookup(day, cal.on).alias("__v_on_session"))
-    if extra:
-        work = work.with_columns(extra)
     clock.mark("calendar")
 
     # ---- row-level checks: counts in one pass, skipping what the column statistics rule out ---------------
@@ -634,18 +638,26 @@ def validate_bars(
         now_utc,
         limit,
         lenient=lenient,
-        unsorted=bool(extra),
+        unsorted=has_unsorted,
         calendar=cal.name if cal is not None else None,
     )
     checks = _possible(checks, work, raw_strings, limit)
     counts_row = _count(work, checks)
     bad_masks = [c.mask for c, k in zip(checks, counts_row, strict=True) if k and c.drops]
-    bad = work.select(pl.any_horizontal(bad_masks).alias(_BAD)).to_series() if bad_masks else None
+    bad = (
+        work.select(pl.any_horizontal([m.fill_null(False) for m in bad_masks]).alias(_BAD)).to_series()
+        if bad_masks
+        else None
+    )
     n_bad = int(bad.sum()) if bad is not None else 0
     clock.mark("row checks")
 
     # ---- sequential checks on the rows that pass (the rows lenient mode keeps) -----------------------------
-    good = work.filter(~bad) if n_bad else work
+    if n_bad:
+        needed = [_IDX, _ID, _TS, _f("close"), _f("volume"), _FILE, _ROW]
+        good = work.select([*needed, *(["__v_on_session"] if cal is not None else [])]).filter(~bad)
+    else:
+        good = work
     seq_checks = _sequence_checks(config)
     counts_seq = _count(good, seq_checks)
     spikes = _volume_spikes(good, float(config.volume_spike_factor)) if config.volume_spike_factor else None
@@ -679,17 +691,18 @@ def validate_bars(
         if k:
             counts[(rule, RULES[rule])] = k
         if k and take:
-            if rule == "volume_spike":
+            if rule == "volume_spike" and spikes is not None:
                 parts.append(_spike_detail(good, spikes, float(config.volume_spike_factor or 0), take))
-            else:
+            elif rule == "calendar_gap" and gaps is not None and cal is not None:
                 parts.append(_gap_detail(gaps, cal, take))
     violations = _order_violations(pl.concat(parts, how="vertical")) if parts else _empty_violations()
     clock.mark("details")
 
-    # ---- the frame to return: original columns and dtypes, sorted, bad rows dropped in lenient mode ---------
+    # ---- the frame to return: original columns and dtypes, sorted, bad rows dropped in lenient mode -------
     if (lenient and n_bad) or perm is not None:
-        # the working frame already holds every column, reordered (and filtered): no second gather
-        out = (good if lenient else work).select([pl.col(carried[c]).alias(c) for c in frame.columns])
+        # the working frame already holds every column, reordered: no second gather from the input
+        kept = work.filter(~bad) if lenient and n_bad else work
+        out = kept.select([pl.col(carried[c]).alias(c) for c in frame.columns])
     else:
         out = frame
     report = ValidationReport(
@@ -754,6 +767,12 @@ def _check_columns(frame: pl.DataFrame) -> str:
     return id_col
 
 
+def _identifier_expr(frame: pl.DataFrame, id_col: str) -> pl.Expr:
+    """The symbol (String) or sid (integer) column; other types (Categorical...) compare as strings."""
+    dtype = frame.schema[id_col]
+    return pl.col(id_col) if dtype == pl.String or dtype.is_integer() else pl.col(id_col).cast(pl.String)
+
+
 def _timestamp_expr(frame: pl.DataFrame) -> pl.Expr:
     dtype = frame.schema["timestamp"]
     col = pl.col("timestamp")
@@ -786,8 +805,8 @@ def _float_exprs(frame: pl.DataFrame) -> tuple[dict[str, pl.Expr], list[str]]:
             exprs[col] = pl.col(col).cast(pl.Float64)
         else:
             raise DataFormatError(
-                f"column {col!r} has dtype {dtype}{_files_of(frame)}; values must be numbers (Float64, Decimal "
-                "or decimal strings)."
+                f"column {col!r} has dtype {dtype}{_files_of(frame)}; values must be numbers "
+                "(Float64, Decimal or decimal strings)."
             )
     return exprs, strings
 
@@ -807,7 +826,9 @@ def _fc(col: str) -> pl.Expr:
 def _carried_columns(frame: pl.DataFrame, id_col: str, raw_strings: Sequence[str]) -> dict[str, str]:
     """For each input column, the working-frame column that carries it unchanged to the output."""
     schema = frame.schema
-    same: dict[str, str] = {id_col: _ID}
+    same: dict[str, str] = {}
+    if schema[id_col] == pl.String or schema[id_col].is_integer():
+        same[id_col] = _ID
     for col in VALUE_COLUMNS:
         if col in raw_strings:
             same[col] = _raw(col)
@@ -822,13 +843,17 @@ def _carried_columns(frame: pl.DataFrame, id_col: str, raw_strings: Sequence[str
     return {c: same.get(c, f"__v_keep_{i}") for i, c in enumerate(frame.columns)}
 
 
-def _sort_permutation(work: pl.DataFrame) -> pl.Series | None:
-    """Row order by (identifier, timestamp, input position), or None when the rows are in that order already.
+def _sort_permutation(work: pl.DataFrame) -> tuple[pl.Series | None, pl.Series | None]:
+    """Row order by (identifier, timestamp, input position), and where the input goes back in time.
+
+    Returns ``(perm, previous)``: ``perm`` is None when the rows are in that order already; ``previous`` (in
+    input order) is the timestamp of the previous input row of the same symbol, or None when no symbol's
+    timestamps go backwards in the input.
 
     Two fast paths cover what adapters emit: rows already sorted (a few vectorized comparisons), and one
-    contiguous, time-sorted block per symbol in some other symbol order (the blocks are reordered). Anything
-    else is sorted on one Int64 key: the symbol's rank times 2**32 plus the timestamp's ordinal rank, which
-    breaks ties by input position, so duplicates stay in input order.
+    contiguous, time-sorted block per symbol in another symbol order (the blocks are reordered). Anything
+    else is sorted on one Int64 key, symbol rank x time span + time offset, with a stable sort so that
+    duplicates keep their input order.
     """
     ident, ts = pl.col(_ID), pl.col(_TS)
     n = work.height
@@ -840,30 +865,40 @@ def _sort_permutation(work: pl.DataFrame) -> pl.Series | None:
     ).row(0, named=True)
     if probe["no_nulls"] and probe["time_sorted"]:
         if probe["ident_sorted"]:
-            return None
-        blocks = work.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("start"), ident.alias("id")).filter(change)
+            return None, None
+        blocks = work.select(
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("start"), ident.alias("id"), change.alias("new")
+        ).filter("new")
         if blocks.get_column("id").n_unique() == blocks.height:  # one block per symbol
             blocks = blocks.with_columns(pl.col("start").shift(-1, fill_value=n).alias("end")).sort("id")
-            return blocks.select(pl.int_ranges("start", "end").explode()).to_series()
+            return blocks.select(pl.int_ranges("start", "end").explode()).to_series(), None
+
     uniques = work.get_column(_ID).drop_nulls().unique().sort()
     code = ident.replace_strict(uniques, pl.int_range(uniques.len(), dtype=pl.Int64, eager=True))
-    if uniques.len() < 2**30 and n < 2**32:
-        key = code.cast(pl.Int64) * (2**32) + ts.rank("ordinal").cast(pl.Int64)
-        order = key.arg_sort(nulls_last=True)
-    else:  # pragma: no cover - beyond 2**32 rows
-        order = pl.arg_sort_by(code, ts, nulls_last=True, maintain_order=True)
-    return work.select(order).to_series()
-
-
-def _unsorted_in_input_order(frame: pl.DataFrame, id_col: str, work: pl.DataFrame) -> list[pl.Series]:
-    """Flags (in ``work``'s order) of rows earlier than the previous input row of the same symbol."""
-    ts = _timestamp_expr(frame)
-    flags = frame.select(ts.alias("t"), ts.shift(1).over(pl.col(id_col)).alias("p")).select(
-        (pl.col("t") < pl.col("p")).fill_null(False).alias("__v_unsorted"),
-        pl.col("p").alias("__v_prev_input_ts"),
+    staged = work.select(code.alias("code"), ts.cast(pl.Int64).alias("t"))
+    offset, span = _time_offsets(staged.get_column("t"))
+    if offset is not None and uniques.len() * span < 2**62:
+        key = pl.col("code") * span + offset
+    else:  # timestamps too fine for one key: rank them (ties stay in input order, the sort is stable)
+        key = pl.col("code") * 2**32 + pl.col("t").rank("dense").cast(pl.Int64)
+    keyed = staged.select(
+        pl.arg_sort_by(key.fill_null(2**63 - 1), maintain_order=True).alias("perm"),
+        pl.col("t").shift(1).over("code").alias("prev"),
     )
-    gathered = flags[work.get_column(_IDX)]
-    return [gathered.get_column("__v_unsorted"), gathered.get_column("__v_prev_input_ts")]
+    previous = keyed.get_column("prev")
+    backwards = bool((staged.get_column("t") < previous).any())
+    return keyed.get_column("perm"), previous.cast(TIMESTAMP_DTYPE) if backwards else None
+
+
+def _time_offsets(t: pl.Series) -> tuple[pl.Expr | None, int]:
+    """``(t - min) // unit`` for the coarsest unit (day ... ns) dividing every offset, and the span in units."""
+    lo, hi = t.min(), t.max()
+    if lo is None or hi is None:
+        return None, 0
+    for unit in (_NS_PER_DAY, 3_600_000_000_000, 60_000_000_000, 1_000_000_000, 1_000_000, 1_000):
+        if ((t - lo) % unit == 0).all():
+            return (pl.col("t") - lo) // unit, (hi - lo) // unit + 1
+    return pl.col("t") - lo, hi - lo + 1
 
 
 def _future_limit(now: datetime, tolerance: timedelta) -> datetime | None:
@@ -919,7 +954,7 @@ def _row_checks(
     checks: list[_Check] = []
     ts = pl.col(_TS)
 
-    def add(rule: str, fld: str | None, mask: pl.Expr, values: dict[str, pl.Expr], severity: str | None = None):
+    def add(rule: str, fld: str | None, mask: pl.Expr, values: dict[str, pl.Expr], severity: str = "") -> None:
         sev = severity or RULES[rule]
         checks.append(_Check(rule, sev, fld, mask, values, drops=sev == "error" and rule != "unsorted"))
 
@@ -960,7 +995,7 @@ def _row_checks(
         {"open": o, "low": lo, "close": c},
     )
 
-    # duplicates: rows are ordered (id, timestamp, input order), so a row followed by the same key is not the last
+    # duplicates: rows are ordered (id, timestamp, input order); a row followed by the same key is not the last
     nxt_same = (pl.col(_ID) == pl.col(_ID).shift(-1)) & (ts == ts.shift(-1))
     kept_pos = pl.when(~nxt_same.fill_null(False)).then(pl.int_range(pl.len())).backward_fill()
     add(
@@ -1069,65 +1104,65 @@ def _sequence_checks(config: ValidationConfig) -> list[_Check]:
 
 
 def _volume_spikes(good: pl.DataFrame, factor: float) -> pl.DataFrame:
-    """Positions (in ``good``) of volume spikes with the median they were compared to.
+    """Positions (in ``good``) of volume spikes, with the median each was compared to (columns ``p``, ``m``).
 
-    The median of the trailing window is computed only for candidate rows: a volume can only exceed ``factor``
-    times the window's median if it exceeds ``factor`` times the window's minimum, and a rolling minimum is
-    cheap. The candidates' windows are then gathered and their medians taken in one group-by.
+    A volume can only exceed ``factor`` times its window's median if it exceeds ``factor`` times the window's
+    minimum, and a rolling minimum is cheap: the median is computed only for those candidates, by gathering
+    their windows and taking the medians in one group-by. When the candidates are many (zero-volume bars make
+    the minimum 0), one rolling median per symbol over the whole frame is cheaper.
     """
     vol = _fc("volume")
     pos = pl.int_range(pl.len(), dtype=pl.Int64)
     start = pl.when(~_same_prev()).then(pos).forward_fill()
     # a window reaching into the previous symbol only lowers the minimum: still a superset of the candidates
     window_min = vol.shift(1).rolling_min(VOLUME_WINDOW, min_samples=1)
-    cand = (
-        good.lazy()
-        .select(pos.alias("p"), start.alias("s"), (vol > factor * window_min).fill_null(False).alias("c"))
-        .filter(pl.col("c") & (pl.col("p") - pl.col("s") >= VOLUME_MIN_BARS))
-        .select("p", pl.max_horizontal(pl.col("s"), pl.col("p") - VOLUME_WINDOW).alias("w0"))
-        .collect()
-    )
+    cand = good.select(
+        pos.alias("p"), start.alias("s"), (vol > factor * window_min).fill_null(False).alias("c")
+    ).filter(pl.col("c") & (pl.col("p") - pl.col("s") >= VOLUME_MIN_BARS))
+    volumes = good.get_column(_f("volume"))
     if cand.height == 0:
         return pl.DataFrame(schema={"p": pl.Int64, "m": pl.Float64})
-    volumes = good.get_column(_f("volume"))
-    windows = cand.select("p", pl.int_ranges("w0", "p").alias("j")).explode("j")
-    medians = (
-        windows.with_columns(v=volumes.gather(windows.get_column("j")))
-        .group_by("p")
-        .agg(pl.col("v").median().alias("m"))
-        .sort("p")
-    )
+    if cand.height > _SPIKE_GATHER_LIMIT:
+        median = vol.shift(1).rolling_median(VOLUME_WINDOW, min_samples=VOLUME_MIN_BARS).over(_ID)
+        medians = good.select(pos.alias("p"), median.alias("m")).join(cand.select("p"), on="p", how="semi")
+    else:
+        w0 = pl.max_horizontal(pl.col("s"), pl.col("p") - VOLUME_WINDOW)
+        windows = cand.select("p", pl.int_ranges(w0, "p").alias("j")).explode("j")
+        medians = (
+            windows.with_columns(volumes.gather(windows.get_column("j")).alias("v"))
+            .group_by("p")
+            .agg(pl.col("v").median().alias("m"))
+            .sort("p")
+        )
     current = volumes.gather(medians.get_column("p"))
     return medians.filter((pl.col("m") > 0) & (current > factor * pl.col("m")))
 
 
 def _gap_rows(good: pl.DataFrame, cal: _Calendar) -> pl.DataFrame:
-    """One row per gap: the bars on both sides and the range of session indices missing between them.
+    """One row per gap: the days of the bars on both sides and the session indices missing between them.
 
-    With ``cum(d)`` = number of sessions on or before day ``d``, the sessions strictly between two bars on days
-    ``a < b`` are ``cum(b) - on(b) - cum(a)``, whether or not ``a`` and ``b`` are sessions themselves.
+    With ``cum(d)`` the number of sessions on or before day ``d``, the sessions strictly between bars on days
+    ``a < b`` have the indices ``cum(a) .. cum(b) - on(b) - 1``, whether or not ``a`` and ``b`` are sessions.
     """
     day = pl.col(_TS).cast(pl.Int64) // _NS_PER_DAY
+    same = _same_prev()
     return (
-        good.lazy()
-        .select(
+        good.select(
             _ID,
             _FILE,
-            _same_prev().alias("same"),
             day.alias("day"),
             cal.lookup(day, cal.cum).alias("cum"),
             cal.lookup(day, cal.on).cast(pl.Int64).alias("on"),
         )
         .filter(pl.col("cum").is_not_null())
         .with_columns(
-            pl.when(pl.col("same") & pl.col("same").shift(1).is_not_null()).then(pl.col("cum").shift(1)).alias("from"),
-            pl.col("day").shift(1).alias("prev_day"),
+            pl.when(same).then(pl.col("cum").shift(1)).alias("from"),
+            pl.when(same).then(pl.col("day").shift(1)).alias("prev_day"),
             (pl.col("cum") - pl.col("on")).alias("to"),
         )
         .with_columns((pl.col("to") - pl.col("from")).alias("gap"))
-        .filter(pl.col("same") & (pl.col("gap") > 0))
+        .filter(pl.col("gap") > 0)
         .select(_ID, _FILE, "prev_day", "day", "from", "to", "gap")
-        .collect()
     )
 
 
@@ -1161,10 +1196,10 @@ def _json_values(values: Mapping[str, pl.Expr]) -> pl.Expr:
     return pl.struct([expr.alias(name) for name, expr in values.items()]).struct.json_encode()
 
 
-def _detail_columns(rule: str, field_name: str | None, values: Mapping[str, pl.Expr]) -> list[pl.Expr]:
+def _detail_columns(rule: str, severity: str, field_name: str | None, values: Mapping[str, pl.Expr]) -> list[pl.Expr]:
     return [
         pl.lit(rule).alias("rule"),
-        pl.lit(RULES[rule] if rule != "unsorted" else None, pl.String).alias("severity"),
+        pl.lit(severity).alias("severity"),
         pl.col(_ID).cast(pl.String).alias("symbol"),
         pl.col(_TS).alias("timestamp"),
         pl.lit(field_name, pl.String).alias("field"),
@@ -1176,16 +1211,10 @@ def _detail_columns(rule: str, field_name: str | None, values: Mapping[str, pl.E
 
 
 def _detail(source: pl.DataFrame, check: _Check, limit: int) -> pl.DataFrame:
-    lf = source.lazy()
-    if check.prepare:
-        lf = lf.with_columns(check.prepare)
-    return (
-        lf.filter(check.mask.fill_null(False))
-        .head(limit)
-        .select(_detail_columns(check.rule, check.field, check.values))
-        .with_columns(pl.lit(check.severity).alias("severity"))
-        .collect()
-    )
+    if check.prepare:  # values that look at neighbouring rows: computed before the flagged rows are picked
+        source = source.with_columns(check.prepare)
+    rows = source.filter(check.mask.fill_null(False)).head(limit)
+    return rows.select(_detail_columns(check.rule, check.severity, check.field, check.values))
 
 
 def _spike_detail(good: pl.DataFrame, spikes: pl.DataFrame, factor: float, limit: int) -> pl.DataFrame:
@@ -1196,12 +1225,11 @@ def _spike_detail(good: pl.DataFrame, spikes: pl.DataFrame, factor: float, limit
         "median_volume": pl.col("__v_median_volume"),
         "factor": pl.lit(factor),
     }
-    return rows.select(_detail_columns("volume_spike", "volume", values))
+    return rows.select(_detail_columns("volume_spike", RULES["volume_spike"], "volume", values))
 
 
-def _gap_detail(gaps: pl.DataFrame, cal: _Calendar | None, limit: int) -> pl.DataFrame:
+def _gap_detail(gaps: pl.DataFrame, cal: _Calendar, limit: int) -> pl.DataFrame:
     """One violation per missing session, for the first gaps up to ``limit`` rows."""
-    assert cal is not None
     head = gaps.filter((pl.col("gap").cum_sum() - pl.col("gap")) < limit)
     rows = head.with_columns(pl.int_ranges("from", "to").alias("j")).explode("j").head(limit)
     rows = rows.with_columns(cal.sessions.gather(rows.get_column("j")).alias("session"))
@@ -1332,22 +1360,24 @@ def _message(rec: Mapping[str, Any], v: Mapping[str, Any]) -> str:
     elif rule == "high_below_low":
         what = f"high {g.get('high')} is below low {g.get('low')}"
     elif rule == "high_below_open_close":
-        what = f"high {g.get('high')} is below open {g.get('open')} or close {g.get('close')}"
+        what = f"high {g.get('high')} is below max(open {g.get('open')}, close {g.get('close')})"
     elif rule == "low_above_open_close":
-        what = f"low {g.get('low')} is above open {g.get('open')} or close {g.get('close')}"
+        what = f"low {g.get('low')} is above min(open {g.get('open')}, close {g.get('close')})"
     elif rule == "duplicate_timestamp":
-        later = f"row {v['kept_row']}" if v.get("kept_row") is not None else f"frame index {v.get('kept_index')}"
+        kept_row = v.get("kept_row")
+        later = f"row {kept_row}" if kept_row is not None else f"frame index {v.get('kept_index')}"
         what = f"duplicate bar: {later} has the same symbol and timestamp (lenient mode keeps that last one)"
     elif rule == "unsorted":
-        what = f"timestamp goes back from {g.get('previous_timestamp')} (the symbol's previous row); sort by time"
+        what = f"timestamp goes back from {g.get('previous_timestamp')} (the symbol's previous row)"
     elif rule == "future_timestamp":
         what = f"timestamp is in the future (now is {g.get('now')})"
     elif rule == "off_calendar":
-        what = f"{g.get('date')} is not a {v.get('calendar')} session"
+        what = f"{g.get('date')} is not a session of {v.get('calendar')}"
     elif rule == "calendar_gap":
         what = (
-            f"no bar for {v.get('calendar')} session {g.get('session')} ({v.get('missing_sessions')} session(s) "
-            f"missing between the bars of {g.get('previous_bar')} and {g.get('next_bar')})"
+            f"no valid bar for {v.get('calendar')} session {g.get('session')} "
+            f"({v.get('missing_sessions')} session(s) missing between the bars of {g.get('previous_bar')} "
+            f"and {g.get('next_bar')})"
         )
     elif rule == "price_jump":
         ret = v.get("return")
@@ -1358,7 +1388,8 @@ def _message(rec: Mapping[str, Any], v: Mapping[str, Any]) -> str:
         )
     elif rule == "volume_spike":
         vol, med = v.get("volume"), v.get("median_volume")
-        ratio = f"{vol / med:.1f}x" if isinstance(vol, int | float) and isinstance(med, int | float) and med else "?"
+        numbers = isinstance(vol, int | float) and isinstance(med, int | float) and med
+        ratio = f"{vol / med:.1f}x" if numbers else "?"
         what = f"volume {g.get('volume')} is {ratio} the median {g.get('median_volume')} of the previous bars"
     else:
         what = ", ".join(f"{k}={x}" for k, x in g.items())
