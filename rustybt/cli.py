@@ -200,6 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
     clean.add_argument("--after", default=None, help="remove ingestions created after this time")
     clean.set_defaults(func=cmd_clean)
 
+    from rustybt.data.legacy.cli import add_migrate_command
+
+    add_migrate_command(sub)
+
     demo = sub.add_parser("demo", help="ingest the shipped sample data and show what RustyBT does")
     demo.add_argument("--no-progress", action="store_true")
     demo.set_defaults(func=cmd_demo)

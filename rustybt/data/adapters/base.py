@@ -199,3 +199,4 @@ def adapter_from_config(name: str, params: Mapping[str, Any]) -> BarAdapter:
 
 def _import_builtin_adapters() -> None:
     import rustybt.data.adapters  # noqa: F401  (registers the built-in adapters)
+    import rustybt.data.legacy.adapter  # noqa: F401  (zipline-bundle, for migrated bundles)

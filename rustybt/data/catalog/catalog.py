@@ -184,6 +184,35 @@ class Catalog:
         record = self.store.get_bundle(name)
         return Bundle(self, record, self.store.get_ingestion(name, ingestion))
 
+    def migrate(
+        self,
+        source: str | Path,
+        name: str,
+        *,
+        compression: str | None = None,
+        validate: bool = True,
+        overwrite: bool = False,
+        progress: bool = True,
+        **options: Any,
+    ):
+        """Migrate a zipline bundle ingestion (bcolz + SQLite) or HDF5 daily-bar file into bundle ``name``.
+
+        Atomic like any ingest; with ``validate`` every value is compared with the source. Returns a
+        :class:`~rustybt.data.legacy.migrate.MigrationReport`. See docs/migration.md.
+        """
+        from rustybt.data.legacy.migrate import migrate
+
+        return migrate(
+            self,
+            source,
+            name,
+            compression=compression,
+            validate=validate,
+            overwrite=overwrite,
+            progress=progress,
+            **options,
+        )
+
     def data_portal(self, name: str, ingestion: str | None = None, **kwargs: Any):
         """A :class:`~rustybt.data.readers.DataPortal` over bundle ``name``, pinned to its live ingestion."""
         from rustybt.data.readers.data_portal import DataPortal
