@@ -1,0 +1,53 @@
+"""A pipeline engine over a catalog bundle: EquityPricing from the bundle, other datasets from given loaders."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rustybt.data.catalog import Bundle, Catalog
+from rustybt.pipeline.domain import Domain
+from rustybt.pipeline.engine import SimplePipelineEngine
+from rustybt.pipeline.loaders.pricing import PricingLoader
+
+__all__ = ["engine_for_bundle"]
+
+
+def engine_for_bundle(
+    bundle: str | Bundle,
+    *,
+    catalog: Catalog | None = None,
+    loaders: Mapping[Any, Any] | None = None,
+    cache=None,
+    progress=None,
+) -> SimplePipelineEngine:
+    """A :class:`SimplePipelineEngine` reading ``EquityPricing`` from ``bundle`` (a name or a pinned Bundle).
+
+    Parameters
+    ----------
+    bundle
+        Bundle name (opened from ``catalog``, default ``Catalog()``) or a :class:`Bundle`.
+    loaders
+        Extra loaders keyed by DataSet class (or BoundColumn), e.g. ``{Fundamentals: ParquetLoader(...)}``.
+    cache
+        A :class:`~rustybt.data.cache.CacheManager` for loaded arrays.
+    """
+    if isinstance(bundle, str):
+        bundle = (catalog or Catalog()).bundle(bundle)
+    pricing = PricingLoader(bundle, cache=cache)
+    extra = dict(loaders or {})
+
+    def get_loader(column):
+        dataset = getattr(column, "dataset", None)
+        for key in (column, dataset, getattr(dataset, "parent", None), getattr(dataset, "__name__", None)):
+            if key is not None and key in extra:
+                return extra[key]
+        name = getattr(dataset, "__name__", "") or getattr(getattr(dataset, "parent", None), "__name__", "")
+        if column.name in ("open", "high", "low", "close", "volume") and "Pricing" in str(name):
+            return pricing
+        raise ValueError(
+            f"no loader for column {getattr(column, 'qualname', column)!r}; pass loaders={{DataSet: loader}}"
+        )
+
+    domain = Domain(bundle.calendar_name)
+    return SimplePipelineEngine(get_loader, bundle.asset_finder, default_domain=domain, progress=progress)
