@@ -1,0 +1,534 @@
+"""SimplePipelineEngine: computes a pipeline over a date range, one term at a time, all dates at once.
+
+How a run works (zipline's algorithm):
+
+1. Resolve the domain (explicit, inferred from the terms, or the engine default) and build an
+   :class:`~rustybt.pipeline.graph.ExecutionPlan`: every term with the number of extra (lookback) rows it needs.
+2. Build the root mask from asset lifetimes (``AssetFinder.lifetimes(dates, include_start_date=False)``) over
+   the sessions from ``start - extra_rows`` to ``end``, keeping the domain's assets that were alive at least once.
+3. Walk the terms in dependency order. Loadable terms are fetched from their loader (columns sharing a loader and
+   a lookback are fetched in one call) as :class:`~rustybt.pipeline.adjusted_array.AdjustedArray`. Every other
+   term is computed over its whole ``(dates x assets)`` block in one call -- a Numba kernel for built-ins:
+   windowed terms receive AdjustedArrays (point-in-time adjustments applied inside the kernels), others plain
+   arrays. Each intermediate result is freed as soon as its last consumer has run (reference counting).
+4. Drop the lookback rows, apply the screen and return a ``(date, asset)`` MultiIndex DataFrame whose asset level
+   holds :class:`rustybt.assets.Asset` objects (or a polars DataFrame with ``output="polars"``).
+
+``_compute(inputs, dates, assets, mask)`` contract for terms: ``dates`` is the DatetimeIndex of the term's rows,
+``assets`` the int64 sids (a pandas Index), ``mask`` the bool ``(len(dates), len(assets))`` mask of the term;
+windowed terms get one AdjustedArray per input holding ``len(dates) + window_length - 1`` rows, other terms one
+array per input with ``len(dates)`` rows; the result has shape ``mask.shape`` (``(len(dates), 1)`` for 1-D terms).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rustybt.pipeline.adjusted_array import AdjustedArray, ensure_adjusted_array, ensure_ndarray
+from rustybt.pipeline.domain import GENERIC, Domain
+from rustybt.pipeline.errors import NoFurtherDataError, PipelineError, UnknownColumn
+from rustybt.pipeline.graph import SCREEN_NAME, ExecutionPlan
+from rustybt.pipeline.labelarray import LabelArray
+from rustybt.pipeline.mixins import MultiOutput
+from rustybt.pipeline.pipeline import Pipeline
+from rustybt.pipeline.term import AssetExists, InputDates, LoadableTerm
+
+__all__ = [
+    "SimplePipelineEngine",
+    "compute_date_range_chunks",
+    "run_chunked_pipeline",
+    "run_pipeline",
+    "set_default_engine",
+    "to_polars",
+]
+
+log = logging.getLogger(__name__)
+
+#: runs longer than this many sessions show a progress bar when ``progress=None``
+AUTO_PROGRESS_SESSIONS = 1260
+
+
+def _timestamp(value, name: str) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a date, got {value!r}") from exc
+    if ts is pd.NaT:
+        raise ValueError(f"{name} must be a date, got NaT")
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert(None)
+    return ts
+
+
+def _slice_rows(value, offset: int):
+    if offset == 0:
+        return value
+    return value[offset:]
+
+
+class _MappingLoaders:
+    def __init__(self, mapping: Mapping) -> None:
+        self._mapping = dict(mapping)
+
+    def __call__(self, column):
+        for key in (column, getattr(column, "unspecialize", lambda: column)()):
+            if key in self._mapping:
+                return self._mapping[key]
+        known = ", ".join(sorted(repr(c) for c in self._mapping)) or "none"
+        raise UnknownColumn(f"No pipeline loader is registered for {column!r}. Known columns: {known}.")
+
+
+def _as_get_loader(get_loader) -> Callable:
+    if hasattr(get_loader, "load_adjusted_array"):
+        return lambda column: get_loader
+    if isinstance(get_loader, Mapping):
+        return _MappingLoaders(get_loader)
+    if callable(get_loader):
+        return get_loader
+    raise TypeError(
+        "get_loader must be a callable (column -> loader), a {column: loader} mapping or a single loader, got "
+        f"{type(get_loader).__name__}"
+    )
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def set_postfix_str(self, s: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(enabled: bool, total: int, desc: str):
+    if not enabled:
+        return _NoBar()
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover
+        return _NoBar()
+    return tqdm(total=total, desc=desc, leave=False)
+
+
+class SimplePipelineEngine:
+    """Computes pipelines term by term over whole date ranges.
+
+    Parameters
+    ----------
+    get_loader
+        Where column data comes from: a callable ``column -> PipelineLoader``, a ``{column: loader}`` mapping
+        (generic columns match their specializations) or one loader serving every column.
+    asset_finder
+        A :class:`rustybt.assets.AssetFinder`: asset lifetimes form the root mask, and its assets label the output.
+    default_domain
+        Domain for pipelines that do not determine one (a :class:`~rustybt.pipeline.domain.Domain` or a calendar
+        name such as ``"XNYS"``). Default: :data:`~rustybt.pipeline.domain.GENERIC` (the pipeline must say).
+    progress
+        Default progress-bar setting for runs (``None`` = automatic: chunked or long runs).
+    """
+
+    def __init__(self, get_loader, asset_finder, default_domain: Domain | str = GENERIC, *, progress=None) -> None:
+        self._get_loader = _as_get_loader(get_loader)
+        self._finder = asset_finder
+        self._root_mask_term = AssetExists()
+        self._root_mask_dates_term = InputDates()
+        if isinstance(default_domain, str):
+            default_domain = Domain(default_domain)
+        if not isinstance(default_domain, Domain):
+            raise TypeError(f"default_domain must be a Domain or a calendar name, got {default_domain!r}")
+        self._default_domain = default_domain
+        self._progress = progress
+
+    # --- public API ------------------------------------------------------------------------------------------
+    def run_pipeline(self, pipeline: Pipeline, start_date, end_date, *, output: str = "pandas", progress=None):
+        """Compute ``pipeline`` for every session from ``start_date`` to ``end_date`` (inclusive).
+
+        Returns a DataFrame indexed by (date, asset) with one column per pipeline column and one row per asset
+        passing the screen (or alive, without a screen) each day; ``output="polars"`` returns a polars frame.
+        """
+        _check_output(output)
+        start, end = _timestamp(start_date, "start_date"), _timestamp(end_date, "end_date")
+        enabled = self._progress_enabled(progress, pipeline, start, end, chunks=1)
+        result = self._run_pipeline_impl(pipeline, start, end, show_progress=enabled)
+        return to_polars(result) if output == "polars" else result
+
+    def run_chunked_pipeline(
+        self, pipeline: Pipeline, start_date, end_date, chunksize: int, *, output: str = "pandas", progress=None
+    ):
+        """:meth:`run_pipeline` in chunks of ``chunksize`` sessions (less memory); same result."""
+        _check_output(output)
+        start, end = _timestamp(start_date, "start_date"), _timestamp(end_date, "end_date")
+        if end < start:
+            raise ValueError(f"start_date must be before or equal to end_date \nstart_date={start}, end_date={end}")
+        domain = self.resolve_domain(pipeline)
+        ranges = compute_date_range_chunks(domain.sessions(), start, end, chunksize)
+        enabled = self._progress_enabled(progress, pipeline, start, end, chunks=len(ranges))
+        bar = _progress_bar(enabled, len(ranges), "pipeline chunks")
+        chunks = []
+        try:
+            for s, e in ranges:
+                bar.set_postfix_str(f"{s.date()}..{e.date()}")
+                chunks.append(self._run_pipeline_impl(pipeline, s, e, show_progress=False))
+                bar.update()
+        finally:
+            bar.close()
+        if len(chunks) == 1:
+            result = chunks[0]
+        else:
+            nonempty = [c for c in chunks if len(c)]
+            result = categorical_df_concat(nonempty) if nonempty else chunks[0]
+        return to_polars(result) if output == "polars" else result
+
+    def resolve_domain(self, pipeline: Pipeline) -> Domain:
+        """The concrete domain ``pipeline`` runs on."""
+        if not isinstance(pipeline, Pipeline):
+            raise TypeError(f"expected a Pipeline, got {type(pipeline).__name__}")
+        domain = pipeline.domain(default=self._default_domain)
+        if domain is GENERIC:
+            raise ValueError(
+                "Unable to determine domain for Pipeline.\nPass domain=<desired domain> to your Pipeline or "
+                "default_domain= to the engine (e.g. US_EQUITIES)."
+            )
+        return domain
+
+    # --- the run ---------------------------------------------------------------------------------------------
+    def _progress_enabled(self, progress, pipeline, start, end, chunks: int) -> bool:
+        if progress is None:
+            progress = self._progress
+        if progress is not None:
+            return bool(progress)
+        if os.environ.get("RUSTYBT_PROGRESS", "").strip() in ("0", "false", "no"):
+            return False
+        if chunks > 1:
+            return True
+        try:
+            sessions = self.resolve_domain(pipeline).sessions()
+        except Exception:
+            return False
+        lo, hi = sessions.searchsorted(start), sessions.searchsorted(end, side="right")
+        return hi - lo > AUTO_PROGRESS_SESSIONS
+
+    def _run_pipeline_impl(self, pipeline, start_date, end_date, show_progress: bool = False) -> pd.DataFrame:
+        if end_date < start_date:
+            raise ValueError(
+                f"start_date must be before or equal to end_date \nstart_date={start_date}, end_date={end_date}"
+            )
+        domain = self.resolve_domain(pipeline)
+        sessions = domain.sessions()
+        _check_session(sessions, start_date, "start", domain)
+        _check_session(sessions, end_date, "end", domain)
+        plan = pipeline.to_execution_plan(domain, self._root_mask_term, start_date, end_date)
+        extra_rows = plan.extra_rows[self._root_mask_term]
+        root_mask = self._compute_root_mask(domain, sessions, start_date, end_date, extra_rows)
+        dates = root_mask.index
+        sids = np.asarray(root_mask.columns, dtype=np.int64)
+        workspace = {
+            self._root_mask_term: np.asfortranarray(root_mask.to_numpy(dtype=bool)),
+            self._root_mask_dates_term: np.asarray(dates.values).reshape(-1, 1),
+        }
+        refcounts = plan.initial_refcounts(workspace)
+        order = plan.execution_order(workspace, refcounts)
+        results = self.compute_chunk(plan, dates, sids, workspace, refcounts, order, show_progress)
+        screen = results.pop(SCREEN_NAME)
+        return self._to_narrow(plan.outputs, results, screen, dates[extra_rows:], sids)
+
+    def _compute_root_mask(self, domain, sessions, start_date, end_date, extra_rows: int) -> pd.DataFrame:
+        start_idx, end_idx = sessions.slice_locs(start_date, end_date)
+        if start_idx < extra_rows:
+            raise NoFurtherDataError.from_lookback_window(
+                first_date=sessions[0], lookback_start=start_date, lookback_length=extra_rows, available=start_idx
+            )
+        dates = sessions[start_idx - extra_rows : end_idx]
+        lifetimes = self._finder.lifetimes(dates, include_start_date=False)
+        if not lifetimes.columns.is_unique:
+            raise AssertionError(f"Duplicated sids: {sorted(set(lifetimes.columns[lifetimes.columns.duplicated()]))}")
+        in_domain = np.array(
+            [domain.includes(self._finder.retrieve_asset(int(sid))) for sid in lifetimes.columns], dtype=bool
+        )
+        existed = lifetimes.to_numpy(dtype=bool).any(axis=0) & in_domain
+        result = lifetimes.loc[:, existed]
+        if result.shape[1] == 0:
+            raise ValueError(
+                f"Failed to find any assets of domain {domain!r} that existed between {start_date.date()} and "
+                f"{end_date.date()} (calendar {domain.calendar_name}). Check the assets' start/end dates, asset "
+                "classes and calendars, or pass the Pipeline another domain."
+            )
+        return result
+
+    def _loader(self, term):
+        try:
+            loader = self._get_loader(term)
+        except UnknownColumn:
+            raise
+        except (KeyError, LookupError) as exc:
+            raise UnknownColumn(f"No pipeline loader for column {term!r}: {exc}") from exc
+        if loader is None or not hasattr(loader, "load_adjusted_array"):
+            raise UnknownColumn(f"No pipeline loader for column {term!r} (get_loader returned {loader!r})")
+        return loader
+
+    def _inputs_for_term(self, term, workspace, plan, refcounts) -> list:
+        offsets = plan.offset
+        out = []
+        for input_ in term.inputs:
+            node = plan._node(input_)
+            value = workspace[node]
+            offset = offsets[term, node]
+            if term.windowed:
+                out.append(ensure_adjusted_array(value, node.missing_value).sliced(offset))
+            else:
+                out.append(_slice_rows(ensure_ndarray(value), offset))
+        return out
+
+    def compute_chunk(self, plan, dates, sids, workspace, refcounts, execution_order, show_progress=False) -> dict:
+        """Compute every term of ``execution_order``; return the outputs without their lookback rows."""
+        workspace = dict(workspace)
+        domain = plan.domain
+        assets = pd.Index(sids, dtype="int64")
+        root = self._root_mask_term
+
+        will_be_loaded = plan.loadable_terms - set(workspace)
+        groups: dict[tuple, list] = {}
+        loaders: dict[int, Any] = {}
+        for term in execution_order:
+            if term in will_be_loaded:
+                loader = self._loader(term)
+                loaders[id(loader)] = loader
+                groups.setdefault((id(loader), plan.extra_rows[term]), []).append(term)
+
+        bar = _progress_bar(show_progress, len(execution_order), "pipeline terms")
+        try:
+            for term in execution_order:
+                bar.update()
+                if term in workspace:
+                    continue
+                mask, mask_dates = plan.mask_and_dates_for_term(term, root, workspace, dates)
+                if isinstance(term, LoadableTerm):
+                    loader = self._loader(term)
+                    to_load = groups[(id(loader), plan.extra_rows[term])]
+                    loaded = loader.load_adjusted_array(domain, list(to_load), mask_dates, sids, mask)
+                    _check_loaded(loader, to_load, loaded, (len(mask_dates), len(sids)))
+                    workspace.update(loaded)
+                    continue
+                inputs = self._inputs_for_term(term, workspace, plan, refcounts)
+                try:
+                    result = term._compute(inputs, mask_dates, assets, mask)
+                except PipelineError:
+                    raise
+                except Exception as exc:
+                    exc.add_note(f"while computing pipeline term {term!r}")
+                    raise
+                _check_result(term, result, mask)
+                workspace[term] = result
+                for garbage in plan.decref_dependencies(term, refcounts):
+                    del workspace[garbage]
+        finally:
+            bar.close()
+
+        out = {}
+        for name, term in plan.outputs.items():
+            node = plan._node(term)
+            out[name] = _slice_rows(workspace[node], plan.extra_rows[node])
+        return out
+
+    def _to_narrow(self, terms: dict, data: dict, mask: np.ndarray, dates: pd.DatetimeIndex, sids) -> pd.DataFrame:
+        mask = np.asarray(ensure_ndarray(mask), dtype=bool)
+        if not mask.any():
+            columns = {}
+            for name, value in data.items():
+                if isinstance(value, LabelArray):
+                    columns[name] = pd.Categorical([])
+                elif isinstance(value, MultiOutput):
+                    columns[name] = np.array([], dtype=object)
+                else:
+                    columns[name] = np.array([], dtype=np.asarray(ensure_ndarray(value)).dtype)
+            index = pd.MultiIndex.from_arrays([dates[:0], pd.Index([], dtype=object)], names=[None, None])
+            return pd.DataFrame(columns, index=index)
+        final = {}
+        for name, value in data.items():
+            final[name] = _postprocess(terms[name], _select(ensure_ndarray(value), mask))
+        assets = np.empty(len(sids), dtype=object)
+        assets[:] = self._finder.retrieve_all([int(s) for s in sids])
+        n, m = mask.shape
+        date_codes = np.broadcast_to(np.arange(n)[:, None], (n, m))[mask]
+        asset_codes = np.broadcast_to(np.arange(m)[None, :], (n, m))[mask]
+        index = pd.MultiIndex(
+            levels=[pd.DatetimeIndex(dates), pd.Index(assets, dtype=object)],
+            codes=[date_codes, asset_codes],
+            names=[None, None],
+            verify_integrity=False,
+        )
+        return pd.DataFrame(final, index=index)
+
+
+def _select(value, mask: np.ndarray):
+    if isinstance(value, MultiOutput):
+        fields = [np.asarray(v)[mask] for v in value.fields.values()]
+        return list(zip(*fields, strict=True))
+    if isinstance(value, LabelArray):
+        return value[mask]
+    arr = np.asarray(value)
+    if arr.shape != mask.shape:
+        arr = np.broadcast_to(arr, mask.shape)
+    return arr[mask]
+
+
+def _postprocess(term, values):
+    if isinstance(values, list):
+        return values
+    out = term.postprocess(values)
+    if isinstance(out, pd.Categorical):
+        out = out.remove_unused_categories()
+    return out
+
+
+def _check_output(output: str) -> None:
+    if output not in ("pandas", "polars"):
+        raise ValueError(f"output must be 'pandas' or 'polars', got {output!r}")
+
+
+def _check_session(sessions: pd.DatetimeIndex, when: pd.Timestamp, which: str, domain) -> None:
+    if when in sessions:
+        return
+    pos = sessions.searchsorted(when)
+    before = sessions[pos - 1].date() if pos > 0 else None
+    after = sessions[pos].date() if pos < len(sessions) else None
+    raise ValueError(
+        f"Pipeline {which} date ({when.date()}) is not a trading session for domain {domain!r} "
+        f"(calendar {domain.calendar_name}). Nearest sessions: before {before}, after {after}."
+    )
+
+
+def _check_loaded(loader, to_load, loaded, shape) -> None:
+    if not isinstance(loaded, Mapping) or set(loaded) != set(to_load):
+        got = sorted(map(repr, loaded)) if isinstance(loaded, Mapping) else type(loaded).__name__
+        raise PipelineError(
+            f"{type(loader).__name__}.load_adjusted_array did not return an AdjustedArray for each column\n"
+            f"expected: {sorted(map(repr, to_load))}\ngot:      {got}"
+        )
+    for column, value in loaded.items():
+        if not isinstance(value, AdjustedArray):
+            raise PipelineError(
+                f"{type(loader).__name__} returned {type(value).__name__} for {column!r}; expected an AdjustedArray"
+            )
+        if value.shape != shape:
+            raise PipelineError(
+                f"{type(loader).__name__} returned shape {value.shape} for {column!r}; expected {shape} "
+                "(len(dates), len(sids))"
+            )
+
+
+def _check_result(term, result, mask: np.ndarray) -> None:
+    expected = mask.shape if term.ndim == 2 else (mask.shape[0], 1)
+    shape = getattr(result, "shape", None)
+    if shape != expected:
+        raise PipelineError(
+            f"{term!r} produced a result of shape {shape}, expected {expected} (one row per date, one column per "
+            "asset)"
+        )
+
+
+def compute_date_range_chunks(sessions: pd.DatetimeIndex, start_date, end_date, chunksize) -> list:
+    """``(first, last)`` session pairs covering ``start_date..end_date`` in chunks of ``chunksize`` sessions."""
+    start_date, end_date = pd.Timestamp(start_date), pd.Timestamp(end_date)
+    for when, which in ((start_date, "Start"), (end_date, "End")):
+        if when not in sessions:
+            raise ValueError(f"{which} date {when.date()} is not found in calendar.")
+    if end_date < start_date:
+        raise ValueError(f"Start date {start_date.date()} is after end date {end_date.date()}.")
+    if chunksize is None:
+        return [(start_date, end_date)]
+    if not isinstance(chunksize, int | np.integer) or chunksize < 1:
+        raise ValueError(f"chunksize must be a positive integer, got {chunksize!r}")
+    lo, hi = sessions.slice_locs(start_date, end_date)
+    span = sessions[lo:hi]
+    return [(span[i], span[min(i + chunksize, len(span)) - 1]) for i in range(0, len(span), chunksize)]
+
+
+def categorical_df_concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate frames, unioning the categories of categorical columns so they stay categorical."""
+    frames = list(frames)
+    if len(frames) == 1:
+        return frames[0]
+    for col in frames[0].columns:
+        if isinstance(frames[0][col].dtype, pd.CategoricalDtype):
+            cats = sorted(set().union(*(f[col].cat.categories for f in frames)))
+            for i, f in enumerate(frames):
+                frames[i] = f.assign(**{col: f[col].cat.set_categories(cats)})
+    return pd.concat(frames, axis=0)
+
+
+def to_polars(result: pd.DataFrame):
+    """A pipeline result as a polars DataFrame: ``date``, ``sid``, ``symbol``, then one column per term."""
+    import polars as pl
+
+    if not isinstance(result.index, pd.MultiIndex) or result.index.nlevels != 2:
+        raise TypeError("to_polars expects a pipeline result indexed by (date, asset)")
+    dates = result.index.get_level_values(0)
+    assets = result.index.get_level_values(1)
+    data: dict[str, Any] = {
+        "date": pl.Series("date", np.asarray(dates.values)),
+        "sid": pl.Series("sid", np.array([int(a) for a in assets], dtype=np.int64)),
+        "symbol": pl.Series("symbol", [getattr(a, "symbol", None) for a in assets], dtype=pl.Utf8),
+    }
+    for name in result.columns:
+        col = result[name]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            data[name] = pl.Series(name, col.astype(object).where(col.notna(), None).tolist(), dtype=pl.Utf8).cast(
+                pl.Categorical
+            )
+        elif col.dtype == object:
+            data[name] = pl.Series(name, col.tolist())
+        else:
+            data[name] = pl.Series(name, col.to_numpy())
+    return pl.DataFrame(data)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# module-level convenience
+# ---------------------------------------------------------------------------------------------------------------
+
+_DEFAULT_ENGINE: Callable[[], SimplePipelineEngine] | SimplePipelineEngine | None = None
+
+
+def set_default_engine(engine: SimplePipelineEngine | Callable[[], SimplePipelineEngine] | None) -> None:
+    """Register the engine (or a zero-argument factory) :func:`run_pipeline` uses when given none."""
+    global _DEFAULT_ENGINE
+    _DEFAULT_ENGINE = engine
+
+
+def _engine_for(engine, get_loader, asset_finder, domain) -> SimplePipelineEngine:
+    if engine is not None:
+        return engine
+    if get_loader is not None or asset_finder is not None:
+        if get_loader is None or asset_finder is None:
+            raise TypeError("pass both get_loader= and asset_finder= (or engine=)")
+        return SimplePipelineEngine(get_loader, asset_finder, default_domain=domain if domain is not None else GENERIC)
+    default = _DEFAULT_ENGINE
+    if default is None:
+        raise TypeError(
+            "run_pipeline needs an engine: pass engine=SimplePipelineEngine(...), or get_loader= and "
+            "asset_finder=, or register one with rustybt.pipeline.set_default_engine(...)"
+        )
+    return default if isinstance(default, SimplePipelineEngine) else default()
+
+
+def run_pipeline(pipeline, start_date, end_date, *, engine=None, get_loader=None, asset_finder=None, domain=None,
+                 output: str = "pandas", progress=None):  # fmt: skip
+    """Run ``pipeline`` from ``start_date`` to ``end_date`` (see :meth:`SimplePipelineEngine.run_pipeline`)."""
+    eng = _engine_for(engine, get_loader, asset_finder, domain)
+    return eng.run_pipeline(pipeline, start_date, end_date, output=output, progress=progress)
+
+
+def run_chunked_pipeline(pipeline, start_date, end_date, chunksize, *, engine=None, get_loader=None,
+                         asset_finder=None, domain=None, output: str = "pandas", progress=None):  # fmt: skip
+    """Run ``pipeline`` in chunks of ``chunksize`` sessions (see :meth:`SimplePipelineEngine.run_chunked_pipeline`)."""
+    eng = _engine_for(engine, get_loader, asset_finder, domain)
+    return eng.run_chunked_pipeline(pipeline, start_date, end_date, chunksize, output=output, progress=progress)
