@@ -130,6 +130,38 @@ def cmd_clean(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pipeline(args: argparse.Namespace) -> int:
+    import runpy
+
+    import rustybt.pipeline as pipeline_api
+    from rustybt.errors import InvalidArgument
+    from rustybt.pipeline import Pipeline, run_chunked_pipeline, run_pipeline
+
+    path = Path(args.file)
+    if not path.exists():
+        raise InvalidArgument(f"pipeline file {path} does not exist")
+    namespace = runpy.run_path(str(path), init_globals={"pipeline": pipeline_api})
+    pipe = namespace.get("pipe")
+    if not isinstance(pipe, Pipeline):
+        found = [v for v in namespace.values() if isinstance(v, Pipeline)]
+        if not found:
+            raise InvalidArgument(f"{path} defines no Pipeline; assign one to a variable named `pipe`")
+        pipe = found[-1]
+    bundle = _catalog(args).bundle(args.bundle)
+    if args.chunksize:
+        result = run_chunked_pipeline(pipe, args.start, args.end, args.chunksize, bundle=bundle)
+    else:
+        result = run_pipeline(pipe, args.start, args.end, bundle=bundle)
+    if args.out:
+        from rustybt.pipeline import to_polars
+
+        to_polars(result).write_parquet(args.out)
+        print(f"wrote {len(result):,} rows x {len(result.columns)} columns to {args.out}")
+    with pl.Config(tbl_rows=20):
+        print(result.head(args.head).to_string())
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from rustybt.data.catalog import Catalog
     from rustybt.sample import ingest_sample
@@ -160,7 +192,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _demo_extras(catalog) -> None:
-    """Later layers (pipeline, data portal) add their part of the demo here."""
+    """The pipeline and the DataPortal on the sample bundle."""
+    from rustybt.pipeline import Pipeline, run_pipeline
+    from rustybt.pipeline.data import EquityPricing
+    from rustybt.pipeline.factors import RSI, Returns, SimpleMovingAverage
+
+    portal = catalog.data_portal("sample")
+    print("\nDataPortal: AAPL closes for the 5 sessions to 2014-06-10, adjusted as of 2014-06-10:")
+    print(portal.get_history_window(["AAPL"], "2014-06-10", 5, "1d", "close").round(4).to_string())
+    returns = Returns(window_length=20)
+    pipe = Pipeline(
+        columns={
+            "sma_20": SimpleMovingAverage(inputs=[EquityPricing.close], window_length=20),
+            "rsi": RSI(),
+            "returns_20": returns,
+            "rank": returns.rank(ascending=False),
+        },
+        screen=returns.top(5),
+    )
+    result = run_pipeline(pipe, "2014-12-01", "2014-12-31", bundle=catalog.bundle("sample"), progress=False)
+    print("\nPipeline: top 5 assets by 20-day returns, last session of 2014:")
+    print(result.loc[result.index.get_level_values(0).max()].sort_values("rank").round(4).to_string())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -199,6 +251,16 @@ def build_parser() -> argparse.ArgumentParser:
     clean.add_argument("--before", default=None, help="remove ingestions created before this time")
     clean.add_argument("--after", default=None, help="remove ingestions created after this time")
     clean.set_defaults(func=cmd_clean)
+
+    pipe = sub.add_parser("pipeline", help="run a pipeline defined in a Python file (variable `pipe`)")
+    pipe.add_argument("file")
+    pipe.add_argument("--bundle", required=True)
+    pipe.add_argument("--start", required=True)
+    pipe.add_argument("--end", required=True)
+    pipe.add_argument("--out", default=None, help="write the result as Parquet")
+    pipe.add_argument("--chunksize", type=int, default=None)
+    pipe.add_argument("--head", type=int, default=20, help="rows to print")
+    pipe.set_defaults(func=cmd_pipeline)
 
     from rustybt.data.legacy.cli import add_migrate_command
 

@@ -77,3 +77,34 @@ def test_demo_runs(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "AAPL around its 7:1 split" in proc.stdout
     assert "all checksums match" in proc.stdout
+
+
+def test_pipeline_command_runs_a_file_and_writes_parquet(tmp_path, csvdir):
+    import polars as pl
+
+    root = tmp_path / "cat"
+    assert run("ingest", "zl", "--csvdir", str(csvdir), "--no-progress", root=root).returncode == 0
+    script = tmp_path / "pipe.py"
+    script.write_text(
+        "from rustybt.pipeline import Pipeline\n"
+        "from rustybt.pipeline.data import EquityPricing\n"
+        "pipe = Pipeline(columns={'close': EquityPricing.close.latest})\n"
+    )
+    out = tmp_path / "out.parquet"
+    proc = run("pipeline", str(script), "--bundle", "zl", "--start", "2014-01-02", "--end", "2014-01-03",
+               "--out", str(out), root=root)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    frame = pl.read_parquet(out)
+    assert frame.height == 8  # 2 sessions x 4 assets
+    closes = {r[-1] for r in frame.rows()}
+    assert 37.41 in {round(c, 2) for c in closes}  # MSFT close of 2013-12-31, shown on 2014-01-02
+
+
+def test_pipeline_file_without_pipeline(tmp_path, csvdir):
+    root = tmp_path / "cat"
+    assert run("ingest", "zl", "--csvdir", str(csvdir), "--no-progress", root=root).returncode == 0
+    script = tmp_path / "empty.py"
+    script.write_text("x = 1\n")
+    proc = run("pipeline", str(script), "--bundle", "zl", "--start", "2014-01-02", "--end", "2014-01-03", root=root)
+    assert proc.returncode == 1
+    assert "defines no Pipeline" in proc.stderr

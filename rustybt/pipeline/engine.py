@@ -504,9 +504,13 @@ def set_default_engine(engine: SimplePipelineEngine | Callable[[], SimplePipelin
     _DEFAULT_ENGINE = engine
 
 
-def _engine_for(engine, get_loader, asset_finder, domain) -> SimplePipelineEngine:
+def _engine_for(engine, get_loader, asset_finder, domain, bundle=None) -> SimplePipelineEngine:
     if engine is not None:
         return engine
+    if bundle is not None:
+        from rustybt.pipeline.bundle_engine import engine_for_bundle
+
+        return engine_for_bundle(bundle)
     if get_loader is not None or asset_finder is not None:
         if get_loader is None or asset_finder is None:
             raise TypeError("pass both get_loader= and asset_finder= (or engine=)")
@@ -520,15 +524,19 @@ def _engine_for(engine, get_loader, asset_finder, domain) -> SimplePipelineEngin
     return default if isinstance(default, SimplePipelineEngine) else default()
 
 
-def run_pipeline(pipeline, start_date, end_date, *, engine=None, get_loader=None, asset_finder=None, domain=None,
-                 output: str = "pandas", progress=None):  # fmt: skip
-    """Run ``pipeline`` from ``start_date`` to ``end_date`` (see :meth:`SimplePipelineEngine.run_pipeline`)."""
-    eng = _engine_for(engine, get_loader, asset_finder, domain)
+def run_pipeline(pipeline, start_date, end_date, *, bundle=None, engine=None, get_loader=None, asset_finder=None,
+                 domain=None, output: str = "pandas", progress=None):  # fmt: skip
+    """Run ``pipeline`` from ``start_date`` to ``end_date`` (see :meth:`SimplePipelineEngine.run_pipeline`).
+
+    ``bundle="sample"`` (a catalog bundle name or a :class:`~rustybt.data.catalog.Bundle`) runs it on that bundle's
+    prices; otherwise pass ``engine=`` (or ``get_loader=`` and ``asset_finder=``).
+    """
+    eng = _engine_for(engine, get_loader, asset_finder, domain, bundle)
     return eng.run_pipeline(pipeline, start_date, end_date, output=output, progress=progress)
 
 
-def run_chunked_pipeline(pipeline, start_date, end_date, chunksize, *, engine=None, get_loader=None,
+def run_chunked_pipeline(pipeline, start_date, end_date, chunksize, *, bundle=None, engine=None, get_loader=None,
                          asset_finder=None, domain=None, output: str = "pandas", progress=None):  # fmt: skip
     """Run ``pipeline`` in chunks of ``chunksize`` sessions (see :meth:`SimplePipelineEngine.run_chunked_pipeline`)."""
-    eng = _engine_for(engine, get_loader, asset_finder, domain)
+    eng = _engine_for(engine, get_loader, asset_finder, domain, bundle)
     return eng.run_chunked_pipeline(pipeline, start_date, end_date, chunksize, output=output, progress=progress)
