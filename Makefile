@@ -16,7 +16,7 @@ demo: $(STAMP)
 	$(VENV)/bin/rustybt demo
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -n 2 --dist loadfile --nbval-lax --nbval-sanitize-with notebooks/sanitize.cfg tests notebooks
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check rustybt tests benchmarks data
@@ -31,3 +31,7 @@ bench: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+lab: $(STAMP)
+	RUSTYBT_DATA_DIR=$(CURDIR)/.rustybt/data $(PY) -c "from rustybt import Catalog; from rustybt.sample import ingest_sample; ingest_sample(Catalog(), progress=False)"
+	RUSTYBT_DATA_DIR=$(CURDIR)/.rustybt/data $(VENV)/bin/jupyter lab notebooks

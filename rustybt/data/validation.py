@@ -860,6 +860,7 @@ def _sort_permutation(work: pl.DataFrame) -> tuple[pl.Series | None, pl.Series |
     change = (ident != ident.shift(1)).fill_null(True)
     probe = work.select(
         ((ts >= ts.shift(1)) | change).slice(1).fill_null(False).all().alias("time_sorted"),
+        (ts >= ts.shift(1)).slice(1).fill_null(False).all().alias("all_time_sorted"),
         ((ident > ident.shift(1)) | ~change).slice(1).fill_null(False).all().alias("ident_sorted"),
         ((ident.null_count() == 0) & (ts.null_count() == 0)).alias("no_nulls"),
     ).row(0, named=True)
@@ -881,13 +882,12 @@ def _sort_permutation(work: pl.DataFrame) -> tuple[pl.Series | None, pl.Series |
         key = pl.col("code") * span + offset
     else:  # timestamps too fine for one key: rank them (ties stay in input order, the sort is stable)
         key = pl.col("code") * 2**32 + pl.col("t").rank("dense").cast(pl.Int64)
-    keyed = staged.select(
-        pl.arg_sort_by(key.fill_null(2**63 - 1), maintain_order=True).alias("perm"),
-        pl.col("t").shift(1).over("code").alias("prev"),
-    )
-    previous = keyed.get_column("prev")
+    perm = staged.select(pl.arg_sort_by(key.fill_null(2**63 - 1), maintain_order=True)).to_series()
+    if probe["all_time_sorted"] and probe["no_nulls"]:  # e.g. all symbols of a day, day by day
+        return perm, None
+    previous = staged.select(pl.col("t").shift(1).over("code")).to_series()
     backwards = bool((staged.get_column("t") < previous).any())
-    return keyed.get_column("perm"), previous.cast(TIMESTAMP_DTYPE) if backwards else None
+    return perm, previous.cast(TIMESTAMP_DTYPE) if backwards else None
 
 
 def _time_offsets(t: pl.Series) -> tuple[pl.Expr | None, int]:
