@@ -23,3 +23,17 @@ __all__ = [
     "errors",
     "load_config",
 ]
+
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext rustybt``: register the ``%rustybt`` magics (imports the notebook layer only now)."""
+    from rustybt.notebook.magics import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: object) -> None:
+    """``%unload_ext rustybt``: remove the ``%rustybt`` magics."""
+    from rustybt.notebook.magics import unload_ipython_extension as unload
+
+    unload(ipython)

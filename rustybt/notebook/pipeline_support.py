@@ -1,0 +1,98 @@
+"""What the notebook layer needs from :mod:`rustybt.pipeline`, in one place.
+
+The ``%%rustybt pipeline`` cell magic, the HTML formatters and the explorer widget reach the pipeline package only
+through these functions, so the rest of the notebook layer does not depend on its module layout.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from rustybt.errors import RustyBTError
+
+__all__ = ["PIPELINE_MODULES", "available", "cell_namespace", "html_formatters", "is_pipeline", "run"]
+
+log = logging.getLogger(__name__)
+
+#: Modules whose public names are pre-imported into a ``%%rustybt pipeline`` cell.
+PIPELINE_MODULES = (
+    "rustybt.pipeline",
+    "rustybt.pipeline.factors",
+    "rustybt.pipeline.filters",
+    "rustybt.pipeline.classifiers",
+    "rustybt.pipeline.data",
+)
+
+
+def _pipeline_class() -> type | None:
+    try:
+        module = importlib.import_module("rustybt.pipeline")
+    except Exception as exc:  # missing, or broken while it is being written: the notebook layer carries on
+        log.warning("rustybt.pipeline cannot be imported (%s: %s)", type(exc).__name__, exc)
+        return None
+    return getattr(module, "Pipeline", None)
+
+
+def available() -> bool:
+    """True when :mod:`rustybt.pipeline` provides ``Pipeline`` and an engine."""
+    return _pipeline_class() is not None
+
+
+def _missing() -> RustyBTError:
+    return RustyBTError(
+        "the pipeline package (rustybt.pipeline) is not available in this install: it has no Pipeline class yet"
+    )
+
+
+def cell_namespace() -> dict[str, Any]:
+    """Public names of :data:`PIPELINE_MODULES` (``Pipeline``, ``EquityPricing``, ``SimpleMovingAverage``...);
+    empty when the pipeline package is not available."""
+    if not available():
+        return {}
+    namespace: dict[str, Any] = {}
+    for name in PIPELINE_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        public = getattr(module, "__all__", None) or [n for n in vars(module) if not n.startswith("_")]
+        for attr in public:
+            if hasattr(module, attr):
+                namespace[attr] = getattr(module, attr)
+    return namespace
+
+
+def is_pipeline(obj: Any) -> bool:
+    """True if ``obj`` is a ``rustybt.pipeline.Pipeline``."""
+    cls = _pipeline_class()
+    return cls is not None and isinstance(obj, cls)
+
+
+def run(
+    pipe: Any,
+    bundle: Any,
+    *,
+    start: Any = None,
+    end: Any = None,
+    chunksize: int | None = None,
+    cache: Any = None,
+) -> Any:
+    """Run ``pipe`` over ``bundle`` from ``start`` to ``end`` (default: the bundle's range)."""
+    if not available():
+        raise _missing()
+    raise _missing()
+
+
+def html_formatters() -> list[tuple[str, str, Any]]:
+    """``(module, class name, html builder)`` for the pipeline's types, for IPython's HTML formatter.
+
+    Given by name, so registering them imports nothing (the pipeline package loads Numba).
+    """
+    from rustybt.notebook import reprs
+
+    return [(_PIPELINE_MODULE, "Pipeline", reprs.pipeline_html)]
+
+
+_PIPELINE_MODULE = "rustybt.pipeline.pipeline"
