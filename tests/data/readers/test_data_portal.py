@@ -30,7 +30,8 @@ def yahoo_as_csvdir(dst: Path) -> Path:
     """The raw Yahoo bars with the AAPL 7:1 split of 2014-06-09 marked, in csvdir layout."""
     (dst / "daily").mkdir(parents=True)
     for f in (RESOURCES / "yahoo-2014-raw").glob("*.csv"):
-        rows = list(csv.DictReader(open(f)))
+        with open(f) as fh:
+            rows = list(csv.DictReader(fh))
         with open(dst / "daily" / f.name, "w", newline="") as out:
             w = csv.writer(out)
             w.writerow(["date", "open", "high", "low", "close", "volume", "dividend", "split"])
@@ -190,7 +191,7 @@ def test_weekly_history_resampled_from_daily(sample_portal):
 @pytest.mark.parametrize(
     ("call", "error", "match"),
     [
-        (lambda p, a: p.get_history_window([a], "2014-06-10", 5, "1d", "vwap"), InvalidArgument, "unknown history field"),
+        (lambda p, a: p.get_history_window([a], "2014-06-10", 5, "1d", "vwap"), InvalidArgument, "history field"),
         (lambda p, a: p.get_history_window([a], "2014-06-10", 0, "1d", "close"), InvalidArgument, "bar_count"),
         (lambda p, a: p.get_history_window([a], "2014-06-10", 5, "1h", "close"), ResolutionError, "cannot be derived"),
         (lambda p, a: p.get_history_window([a], "2012-01-05", 10, "1d", "close"), NoDataBeforeDate, "starts 7 bar"),
