@@ -26,12 +26,19 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format rustybt tests benchmarks data
 	$(VENV)/bin/ruff check --fix rustybt tests benchmarks data
 
+# JupyterLab on notebooks/, with the sample bundles ingested (once) into a catalog under .rustybt/ and
+# RUSTYBT_DATA_DIR pointing at it, so `%rustybt bundles` in a new notebook shows them. LAB_ARGS: extra options.
+LAB_ROOT ?= .rustybt/data
+LAB_ARGS ?=
+lab: $(STAMP)
+	$(PY) -c "from rustybt import Catalog; from rustybt.sample import register_sample; \
+	c = Catalog('$(LAB_ROOT)'); register_sample(c); \
+	[c.ingest(n, progress=False) for n, i in c.summary().select('bundle', 'ingestion').iter_rows() if i is None]; \
+	print(repr(c))"
+	RUSTYBT_DATA_DIR="$(abspath $(LAB_ROOT))" $(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ARGS)
+
 bench: $(STAMP)
 	$(PY) benchmarks/ingest.py
 
 clean-venv:
 	rm -rf $(VENV)
-
-lab: $(STAMP)
-	RUSTYBT_DATA_DIR=$(CURDIR)/.rustybt/data $(PY) -c "from rustybt import Catalog; from rustybt.sample import ingest_sample; ingest_sample(Catalog(), progress=False)"
-	RUSTYBT_DATA_DIR=$(CURDIR)/.rustybt/data $(VENV)/bin/jupyter lab notebooks

@@ -212,8 +212,7 @@ def explain(subcommand: str, exc: BaseException, magic: str = "%rustybt") -> str
         text = text[: _MAX_MESSAGE - 1].rstrip() + "…"
     hint = next((h for cls, h in _HINTS if isinstance(exc, cls)), "")
     hint = f" {hint}" if hint and hint not in text else ""
-    ending = "" if text.endswith((".", "?", "!", "…")) else "."
-    return f"{magic} {subcommand}: {text}{ending}{hint} (Add --debug for the full traceback.)"
+    return f"{magic} {subcommand}: {_sentence(text)}{hint} (Add --debug for the full traceback.)"
 
 
 # --- the magics ------------------------------------------------------------------------------------------
@@ -380,6 +379,9 @@ class RustyBTMagics(Magics):
         catalog = self.catalog
         config = catalog.config
         cache = config.cache
+        cache_text = f"{'on' if cache.enabled else 'off'}, {cache.max_size_mb} MiB in memory"
+        if cache.disk_cache:
+            cache_text += f", disk {cache.disk_cache_dir}"
         rows = [
             ("catalog root", str(catalog.root)),
             ("root comes from", self._root_source()),
@@ -388,8 +390,7 @@ class RustyBTMagics(Magics):
             ("offline (RUSTYBT_OFFLINE)", "yes" if os.environ.get("RUSTYBT_OFFLINE") == "1" else "no"),
             ("config file", str(config.source) if config.source else "none"),
             ("compression", config.data.compression),
-            ("cache", f"{'on' if cache.enabled else 'off'}, {cache.max_size_mb} MiB in memory"
-                      + (f", disk {cache.disk_cache_dir}" if cache.disk_cache else "")),  # fmt: skip
+            ("cache", cache_text),
             ("show progress", str(self.show_progress)),
             ("max candles", str(self.max_candles)),
             ("rustybt", __version__),
@@ -456,10 +457,16 @@ def _run_cell(cell: str, namespace: dict[str, Any], *, debug: bool) -> Any:
         line = _cell_line(exc)
         where = f" at line {line}" if line else ""
         raise UsageError(
-            f"%%rustybt pipeline: the cell raised {type(exc).__name__}{where}: {' '.join(str(exc).split())}. "
+            f"%%rustybt pipeline: the cell raised {type(exc).__name__}{where}: {_sentence(str(exc))} "
             "Fix the cell (add --debug for the full traceback)."
         ) from None
     return namespace.get("pipe", value) if "pipe" in namespace else value
+
+
+def _sentence(text: str) -> str:
+    """``text`` on one line, ending with exactly one sentence mark."""
+    text = " ".join(text.split())
+    return text if text.endswith((".", "?", "!", "…")) else text + "."
 
 
 def _cell_line(exc: BaseException) -> int | None:

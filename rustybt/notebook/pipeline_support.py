@@ -10,7 +10,9 @@ import importlib
 import logging
 from typing import Any
 
-from rustybt.errors import RustyBTError
+import pandas as pd
+
+from rustybt.errors import InvalidArgument, NoDataForRange, RustyBTError
 
 __all__ = ["PIPELINE_MODULES", "available", "cell_namespace", "html_formatters", "is_pipeline", "run"]
 
@@ -79,10 +81,37 @@ def run(
     chunksize: int | None = None,
     cache: Any = None,
 ) -> Any:
-    """Run ``pipe`` over ``bundle`` from ``start`` to ``end`` (default: the bundle's range)."""
+    """Run ``pipe`` over ``bundle`` from ``start`` to ``end`` (default: the bundle's first and last session).
+
+    The engine is ``rustybt.pipeline.bundle_engine.engine_for_bundle(bundle, cache=cache)``; with ``chunksize``
+    the run is ``engine.run_chunked_pipeline(pipe, start, end, chunksize)``, else ``engine.run_pipeline``.
+    Returns the (date, asset)-indexed pandas DataFrame.
+    """
     if not available():
         raise _missing()
-    raise _missing()
+    from rustybt.notebook.plots import parse_date
+    from rustybt.pipeline.bundle_engine import engine_for_bundle
+
+    start_ts = parse_date(start, "--start")
+    end_ts = parse_date(end, "--end")
+    start_ts = (start_ts if start_ts is not None else bundle.start).tz_localize(None).normalize()
+    end_ts = (end_ts if end_ts is not None else bundle.end).tz_localize(None).normalize()
+    if start_ts > end_ts:
+        raise InvalidArgument(f"start {start_ts.date()} is after end {end_ts.date()}; swap them")
+    from rustybt.calendars import sessions_in_range
+
+    sessions = sessions_in_range(bundle.calendar_name, start_ts, end_ts)  # snap to the sessions inside the range
+    if len(sessions) == 0:
+        raise NoDataForRange(
+            f"no {bundle.calendar_name} session between {start_ts.date()} and {end_ts.date()}; widen the range"
+        )
+    start_ts, end_ts = pd.Timestamp(sessions[0]), pd.Timestamp(sessions[-1])
+    if chunksize is not None and chunksize < 1:
+        raise InvalidArgument(f"--chunksize must be a positive number of sessions, got {chunksize}")
+    engine = engine_for_bundle(bundle, cache=cache, progress=False)
+    if chunksize:
+        return engine.run_chunked_pipeline(pipe, start_ts, end_ts, chunksize)
+    return engine.run_pipeline(pipe, start_ts, end_ts)
 
 
 def html_formatters() -> list[tuple[str, str, Any]]:

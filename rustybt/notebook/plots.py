@@ -438,8 +438,9 @@ def factor_timeseries(result: pd.DataFrame, column: str, assets: Sequence[Any] |
     fig = go.Figure()
     for asset in chosen:
         s = series.xs(asset, level=1)
-        fig.add_trace(go.Scatter(x=_naive_dates(s.index), y=s.to_numpy(dtype="float64"), mode="lines",
-                                 name=_label(asset)))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(x=_naive_dates(s.index), y=s.to_numpy(dtype="float64"), mode="lines", name=_label(asset))
+        )
     fig.update_layout(
         title={"text": f"{column} over time"},
         template=_TEMPLATE,

@@ -293,9 +293,16 @@ def _coverage_rows(bundle: Any) -> tuple[list[tuple[Any, ...]], int]:
             cover = (r["rows"] / n_expected) if n_expected else None
         label = f"{cover:.1%}" if cover is not None else ""
         rows.append(
-            (r["symbol"], r["sid"], r["asset_class"], fmt_ts(r["start"]), fmt_ts(r["end"]), fmt_int(r["rows"]),
-             _bar(cover, label))
-        )  # fmt: skip
+            (
+                r["symbol"],
+                r["sid"],
+                r["asset_class"],
+                fmt_ts(r["start"]),
+                fmt_ts(r["end"]),
+                fmt_int(r["rows"]),
+                _bar(cover, label),
+            )
+        )
     return rows, total
 
 
@@ -477,8 +484,14 @@ def validation_report_html(report: Any) -> str:
 def verify_report_html(report: Any) -> str:
     """:class:`~rustybt.data.catalog.VerifyReport`: checksums of an ingestion's files."""
     state = _badge("all files match", "ok") if report.ok else _badge(f"{len(report.problems)} problem(s)", "err")
-    body = _kv([("bundle", report.bundle), ("ingestion", report.ingestion_id),
-                ("files checked", fmt_int(report.files_checked)), ("state", state)])  # fmt: skip
+    body = _kv(
+        [
+            ("bundle", report.bundle),
+            ("ingestion", report.ingestion_id),
+            ("files checked", fmt_int(report.files_checked)),
+            ("state", state),
+        ]
+    )
     if report.problems:
         body += _table(
             ("file", "problem", "detail"),
@@ -518,19 +531,41 @@ def _term_text(term: Any) -> str:
     return _clip(repr(term), 120)
 
 
+def _pipeline_domain(pipeline: Any) -> Any:
+    domain = getattr(pipeline, "domain", None)
+    if callable(domain):  # rustybt's Pipeline.domain(default) resolves the domain
+        try:
+            domain = domain(None)
+        except Exception:  # conflicting domains: the engine will say so when run
+            return None
+    return domain
+
+
 def pipeline_html(pipeline: Any) -> str:
-    """A zipline-style ``Pipeline``: its columns (name, term, dtype) and screen."""
+    """A zipline-style ``Pipeline``: its columns (name, kind, term, dtype), screen, domain and term graph."""
     columns = dict(getattr(pipeline, "columns", {}) or {})
     rows = []
-    for name in sorted(columns)[:MAX_ROWS]:
+    for name in list(columns)[:MAX_ROWS]:
         term = columns[name]
         rows.append((name, type(term).__name__, _term_text(term), str(getattr(term, "dtype", ""))))
     screen = getattr(pipeline, "screen", None)
     body = _table(("column", "kind", "term", "dtype"), rows, total=len(columns), wrap=(2,))
-    body += _kv([("screen", _term_text(screen) if screen is not None else "none (every asset)")])
-    domain = getattr(pipeline, "domain", None)
-    if domain is not None:
-        body += _kv([("domain", _term_text(domain))])
+    domain = _pipeline_domain(pipeline)
+    body += _kv(
+        [
+            ("screen", _term_text(screen) if screen is not None else "none (every asset alive)"),
+            ("domain", _term_text(domain) if domain is not None else "from the terms, else the engine's"),
+        ]
+    )
+    show_graph = getattr(pipeline, "show_graph", None)
+    if callable(show_graph) and columns:
+        try:
+            svg = show_graph()
+        except Exception as exc:  # a display must not fail on a graph problem
+            svg = None
+            body += _note(f"graph unavailable: {_clip(exc, 200)}")
+        if isinstance(svg, str) and svg.lstrip().startswith("<svg"):
+            body += _details("Term graph", Markup(svg))
     n = len(columns)
     return _page("pipeline", "Pipeline", body, subtitle=f"{n} column{'s' * (n != 1)}")
 
@@ -569,14 +604,23 @@ def pipeline_result_html(result: Any, *, head: int = 10) -> str:
         else:
             extra = (f"{col.nunique():,} distinct", "", "", "")
         stats.append((name, str(col.dtype), fmt_int(non_null), *extra))
-    table = _table(("column", "dtype", "non-null", "mean", "std", "min", "max"), stats, total=len(result.columns),
-                   numeric=(2, 3, 4, 5, 6))  # fmt: skip
+    table = _table(
+        ("column", "dtype", "non-null", "mean", "std", "min", "max"),
+        stats,
+        total=len(result.columns),
+        numeric=(2, 3, 4, 5, 6),
+    )
     first_rows = []
     for key, row in result.head(head).iterrows():
         date, asset = (key if isinstance(key, tuple) else (key, ""))[:2]
         first_rows.append((fmt_ts(date), _asset_text(asset), *(_cell_value(row[c]) for c in result.columns[:8])))
-    preview = _table(("date", "asset", *map(str, result.columns[:8])), first_rows, total=len(result),
-                     numeric=range(2, 10), limit=head)  # fmt: skip
+    preview = _table(
+        ("date", "asset", *map(str, result.columns[:8])),
+        first_rows,
+        total=len(result),
+        numeric=range(2, 10),
+        limit=head,
+    )
     body = summary + table + _details("First rows", preview, open_=True)
     return _page("pipeline-result", "Pipeline result", body, subtitle=f"{len(result.columns)} columns")
 
@@ -605,11 +649,14 @@ def bars_html(bars: Any, *, limit: int = 15) -> str:
     """A polars bar frame (timestamp, open, high, low, close, volume): the first ``limit`` bars."""
     cols = ("timestamp", "open", "high", "low", "close", "volume")
     rows = [
-        (fmt_ts(r["timestamp"]), *(_cell_value(r[c]) for c in cols[1:]))
-        for r in bars.head(limit).iter_rows(named=True)
+        (fmt_ts(r["timestamp"]), *(_cell_value(r[c]) for c in cols[1:])) for r in bars.head(limit).iter_rows(named=True)
     ]
-    return _page("bars", "Bars", _table(cols, rows, total=bars.height, numeric=range(1, 6), limit=limit),
-                 subtitle=f"{bars.height:,} bars")  # fmt: skip
+    return _page(
+        "bars",
+        "Bars",
+        _table(cols, rows, total=bars.height, numeric=range(1, 6), limit=limit),
+        subtitle=f"{bars.height:,} bars",
+    )
 
 
 def validation_summary_html(report: Any, symbol: str | None = None) -> str:

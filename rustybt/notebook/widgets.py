@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import ipywidgets as W
+import ipywidgets as ipw
 import pandas as pd
 import polars as pl
 
@@ -44,7 +44,7 @@ def _has_kernel() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-def _show(output: W.Output, obj: Any) -> None:
+def _show(output: ipw.Output, obj: Any) -> None:
     """Replace what ``output`` shows (only with a kernel: elsewhere there is no front end to show it)."""
     if not _has_kernel():
         return
@@ -65,7 +65,7 @@ def _to_date(value: Any, name: str) -> _dt.date | None:
     return None if ts is None else ts.date()
 
 
-class BundleBrowser(W.VBox):
+class BundleBrowser(ipw.VBox):
     """Browse the bars of a catalog: bundle -> symbol (search, select) -> date range -> resolution.
 
     Shows a candlestick chart with volume, a table of the bars and the bundle's validation summary for the
@@ -109,21 +109,23 @@ class BundleBrowser(W.VBox):
         self._quiet = 0
         names = self._bundle_names()
 
-        self.bundle_dropdown = W.Dropdown(options=names, value=None, description="bundle")
-        self.resolution_dropdown = W.Dropdown(options=[AUTO], value=AUTO, description="resolution")
-        self.search_box = W.Text(value="", placeholder="type to filter", description="search")
-        self.symbol_select = W.Select(options=[], rows=8, description="symbol")
-        self.start_picker = W.DatePicker(description="from")
-        self.end_picker = W.DatePicker(description="to")
-        self.status = W.HTML()
-        self.chart = W.Output()
-        self.table = W.HTML()
-        self.quality = W.HTML()
-        details = W.Accordion(children=[self.table, self.quality], titles=("Bars", "Validation"))
+        self.bundle_dropdown = ipw.Dropdown(options=names, value=None, description="bundle")
+        self.resolution_dropdown = ipw.Dropdown(options=[AUTO], value=AUTO, description="resolution")
+        self.search_box = ipw.Text(value="", placeholder="type to filter", description="search")
+        self.symbol_select = ipw.Select(options=[], rows=8, description="symbol")
+        self.start_picker = ipw.DatePicker(description="from")
+        self.end_picker = ipw.DatePicker(description="to")
+        self.status = ipw.HTML()
+        self.chart = ipw.Output()
+        self.table = ipw.HTML()
+        self.quality = ipw.HTML()
+        details = ipw.Accordion(children=[self.table, self.quality], titles=("Bars", "Validation"))
         super().__init__(
             [
-                W.HBox([self.bundle_dropdown, self.resolution_dropdown]),
-                W.HBox([W.VBox([self.search_box, self.symbol_select]), W.VBox([self.start_picker, self.end_picker])]),
+                ipw.HBox([self.bundle_dropdown, self.resolution_dropdown]),
+                ipw.HBox(
+                    [ipw.VBox([self.search_box, self.symbol_select]), ipw.VBox([self.start_picker, self.end_picker])]
+                ),
                 self.status,
                 self.chart,
                 details,
@@ -312,7 +314,7 @@ class BundleBrowser(W.VBox):
         _show(self.chart, figure)
 
 
-class PipelineExplorer(W.VBox):
+class PipelineExplorer(ipw.VBox):
     """Explore a pipeline result (a DataFrame indexed by (date, asset)): pick a column, a date and an asset.
 
     Shows the column's cross-section on the date as a histogram, the asset's time series, and the top and bottom
@@ -355,21 +357,21 @@ class PipelineExplorer(W.VBox):
         self._assets = list(result.index.get_level_values(1).unique())
         self._asset_labels = [plots._label(a) for a in self._assets]
 
-        self.column_dropdown = W.Dropdown(options=numeric, value=numeric[0], description="column")
-        self.date_slider = W.SelectionSlider(
+        self.column_dropdown = ipw.Dropdown(options=numeric, value=numeric[0], description="column")
+        self.date_slider = ipw.SelectionSlider(
             options=[(str(d.date()), d) for d in self._dates], value=self._dates[-1], description="date"
         )
-        self.asset_dropdown = W.Dropdown(
+        self.asset_dropdown = ipw.Dropdown(
             options=list(zip(self._asset_labels, range(len(self._assets)), strict=True)), value=0, description="asset"
         )
-        self.histogram_out = W.Output()
-        self.timeseries_out = W.Output()
-        self.table = W.HTML()
+        self.histogram_out = ipw.Output()
+        self.timeseries_out = ipw.Output()
+        self.table = ipw.HTML()
         super().__init__(
             [
-                W.HBox([self.column_dropdown, self.asset_dropdown]),
+                ipw.HBox([self.column_dropdown, self.asset_dropdown]),
                 self.date_slider,
-                W.HBox([self.histogram_out, self.table]),
+                ipw.HBox([self.histogram_out, self.table]),
                 self.timeseries_out,
             ]
         )

@@ -161,4 +161,3 @@ def _shape_hint(exc: Exception) -> str:
             "of exactly that length (e.g. out[:] = values computed along axis 0 of each input window)."
         )
     return ""
-

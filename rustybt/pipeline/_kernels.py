@@ -52,7 +52,7 @@ def latest(aa) -> np.ndarray:
         return np.array(data, order="F", copy=True)
     if data.dtype == np.float64:
         out = np.empty(data.shape, dtype=np.float64, order="F")
-        _latest_float_kernel(data, *aa.adjustments, out)
+        _latest_float_kernel(np.asfortranarray(data), *aa.adjustments, out)
         return out
     # other dtypes (rare): per adjusted column, segment by segment in numpy
     out = np.array(data, order="F", copy=True)

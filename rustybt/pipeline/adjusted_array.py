@@ -238,7 +238,7 @@ def _apply_one(buf: np.ndarray, col: int, first: int, last: int, value: float, o
 
 
 def _validated(adjustments, shape: tuple[int, int]) -> tuple[np.ndarray, ...]:
-    n_rows, n_cols = shape
+    _, n_cols = shape
     if adjustments is None:
         return empty_adjustments(n_cols)
     if isinstance(adjustments, dict):

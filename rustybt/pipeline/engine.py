@@ -33,7 +33,7 @@ import pandas as pd
 from rustybt.pipeline.adjusted_array import AdjustedArray, ensure_adjusted_array, ensure_ndarray
 from rustybt.pipeline.domain import GENERIC, Domain
 from rustybt.pipeline.errors import NoFurtherDataError, PipelineError, UnknownColumn
-from rustybt.pipeline.graph import SCREEN_NAME, ExecutionPlan
+from rustybt.pipeline.graph import SCREEN_NAME
 from rustybt.pipeline.labelarray import LabelArray
 from rustybt.pipeline.mixins import MultiOutput
 from rustybt.pipeline.pipeline import Pipeline
@@ -75,13 +75,25 @@ def _slice_rows(value, offset: int):
 class _MappingLoaders:
     def __init__(self, mapping: Mapping) -> None:
         self._mapping = dict(mapping)
+        self._generic = {}
+        for key, loader in self._mapping.items():
+            self._generic.setdefault(_unspecialized(key), loader)
 
     def __call__(self, column):
-        for key in (column, getattr(column, "unspecialize", lambda: column)()):
-            if key in self._mapping:
-                return self._mapping[key]
+        if column in self._mapping:
+            return self._mapping[column]
+        generic = _unspecialized(column)
+        if generic in self._mapping:
+            return self._mapping[generic]
+        if generic in self._generic:
+            return self._generic[generic]
         known = ", ".join(sorted(repr(c) for c in self._mapping)) or "none"
         raise UnknownColumn(f"No pipeline loader is registered for {column!r}. Known columns: {known}.")
+
+
+def _unspecialized(column):
+    unspecialize = getattr(column, "unspecialize", None)
+    return unspecialize() if unspecialize is not None else column
 
 
 def _as_get_loader(get_loader) -> Callable:
@@ -430,8 +442,7 @@ def _check_result(term, result, mask: np.ndarray) -> None:
     shape = getattr(result, "shape", None)
     if shape != expected:
         raise PipelineError(
-            f"{term!r} produced a result of shape {shape}, expected {expected} (one row per date, one column per "
-            "asset)"
+            f"{term!r} produced a result of shape {shape}, expected {expected} (one row per date, one column per asset)"
         )
 
 
@@ -461,7 +472,7 @@ def categorical_df_concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
         if isinstance(frames[0][col].dtype, pd.CategoricalDtype):
             cats = sorted(set().union(*(f[col].cat.categories for f in frames)))
             for i, f in enumerate(frames):
-                frames[i] = f.assign(**{col: f[col].cat.set_categories(cats)})
+                frames[i] = f.assign(**{col: f[col].cat.set_categories(pd.Index(cats))})
     return pd.concat(frames, axis=0)
 
 

@@ -147,8 +147,7 @@ class IncompatibleTerms(PipelineError, ValueError):
 class NonExistentAssetInTimeFrame(PipelineError, ValueError):
     def __init__(self, asset, start_date, end_date) -> None:
         super().__init__(
-            f"The target asset {asset!r} does not exist for the entire timeframe between {start_date} and "
-            f"{end_date}."
+            f"The target asset {asset!r} does not exist for the entire timeframe between {start_date} and {end_date}."
         )
 
 

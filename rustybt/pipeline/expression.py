@@ -291,7 +291,7 @@ def _compile(expr: str) -> _Program:
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _numexpr_mod(a, b):
-    return a - math.floor(a / b) * b
+    return a - np.floor(a / b) * b
 
 
 @njit(parallel=True, cache=True, nogil=True, error_model="numpy")

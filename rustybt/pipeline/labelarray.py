@@ -86,7 +86,7 @@ class LabelArray:
 
     def as_categorical(self) -> pd.Categorical:
         """1-D pandas Categorical (missing values are NaN)."""
-        return pd.Categorical.from_codes(self.codes.ravel(), categories=pd.Index(list(self.categories), dtype=object))
+        return pd.Categorical.from_codes(self.codes.ravel(), categories=pd.Index(list(self.categories)))
 
     def is_missing(self) -> np.ndarray:
         return self.codes < 0

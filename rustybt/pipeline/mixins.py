@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from rustybt.pipeline._driver import _shape_hint, is_numba_function, run_jitted_compute
-from rustybt.pipeline.dtypes import bool_dtype, categorical_dtype, is_missing
+from rustybt.pipeline.dtypes import bool_dtype, categorical_dtype
 from rustybt.pipeline.errors import (
     CustomTermComputeError,
     NoFurtherDataError,
@@ -85,9 +85,7 @@ class SingleInputMixin(Term):
     def _validate(self) -> None:
         super()._validate()
         if len(self.inputs) != 1:
-            raise ValueError(
-                f"{type(self).__name__} expects only one input, but received {len(self.inputs)} instead."
-            )
+            raise ValueError(f"{type(self).__name__} expects only one input, but received {len(self.inputs)} instead.")
 
 
 class StandardOutputs(Term):
@@ -97,8 +95,7 @@ class StandardOutputs(Term):
         super()._validate()
         if self.outputs is not NotSpecified:
             raise ValueError(
-                f"{type(self).__name__} does not support custom outputs, but received custom outputs="
-                f"{self.outputs}."
+                f"{type(self).__name__} does not support custom outputs, but received custom outputs={self.outputs}."
             )
 
 
@@ -163,8 +160,7 @@ class CustomTermMixin(Term):
         unexpected = set(kwargs) - allowed
         if unexpected:
             raise TypeError(
-                f"{cls.__name__} received unexpected keyword arguments "
-                f"{ {k: kwargs[k] for k in sorted(unexpected)} }"
+                f"{cls.__name__} received unexpected keyword arguments { {k: kwargs[k] for k in sorted(unexpected)} }"
             )
         return super().__new__(
             cls,
@@ -310,7 +306,7 @@ class LatestMixin(SingleInputMixin):
 class UniversalMixin(Term):
     """A wrapper that needs one subclass per principal type (Factor, Filter, Classifier)."""
 
-    _UNIVERSAL_MIXIN_SUBTYPES: dict = {}  # noqa: RUF012
+    _UNIVERSAL_MIXIN_SUBTYPES: dict = {}
 
     @staticmethod
     def _universal_mixin_type():
@@ -497,7 +493,9 @@ class SliceMixin(UniversalMixin):
         col = int(np.searchsorted(sids, self._asset.sid))
         if col >= len(sids) or sids[col] != self._asset.sid:
             raise NonExistentAssetInTimeFrame(
-                asset=self._asset, start_date=dates[0] if len(dates) else None, end_date=dates[-1] if len(dates) else None
+                asset=self._asset,
+                start_date=dates[0] if len(dates) else None,
+                end_date=dates[-1] if len(dates) else None,
             )
         return windows[0][:, [col]]
 
@@ -567,8 +565,3 @@ class ConstantMixin(StandardOutputs, UniversalMixin):
     @staticmethod
     def _universal_mixin_specialization_name(principal_type) -> str:
         return "Constant" + principal_type.__name__
-
-
-def mask_missing(data: np.ndarray, missing_value) -> np.ndarray:
-    """Boolean: entries equal to ``missing_value`` (NaN-aware)."""
-    return is_missing(data, missing_value)

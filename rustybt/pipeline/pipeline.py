@@ -127,7 +127,7 @@ class Pipeline:
         return inferred
 
     # --- display -----------------------------------------------------------------------------------------------
-    def show_graph(self, format: str = "svg") -> str:  # noqa: A002
+    def show_graph(self, format: str = "svg") -> str:
         """The dependency graph as an SVG string (drawn without graphviz)."""
         if format != "svg":
             raise ValueError(f"show_graph supports format='svg' only, got {format!r}")

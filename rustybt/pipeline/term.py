@@ -109,19 +109,23 @@ class Term(ABC):
             pass
         except TypeError as exc:
             raise TypeError(f"{cls.__name__} received an unhashable argument: {exc}") from None
-        new = super().__new__(cls)._init(
-            domain=domain,
-            dtype=dtype,
-            missing_value=missing_value,
-            window_safe=window_safe,
-            ndim=ndim,
-            params=params,
-            **kwargs,
+        new = (
+            super()
+            .__new__(cls)
+            ._init(
+                domain=domain,
+                dtype=dtype,
+                missing_value=missing_value,
+                window_safe=window_safe,
+                ndim=ndim,
+                params=params,
+                **kwargs,
+            )
         )
         cls._term_cache[identity] = new
         return new
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs):  # noqa: B027
         """No-op: a memoized ``__new__`` may return an existing object; initialization happens in ``_init``."""
 
     @classmethod
@@ -154,11 +158,10 @@ class Term(ABC):
         self.missing_value = missing_value
         self.window_safe = window_safe
         self.ndim = ndim
-        for name, value in params:
+        for name, _ in params:
             if hasattr(self, name):
                 raise TypeError(
-                    f"Parameter {name!r} conflicts with already-present attribute with value "
-                    f"{getattr(self, name)!r}."
+                    f"Parameter {name!r} conflicts with already-present attribute with value {getattr(self, name)!r}."
                 )
         self.params = dict(params)
         self._validated = False
@@ -232,7 +235,7 @@ class AssetExists(Term):
     dtype = bool_dtype
     dataset = None
     inputs = ()
-    dependencies: dict = {}  # noqa: RUF012
+    dependencies: dict = {}
     mask = None
     windowed = False
     window_safe = True
@@ -254,7 +257,7 @@ class InputDates(Term):
     dataset = None
     dtype = datetime64ns_dtype
     inputs = ()
-    dependencies: dict = {}  # noqa: RUF012
+    dependencies: dict = {}
     mask = None
     windowed = False
     window_safe = True
@@ -449,9 +452,7 @@ class ComputableTerm(Term):
         if self.dtype == bool_dtype:
             raise TypeError("fillna() is not supported for Filters")
         if isinstance(fill_value, LoadableTerm):
-            raise TypeError(
-                f"Can't use expression {fill_value!r} as a fill value. Did you mean to append '.latest'?"
-            )
+            raise TypeError(f"Can't use expression {fill_value!r} as a fill value. Did you mean to append '.latest'?")
         if isinstance(fill_value, ComputableTerm):
             if_false = fill_value
         else:

@@ -291,3 +291,79 @@ def test_pipeline_cell_on_unknown_bundle(ip):
     with pytest.raises(UsageError, match="no bundle named 'nosuch'") as info:
         ip.run_cell("%%rustybt pipeline --bundle nosuch\npipe = None\n")
     _one_paragraph(str(info.value))
+
+
+# --- %%rustybt pipeline with the pipeline package ----------------------------------------------------------
+
+PIPELINE_CELL = """%%rustybt pipeline --bundle sample --start 2013-02-01 --end 2013-03-28 {opts}
+window = n_days + 1
+pipe = Pipeline({{"ret": Returns(window_length=window), "last": EquityPricing.close.latest}})
+"""
+
+
+@pytest.fixture
+def pipeline_available():
+    from rustybt.notebook import pipeline_support
+
+    if not pipeline_support.available():
+        pytest.skip("rustybt.pipeline provides no Pipeline in this checkout")
+
+
+def test_pipeline_cell_stores_the_result(ip, pipeline_available, sample_csv):
+    ip.user_ns["n_days"] = 5  # the cell sees the notebook's names
+    ip.run_cell(PIPELINE_CELL.format(opts="--out res"))
+    res = ip.user_ns["res"]
+    dates = res.index.get_level_values(0).unique()
+    assert (str(dates[0].date()), str(dates[-1].date())) == ("2013-02-01", "2013-03-28")
+    # ZZD has no split or dividend: Returns(6) on day D = close[D-1] / close[D-6] - 1 (a 6-bar window ending at D-1)
+    rows = [r for r in sample_csv("ZZD") if r["date"] < "2013-03-01"]
+    zzd = res.xs("2013-03-01", level=0)
+    zzd = zzd[[a.symbol == "ZZD" for a in zzd.index]].iloc[0]
+    assert zzd["last"] == pytest.approx(float(rows[-1]["close"]))
+    assert zzd["ret"] == pytest.approx(float(rows[-1]["close"]) / float(rows[-6]["close"]) - 1)
+    assert "pipe" not in ip.user_ns and "window" not in ip.user_ns
+
+
+def test_pipeline_cell_last_expression_default_bundle_and_chunks(ip, magics, pipeline_available):
+    ip.run_cell("%config RustyBTMagics.default_bundle = 'sample'")
+    one = ip.run_cell(
+        "%%rustybt pipeline --start 2013-01-07 --end 2013-06-28\nPipeline({'sma': SimpleMovingAverage("
+        "inputs=[EquityPricing.close], window_length=10)})\n"
+    ).result
+    chunked = ip.run_cell(
+        "%%rustybt pipeline --start 2013-01-05 --end 2013-06-30 --chunksize 20\nPipeline({'sma': SimpleMovingAverage("
+        "inputs=[EquityPricing.close], window_length=10)})\n"
+    ).result
+    assert one.shape == chunked.shape and one.shape[0] > 0
+    assert np.allclose(one["sma"].to_numpy(), chunked["sma"].to_numpy(), equal_nan=True)
+
+
+def test_pipeline_cell_does_not_reuse_an_old_pipe(ip, pipeline_available):
+    ip.run_cell("from rustybt.pipeline import Pipeline\npipe = Pipeline({})")
+    with pytest.raises(UsageError, match="defines no Pipeline"):
+        ip.run_cell("%%rustybt pipeline --bundle sample\nx = 1\n")
+
+
+def test_pipeline_cell_with_an_invalid_term(ip, pipeline_available):
+    with pytest.raises(UsageError, match="invalid pipeline term") as info:
+        ip.run_cell("%%rustybt pipeline --bundle sample\npipe = Pipeline({'x': EquityPricing.close})\n")
+    _one_paragraph(str(info.value))
+    assert "?." not in str(info.value)
+
+
+def test_pipeline_cell_on_a_range_without_sessions(ip, pipeline_available):
+    with pytest.raises(UsageError, match="no XNYS session between 2013-01-05 and 2013-01-06") as info:
+        ip.run_cell(
+            "%%rustybt pipeline --bundle sample --start 2013-01-05 --end 2013-01-06\n"
+            "Pipeline({'r': Returns(window_length=2)})\n"
+        )
+    _one_paragraph(str(info.value))
+
+
+def test_pipeline_displays_with_the_notebook_repr(ip, pipeline_available):
+    pipe = ip.run_cell(
+        "from rustybt.pipeline import Pipeline\nfrom rustybt.pipeline.factors import Returns\n"
+        "Pipeline({'r': Returns(window_length=3)})"
+    ).result
+    html = ip.display_formatter.format(pipe)[0]["text/html"]
+    assert html.startswith('<div class="rbt rbt-pipeline">') and "<svg" in html and "Returns" in html

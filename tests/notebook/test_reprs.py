@@ -42,8 +42,19 @@ def test_stylesheet_is_scoped():
 
 def test_catalog_html(sample_catalog):
     html = _check(sample_catalog._repr_html_())
-    for text in ("sample", "sample_crypto", "1d", "1h", "XNYS", "24/7", "22,165", "4,368",
-                 "2012-01-03 .. 2014-12-31", "7 warnings", "last ingest"):  # fmt: skip
+    for text in (
+        "sample",
+        "sample_crypto",
+        "1d",
+        "1h",
+        "XNYS",
+        "24/7",
+        "22,165",
+        "4,368",
+        "2012-01-03 .. 2014-12-31",
+        "7 warnings",
+        "last ingest",
+    ):
         assert text in html, text
     assert html == sample_catalog._repr_html_()
 
@@ -70,8 +81,19 @@ def test_catalog_html_lists_registered_but_empty_bundles(tmp_path):
 def test_bundle_html(sample_catalog):
     bundle = sample_catalog.bundle("sample")
     html = _check(bundle._repr_html_())
-    for text in ("Bundle sample", "csv:", "XNYS", "200 dividends, 5 splits", "22,165", "AAPL", "754",
-                 "Ingestion history (1)", "live", "calendar_gap", "Coverage (30 assets"):  # fmt: skip
+    for text in (
+        "Bundle sample",
+        "csv:",
+        "XNYS",
+        "200 dividends, 5 splits",
+        "22,165",
+        "AAPL",
+        "754",
+        "Ingestion history (1)",
+        "live",
+        "calendar_gap",
+        "Coverage (30 assets",
+    ):
         assert text in html, text
     # 30 assets, at most MAX_ROWS rows shown, the rest counted
     assert f"... {30 - reprs.MAX_ROWS:,} more" in html
@@ -215,9 +237,7 @@ def _result() -> pd.DataFrame:
     assets = [Equity(sid=i, symbol=f"S{i:02d}") for i in range(40)]
     rng = np.random.default_rng(0)
     index = pd.MultiIndex.from_product([dates, assets])
-    return pd.DataFrame(
-        {"momentum": rng.normal(size=len(index)), "liquid": rng.random(len(index)) > 0.3}, index=index
-    )
+    return pd.DataFrame({"momentum": rng.normal(size=len(index)), "liquid": rng.random(len(index)) > 0.3}, index=index)
 
 
 def test_pipeline_result_html():
@@ -268,3 +288,24 @@ def test_fmt_ts(value, text):
 
 def test_fmt_bytes():
     assert [reprs.fmt_bytes(n) for n in (12, 2048, 3 * 2**20)] == ["12 B", "2.0 KiB", "3.0 MiB"]
+
+
+def test_real_pipeline_and_result_html(sample_catalog):
+    from rustybt.notebook import pipeline_support
+
+    if not pipeline_support.available():
+        pytest.skip("rustybt.pipeline provides no Pipeline in this checkout")
+    from rustybt.pipeline import Pipeline
+    from rustybt.pipeline.data import EquityPricing
+    from rustybt.pipeline.factors import AverageDollarVolume, Returns
+
+    pipe = Pipeline(
+        {"ret": Returns(window_length=5), "close": EquityPricing.close.latest},
+        screen=AverageDollarVolume(window_length=5).top(3),
+    )
+    html = _check(reprs.pipeline_html(pipe))
+    assert "Returns" in html and "<svg" in html and "Term graph" in html and "2 columns" in html
+    assert html == reprs.pipeline_html(pipe)
+    result = pipeline_support.run(pipe, sample_catalog.bundle("sample"), start="2013-03-01", end="2013-03-08")
+    out = _check(reprs.pipeline_result_html(result))
+    assert "2013-03-01 .. 2013-03-08" in out and f"{len(result):,}" in out and ">3<" in out

@@ -34,8 +34,12 @@ def test_update_changes_everything_with_one_refresh(browser):
     browser.update(bundle="sample_crypto", symbol="ETH-USDT", start="2024-02-01", end="2024-02-29")
     assert browser.refreshes == before + 1
     meta = browser.figure.layout.meta
-    assert (meta["bundle"], meta["symbol"], meta["frequency"], meta["candles"]) == ("sample_crypto", "ETH-USDT",
-                                                                                     "1h", 29 * 24)  # fmt: skip
+    assert (meta["bundle"], meta["symbol"], meta["frequency"], meta["candles"]) == (
+        "sample_crypto",
+        "ETH-USDT",
+        "1h",
+        29 * 24,
+    )
     assert browser.resolution_dropdown.options == (AUTO, "1h", "2h", "4h", "1d", "1w", "1M")
 
 
@@ -141,8 +145,12 @@ def test_explorer_is_driven_from_python(result):
     before = explorer.refreshes
     explorer.update(column="beta", date="2014-01-02", asset="S5")
     assert explorer.refreshes == before + 1
-    assert explorer.histogram.layout.meta == {"kind": "factor_histogram", "column": "beta", "date": "2014-01-02",
-                                              "n": 12}  # fmt: skip
+    assert explorer.histogram.layout.meta == {
+        "kind": "factor_histogram",
+        "column": "beta",
+        "date": "2014-01-02",
+        "n": 12,
+    }
     assert explorer.timeseries.layout.meta["assets"] == ["S5"]
     section = result["beta"].xs(pd.Timestamp("2014-01-02"), level=0)
     assert explorer.top.iloc[0] == section.max() and explorer.bottom.iloc[0] == section.min()

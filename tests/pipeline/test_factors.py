@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from _world import rolling_reference, wide
 from scipy import stats
 
 from rustybt.pipeline.data import USEquityPricing as P
@@ -35,7 +36,6 @@ from rustybt.pipeline.factors import (
     TrueRange,
     WeightedAverageValue,
 )
-from _world import rolling_reference, wide
 
 RTOL = 1e-10
 
@@ -192,8 +192,18 @@ def test_technical_multi_output(world):
 
     check(res, "up", rolling_reference(world, "high", 8, lambda h: 100 * argmax(h) / 7, start), world)
     check(res, "down", rolling_reference(world, "low", 8, lambda lo: 100 * argmin(lo) / 7, start), world)
-    check(res, "tenkan", rolling_reference(world, ["high", "low"], 12, lambda h, lo: (h[-3:].max(0) + lo[-3:].min(0)) / 2, start), world)  # noqa: E501
-    check(res, "span_b", rolling_reference(world, ["high", "low"], 12, lambda h, lo: (h.max(0) + lo.min(0)) / 2, start), world)  # noqa: E501
+    check(
+        res,
+        "tenkan",
+        rolling_reference(world, ["high", "low"], 12, lambda h, lo: (h[-3:].max(0) + lo[-3:].min(0)) / 2, start),
+        world,
+    )
+    check(
+        res,
+        "span_b",
+        rolling_reference(world, ["high", "low"], 12, lambda h, lo: (h.max(0) + lo.min(0)) / 2, start),
+        world,
+    )
     check(res, "chikou", rolling_reference(world, "close", 12, lambda c: c[4], start), world)
 
     def fso(c, lo, h):

@@ -43,12 +43,6 @@ MASK = P.volume.latest > 15_000
 GROUPS = Meta.sector.latest
 
 
-@pytest.fixture(scope="module")
-def frames(world, meta_loaders):
-    """Base values, the mask and the groups as dates x sids, plus the run's result."""
-    return world, meta_loaders
-
-
 def run_with_base(world, meta_loaders, columns):
     cols = {"base": BASE, "mask": MASK, "groups": GROUPS, **columns}
     res = world.run(cols, extra=meta_loaders)
@@ -71,30 +65,26 @@ def rowwise(base, valid, groups, fn):
 
 
 @pytest.mark.parametrize("method", ["ordinal", "average", "min", "max", "dense"])
-@pytest.mark.parametrize("ascending", [True, False])
-def test_rank_vs_scipy(world, meta_loaders, method, ascending):
-    res, base, mask, groups, alive = run_with_base(
-        world,
-        meta_loaders,
-        {
-            "rank": BASE.rank(method=method, ascending=ascending),
-            "rank_masked": BASE.rank(method=method, ascending=ascending, mask=MASK),
-            "rank_grouped": BASE.rank(method=method, ascending=ascending, groupby=GROUPS),
-        },
-    )
-
-    def ranker(v):
-        key = v if ascending else -v
-        if method == "ordinal":
-            return stats.rankdata(key, method="ordinal").astype(float)
-        return stats.rankdata(key, method=method).astype(float)
-
+def test_rank_vs_scipy(world, meta_loaders, method):
+    columns = {}
+    for asc in (True, False):
+        columns[f"rank_{asc}"] = BASE.rank(method=method, ascending=asc)
+        columns[f"rank_masked_{asc}"] = BASE.rank(method=method, ascending=asc, mask=MASK)
+        columns[f"rank_grouped_{asc}"] = BASE.rank(method=method, ascending=asc, groupby=GROUPS)
+    res, base, mask, groups, alive = run_with_base(world, meta_loaders, columns)
     zero = pd.DataFrame(0, index=base.index, columns=base.columns)
-    for name, valid, grp in (("rank", alive, zero), ("rank_masked", mask, zero), ("rank_grouped", alive, groups)):
-        grp = grp if name != "rank_grouped" else groups
-        valid_ = valid if name != "rank_grouped" else alive & (groups >= 0)
-        expected = rowwise(base, valid_, grp, ranker)
-        np.testing.assert_array_equal(wide(res, name, world).to_numpy(), expected.to_numpy())
+    for ascending in (True, False):
+
+        def ranker(v, ascending=ascending):
+            return stats.rankdata(v if ascending else -v, method=method).astype(float)
+
+        for name, valid, grp in (
+            ("rank", alive, zero),
+            ("rank_masked", mask, zero),
+            ("rank_grouped", alive & (groups >= 0), groups),
+        ):
+            expected = rowwise(base, valid, grp, ranker)
+            np.testing.assert_array_equal(wide(res, f"{name}_{ascending}", world).to_numpy(), expected.to_numpy())
 
 
 def test_demean_zscore_winsorize(world, meta_loaders):
@@ -121,7 +111,7 @@ def test_demean_zscore_winsorize(world, meta_loaders):
                 cut = int(lo * n)
                 a[idx[:cut]] = a[idx[cut]]
             if hi < 1:
-                cut = int(math.ceil(n * hi))
+                cut = math.ceil(n * hi)
                 if cut < n:
                     a[idx[cut:]] = a[idx[cut - 1]]
             return a
@@ -146,7 +136,7 @@ def test_demean_zscore_winsorize(world, meta_loaders):
 
 @pytest.mark.parametrize("bins", [2, 3, 4, 10])
 def test_quantiles_vs_qcut(world, meta_loaders, bins):
-    res, base, mask, groups, alive = run_with_base(
+    res, base, mask, _, alive = run_with_base(
         world, meta_loaders, {"q": BASE.quantiles(bins), "qm": BASE.quantiles(bins, mask=MASK)}
     )
     for name, valid in (("q", alive), ("qm", mask)):
@@ -218,7 +208,7 @@ def test_top_bottom_percentile(world, meta_loaders):
 
 def test_nan_filters_fillna_clip_summaries(world, meta_loaders):
     close = P.close.latest
-    res, base, mask, groups, alive = run_with_base(
+    res, _, mask, _, alive = run_with_base(
         world,
         meta_loaders,
         {
@@ -310,8 +300,6 @@ def test_classifier_methods(world, meta_loaders):
     dates = res.index.get_level_values(0)
     counts = sec.groupby([dates, sec]).transform("size").astype(float).where(sec != -1)
     np.testing.assert_array_equal(res["peers"].to_numpy(), counts.to_numpy())
-    vol_ok = wide(res.assign(v=0.0), "v", world)  # shape helper
-    del vol_ok
     assert set(res["everything"].unique()) <= {0, -1}
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import operator
 import re
 from numbers import Number
 
@@ -289,6 +288,3 @@ class CustomClassifier(PositiveWindowLengthMixin, StandardOutputs, CustomTermMix
 
 class Latest(LatestMixin, CustomClassifier):
     """The most recent value of an int64 or string column (``BoundColumn.latest``)."""
-
-
-_ = operator

@@ -172,9 +172,12 @@ class BoundColumn(LoadableTerm):
     @property
     def latest(self):
         """The most recent value: a Factor, Filter or Classifier depending on the dtype."""
-        from rustybt.pipeline.classifiers import Classifier, Latest as LatestClassifier
-        from rustybt.pipeline.factors import Factor, Latest as LatestFactor
-        from rustybt.pipeline.filters import Filter, Latest as LatestFilter
+        from rustybt.pipeline.classifiers import Classifier
+        from rustybt.pipeline.classifiers import Latest as LatestClassifier
+        from rustybt.pipeline.factors import Factor
+        from rustybt.pipeline.factors import Latest as LatestFactor
+        from rustybt.pipeline.filters import Filter
+        from rustybt.pipeline.filters import Latest as LatestFilter
 
         if self.dtype in Filter.ALLOWED_DTYPES:
             latest = LatestFilter
@@ -226,7 +229,7 @@ class DataSetMeta(type):
             return family._domain_specializations[domain]
         except KeyError:
             pass
-        if domain is not GENERIC and family.domain is not GENERIC:
+        if domain is not GENERIC and (family.domain is not GENERIC or cls is not family):
             raise ValueError(f"Can't specialize {cls.__name__} from {cls.domain} to new domain {domain}.")
         new_type = type(cls)(family.__name__, (family,), {"domain": domain, "_is_specialization": True})
         new_type.__module__ = family.__module__

@@ -1,17 +1,9 @@
 """Factors: numeric pipeline terms, built-in factors and CustomFactor."""
 
-from rustybt.pipeline.factors.factor import (
-    DailySummary,
-    Factor,
-    GroupedRowTransform,
-    NumExprFactor,
-    Rank,
-    RecarrayField,
-)
-from rustybt.pipeline.factors.custom import CustomFactor, Latest  # noqa: I001  (after factor: import order matters)
 from rustybt.pipeline.factors.basic import (
     EWMA,
     EWMSTD,
+    VWAP,
     AnnualizedVolatility,
     AverageDollarVolume,
     Clip,
@@ -24,10 +16,18 @@ from rustybt.pipeline.factors.basic import (
     PercentChange,
     Returns,
     SimpleMovingAverage,
-    VWAP,
     WeightedAverageValue,
 )
+from rustybt.pipeline.factors.custom import CustomFactor, Latest
 from rustybt.pipeline.factors.events import BusinessDaysSincePreviousEvent, BusinessDaysUntilNextEvent
+from rustybt.pipeline.factors.factor import (
+    DailySummary,
+    Factor,
+    GroupedRowTransform,
+    NumExprFactor,
+    Rank,
+    RecarrayField,
+)
 from rustybt.pipeline.factors.statistical import (
     RollingLinearRegression,
     RollingLinearRegressionOfReturns,

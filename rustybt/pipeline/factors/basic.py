@@ -13,14 +13,15 @@ import numpy as np
 
 from rustybt.pipeline._kernels import latest, peer_count
 from rustybt.pipeline.data.equity_pricing import EquityPricing
-from rustybt.pipeline.dtypes import float64_dtype
 from rustybt.pipeline.factors.custom import CustomFactor
-from rustybt.pipeline.kernels import ewm, returns as returns_kernels, rolling
+from rustybt.pipeline.kernels import ewm, rolling
+from rustybt.pipeline.kernels import returns as returns_kernels
 from rustybt.pipeline.mixins import SingleInputMixin
 
 __all__ = [
     "EWMA",
     "EWMSTD",
+    "VWAP",
     "AnnualizedVolatility",
     "AverageDollarVolume",
     "Clip",
@@ -33,7 +34,6 @@ __all__ = [
     "PercentChange",
     "Returns",
     "SimpleMovingAverage",
-    "VWAP",
     "WeightedAverageValue",
     "exponential_weights",
 ]
@@ -270,7 +270,7 @@ class AnnualizedVolatility(CustomFactor):
     """
 
     inputs = [Returns(window_length=2)]
-    params = {"annualization_factor": 252.0}  # noqa: RUF012
+    params = {"annualization_factor": 252.0}
     window_length = 252
 
     def compute(self, today, assets, out, returns, annualization_factor):
@@ -338,6 +338,3 @@ def _nanmean(data: np.ndarray) -> np.ndarray:
     total = np.nansum(data, axis=0)
     with np.errstate(all="ignore"):
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
-
-
-_ = float64_dtype

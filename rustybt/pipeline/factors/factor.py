@@ -11,7 +11,7 @@ from numbers import Number
 import numpy as np
 
 from rustybt.pipeline.classifiers import Classifier, Everything, Quantiles
-from rustybt.pipeline.dtypes import FACTOR_DTYPES, bool_dtype, float64_dtype, int64_dtype, is_missing
+from rustybt.pipeline.dtypes import FACTOR_DTYPES, bool_dtype, float64_dtype, is_missing
 from rustybt.pipeline.errors import BadBinaryOperator, BadPercentileBounds, UnknownRankMethod
 from rustybt.pipeline.expression import (
     COMPARISONS,
@@ -43,7 +43,10 @@ SUMMARY_FUNCS = ("mean", "stddev", "max", "min", "median", "sum", "notnull_count
 def _coerce_number(value, dtype: np.dtype):
     """A Python number as a numpy scalar of ``dtype`` (zipline's ``coerce_to_dtype``)."""
     if dtype.kind == "M":
-        return np.datetime64(value, "ns")
+        raise TypeError(
+            f"Don't know how to compute {dtype} with the number {value!r}: compare datetime factors "
+            "with other datetime factors"
+        )
     return np.array([value], dtype=dtype)[0]
 
 
@@ -556,6 +559,3 @@ class DailySummary(SingleInputMixin, Factor):
         return f"{self.inputs[0].recursive_repr()}.{self.params['func']}()"
 
     graph_repr = recursive_repr = __repr__
-
-
-_ = int64_dtype

@@ -213,7 +213,8 @@ class SimpleBeta(CustomFactor, StandardOutputs):
         return self.inputs[1].asset
 
     def graph_repr(self) -> str:
-        return f"{type(self).__name__}({self.target.symbol!r}, {self.window_length}, {self.params['allowed_missing_count']})"
+        count = self.params["allowed_missing_count"]
+        return f"{type(self).__name__}({self.target.symbol!r}, {self.window_length}, {count})"
 
     def __repr__(self) -> str:
         return (
@@ -224,7 +225,7 @@ class SimpleBeta(CustomFactor, StandardOutputs):
 
 def vectorized_beta(dependents, independent, allowed_missing, out=None):
     """zipline's reference: slopes of each column of ``dependents`` on ``independent`` (numpy)."""
-    n, m = dependents.shape
+    m = dependents.shape[1]
     if out is None:
         out = np.full(m, np.nan)
     independent = np.where(np.isnan(dependents), np.nan, independent)
@@ -239,7 +240,7 @@ def vectorized_beta(dependents, independent, allowed_missing, out=None):
 
 def vectorized_pearson_r(dependents, independents, allowed_missing, out=None):
     """zipline's reference: Pearson's r of each column of ``dependents`` with ``independents`` (numpy)."""
-    n, m = dependents.shape
+    m = dependents.shape[1]
     if out is None:
         out = np.full(m, np.nan)
     with np.errstate(all="ignore"):

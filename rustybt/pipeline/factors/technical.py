@@ -16,7 +16,8 @@ from rustybt.pipeline.factors.basic import (
     exponential_weights,
 )
 from rustybt.pipeline.factors.custom import CustomFactor
-from rustybt.pipeline.kernels import returns as returns_kernels, rolling, technical
+from rustybt.pipeline.kernels import returns as returns_kernels
+from rustybt.pipeline.kernels import rolling, technical
 from rustybt.pipeline.mixins import MultiOutput, SingleInputMixin
 
 __all__ = [
@@ -127,7 +128,7 @@ class IchimokuKinkoHyo(CustomFactor):
     **Default inputs:** high, low, close; **window length:** 52.
     """
 
-    params = {"tenkan_sen_length": 9, "kijun_sen_length": 26, "chikou_span_length": 26}  # noqa: RUF012
+    params = {"tenkan_sen_length": 9, "kijun_sen_length": 26, "chikou_span_length": 26}
     inputs = (EquityPricing.high, EquityPricing.low, EquityPricing.close)
     outputs = ("tenkan_sen", "kijun_sen", "senkou_span_a", "senkou_span_b", "chikou_span")
     window_length = 52
@@ -199,7 +200,11 @@ class MovingAverageConvergenceDivergenceSignal(CustomFactor):
     params = ("fast_period", "slow_period", "signal_period")
 
     def __new__(cls, fast_period=12, slow_period=26, signal_period=9, *args, **kwargs):
-        for name, value in (("fast_period", fast_period), ("slow_period", slow_period), ("signal_period", signal_period)):
+        for name, value in (
+            ("fast_period", fast_period),
+            ("slow_period", slow_period),
+            ("signal_period", signal_period),
+        ):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"MACDSignal() expected {name} to be an integer >= 1, got {value!r}")
         if slow_period <= fast_period:

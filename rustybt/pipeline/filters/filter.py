@@ -10,8 +10,6 @@ from rustybt.pipeline.dtypes import (
     FACTOR_DTYPES,
     FILTER_DTYPES,
     bool_dtype,
-    float64_dtype,
-    int64_dtype,
     is_missing,
 )
 from rustybt.pipeline.errors import (
@@ -382,6 +380,3 @@ class MaximumFilter(Filter, StandardOutputs):
 
     def graph_repr(self) -> str:
         return f"Maximum:\\l  groupby: {self.inputs[1].recursive_repr()}\\l  mask: {self.mask.recursive_repr()}\\l"
-
-
-_ = (float64_dtype, int64_dtype)

@@ -7,8 +7,9 @@ proportional ``decay_rate ** [wl - 1, ..., 0]`` and the O(1) recurrence
     S_t = d * S_{t-1} + x_t - d ** wl * x_{t-wl}
 
 over values shifted by ``k`` (a value of the window at the last rebuild), rebuilt from scratch at every adjustment
-and every ``max(wl, RESUM_PERIOD)`` rows. The calling convention (inputs, ``wl``, six adjustment arrays, ``out``,
-then ``decay_rate``) and the adjustment handling are those of :mod:`rustybt.pipeline.kernels.rolling`.
+and every ``max(4 * wl, RESUM_PERIOD)`` rows; on all-finite windows a lean loop advances two rows per step (the
+multiply-add chain is then taken once per two rows). The calling convention (inputs, ``wl``, six adjustment
+arrays, ``out``, then ``decay_rate``) and the adjustment handling are those of :mod:`rustybt.pipeline.kernels.rolling`.
 """
 
 from __future__ import annotations
@@ -236,13 +237,37 @@ def _fast_ewmstd(xin, xout, o, x, base, wl, d, dwl, inv_wsum, bias, k, s1, s2, l
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _ewm_skip(xin, xout, o, x, base, wl, d, want_std, bias, nf, nnan):
+    """Windows holding a non-finite value: only the counts are slid (a NaN makes the output NaN, an infinity is
+    evaluated directly). Stops at the first window that is all finite again and returns its index (its counts
+    included, ``o`` not written); the caller rebuilds the sums there. ``base`` is the first row of ``o[0]``'s
+    window."""
+    for i in range(o.shape[0]):
+        v = xin[i]
+        u = xout[i]
+        nf += np.int64(v - v == 0.0) - np.int64(u - u == 0.0)
+        nnan += np.int64(v != v) - np.int64(u != u)
+        if nf == wl:
+            return i, nf, nnan
+        if nnan > 0:
+            o[i] = _NAN
+        else:
+            o[i] = _ewm_direct(x, base + i, base + i + wl, d, want_std, bias)
+    return o.shape[0], nf, nnan
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _ewm_run(x, wl, t0, t1, oc, d, dwl, inv_wsum, bias, want_std):
-    """Window ends ``t0 <= t < t1`` of one asset, in blocks of ``max(wl, RESUM_PERIOD)`` ends (rebuilt at each
+    """Window ends ``t0 <= t < t1`` of one asset, in blocks of ``max(4 * wl, RESUM_PERIOD)`` ends (rebuilt at each
     block start, then slid: ``s = d * s + (x_t - k) - d ** wl * (x_{t-wl} - k)`` over the finite values).
 
     As for the rolling variance, EWMSTD re-shifts (at most every wl rows) when the variance falls below
     ``_TAU`` times the weighted mean square of ``x - k``; ``run >= wl`` means a constant window (exactly 0).
     """
+    if want_std and wl == 1:  # zipline: bias correction 1 / (1 - 1) = inf, times a zero variance
+        for t in range(t0, t1):
+            oc[t] = _NAN
+        return
     period = max(4 * wl, RESUM_PERIOD)
     d2 = d * d
     q = t0
@@ -258,7 +283,7 @@ def _ewm_run(x, wl, t0, t1, oc, d, dwl, inv_wsum, bias, want_std):
         m = e - q - 1
         i = 0
         while i < m:
-            if nf == wl and not (want_std and wl == 1):
+            if nf == wl:
                 # fast path while every value in the window is finite (left at the first one that is not)
                 if want_std:
                     di, k, s1, s2, last, run, since = _fast_ewmstd(
@@ -268,40 +293,15 @@ def _ewm_run(x, wl, t0, t1, oc, d, dwl, inv_wsum, bias, want_std):
                 else:
                     di, s1 = _fast_ewma(xin[i:], xout[i:], o[i:], k, s1, d, d2, dwl, inv_wsum)
                 i += di
-            # general path (NaNs or infinities in the window) until the window is all finite again
-            while i < m:
-                v = xin[i]
-                u = xout[i]
-                fv = v - v == 0.0
-                fu = u - u == 0.0
-                if nf == np.int64(fu):  # no finite value stays: empty the sums and re-shift to the new value
-                    s1 = 0.0
-                    s2 = 0.0
-                    nf = 0
-                    if fv:
-                        k = v
-                    fu = False
-                du = u - k if fu else 0.0
-                dv = v - k if fv else 0.0
-                s1 = s1 * d + (dv - dwl * du)
-                nf += np.int64(fv) - np.int64(fu)
-                nnan += np.int64(v != v) - np.int64(u != u)
-                if want_std:
-                    s2 = s2 * d + (dv * dv - dwl * (du * du))
-                    if fv:
-                        run = run + 1 if v == last else 1
-                        last = v
-                    since += 1
-                    if since >= wl and run < wl and nf == wl:
-                        ms = s2 * inv_wsum
-                        m1 = s1 * inv_wsum
-                        if ms - m1 * m1 < _TAU * ms:  # the shift has drifted too far from the data: re-shift
-                            k, s1, s2, nf, nnan, last, run = _ewm_state(x, q + 2 - wl + i, q + 2 + i, d, True)
-                            since = 0
-                o[i] = _ewm_value(x, q + 2 - wl + i, wl, d, inv_wsum, bias, want_std, k, s1, s2, nf, nnan, run)
-                i += 1
-                if nf == wl:
-                    break
+            # windows holding a NaN or an infinity, until one is all finite again: rebuilt there
+            if i < m:
+                di, nf, nnan = _ewm_skip(xin[i:], xout[i:], o[i:], x, q + 2 - wl + i, wl, d, want_std, bias, nf, nnan)
+                i += di
+                if i < m:
+                    k, s1, s2, nf, nnan, last, run = _ewm_state(x, q + 2 - wl + i, q + 2 + i, d, want_std)
+                    since = 0
+                    o[i] = _ewm_value(x, q + 2 - wl + i, wl, d, inv_wsum, bias, want_std, k, s1, s2, nf, nnan, run)
+                    i += 1
         q = e
 
 

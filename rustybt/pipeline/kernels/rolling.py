@@ -11,11 +11,16 @@ How a kernel walks one asset (``prange`` over assets):
   window end walks forward in *segments* between successive ``apply_row`` values: at a segment start the pending
   adjustments are applied to the copy (:func:`apply_pending`) and the rolling state is rebuilt from the copy
   (O(wl)); inside a segment the state is updated in O(1) per row. Nothing is back-adjusted ahead of time.
-* Running sums are kept over finite values only, shifted by a value ``k`` taken from the window at the last
-  rebuild (so ``~1e6 + noise`` data keeps full precision for means and variances), and are recomputed from scratch
-  every ``max(wl, RESUM_PERIOD)`` rows to bound drift. NaNs and infinities are counted; a window holding an
-  infinity is evaluated directly (O(wl), numpy semantics), which is rare and keeps ``inf - inf`` out of the sums.
-* Rolling min/max use a monotonic deque; max drawdown uses a two-stack sliding aggregation (O(1) amortized).
+* Running sums are kept over finite values only, shifted by a value ``k`` of the window (its first finite value,
+  or its mean for variances; re-taken whenever the window empties), so ``~1e6 + noise`` data keeps full precision,
+  and are recomputed from scratch every ``max(4 * wl, RESUM_PERIOD)`` window ends to bound drift. Variances also
+  re-shift (at most every wl rows) when the variance falls below ``_TAU`` times the mean square of ``x - k``
+  (a level shift); a window of equal values has variance exactly 0. NaNs and infinities are counted; a window
+  holding an infinity is evaluated directly (O(wl), numpy semantics), which keeps ``inf - inf`` out of the sums.
+* While a window holds only finite values (the usual case) a small separate loop does the update; it hands back
+  to the NaN-aware loop at the first non-finite value and takes over again once the window is all finite.
+* Rolling min/max and max drawdown use two-stack sliding aggregation (suffix aggregates of a block of wl rows plus
+  a running aggregate of the rows added since): O(1) amortized and, for min/max, branch-free.
 
 The semantics follow zipline-reloaded's ``compute`` methods (``SimpleMovingAverage`` = ``nanmean``,
 ``LinearWeightedMovingAverage``, ``WeightedAverageValue``/``VWAP``, ``AverageDollarVolume``, ``MaxDrawdown``,
@@ -63,10 +68,11 @@ __all__ = [
     "weighted_average_value_kernel",
 ]
 
-#: Running sums are recomputed from scratch at least every ``max(wl, RESUM_PERIOD)`` window ends.
+#: Running sums are recomputed from scratch at least every ``max(4 * wl, RESUM_PERIOD)`` window ends.
 RESUM_PERIOD = 1024
 
-# var/std (and EWMSTD) re-shift when variance < _TAU * mean((x - k) ** 2): bounds the cancellation error
+# var/std (and EWMSTD) re-shift when variance < _TAU * mean((x - k) ** 2), which bounds the cancellation error
+# of s2 / n - (s1 / n) ** 2 to about eps * (rows since the last rebuild) / _TAU
 _TAU = 1e-3
 
 _NAN = np.nan
@@ -180,7 +186,7 @@ def _pair(kernel, a, b, wl, a_adj, b_adj, names):
 # jitted building blocks
 #
 # A ``*_run(x, wl, t0, t1, oc, ...)`` function fills ``oc`` for the window ends ``t0 <= t < t1`` of one asset from
-# a column ``x`` that does not change meanwhile. It walks blocks of ``max(wl, RESUM_PERIOD)`` window ends: the
+# a column ``x`` that does not change meanwhile. It walks blocks of ``max(4 * wl, RESUM_PERIOD)`` window ends: the
 # state is rebuilt from scratch at the first end of a block, then slid over the rest of the block with loops over
 # slices (indices from 0: no negative-index wraparound, branch-free selects, one add per loop-carried chain).
 # --------------------------------------------------------------------------------------------------------------
@@ -386,15 +392,50 @@ def _fast_squares(xin, xout, o, x, base, wl, k, s1, s2, last, run, since, inv, s
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _general_sum(xin, xout, o, x, base, wl, what, tab, k, s1, nf, nnan):
+    """NaN-aware slide for sum / mean until the window is all finite again; returns the rows done and the state.
+    ``base`` is the first row of the window of ``o[0]``."""
+    for i in range(o.shape[0]):
+        k, s1, nf, nnan = _slide_sum(xin[i], xout[i], k, s1, nf, nnan)
+        if nf + nnan < wl:  # an infinity in the window
+            o[i] = _moments_direct(x, base + i, base + i + wl, what, 1.0)
+        elif what == _SUM:
+            o[i] = s1 + nf * k
+        else:
+            o[i] = k + s1 * tab[nf]
+        if nf == wl:
+            return i + 1, k, s1, nf, nnan
+    return o.shape[0], k, s1, nf, nnan
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _general_squares(xin, xout, o, x, base, wl, what, scale, tab, k, s1, s2, nf, nnan, last, run, since):
+    """:func:`_general_sum` for var / std (with the re-shift of :func:`_moments_run`)."""
+    for i in range(o.shape[0]):
+        k, s1, s2, nf, nnan, last, run = _slide_squares(xin[i], xout[i], k, s1, s2, nf, nnan, last, run)
+        since += 1
+        if since >= wl and run < nf:
+            ms = s2 * tab[nf]
+            m1 = s1 * tab[nf]
+            if ms - m1 * m1 < _TAU * ms:
+                k, s1, s2, nf, nnan, last, run = _moments_state(x, base + i, base + i + wl, True)
+                since = 0
+        o[i] = _moments_value(x, base + i, wl, what, scale, tab, k, s1, s2, nf, nnan, run)
+        if nf == wl:
+            return i + 1, k, s1, s2, nf, nnan, last, run, since
+    return o.shape[0], k, s1, s2, nf, nnan, last, run, since
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _moments_run(x, wl, t0, t1, oc, what, scale, tab):
     """Running sums of ``x - k`` and ``(x - k) ** 2`` over the finite values, with NaN and finite counts.
 
-    ``k`` is the window mean at the last rebuild (re-taken whenever the window has no finite value left), so the
-    sums stay small for data like ``1e6 + noise``. For var/std the state is also rebuilt (at most every wl rows)
-    once the variance falls below ``_TAU`` times the mean square of ``x - k``, which bounds the cancellation
-    error of ``s2 / n - (s1 / n) ** 2`` to about ``eps * RESUM_PERIOD / _TAU``. ``run`` is the length of the run
-    of equal finite values ending at the newest one: ``run >= nf`` means a constant window (variance exactly 0).
-    One tight loop per statistic keeps the per-row work small.
+    ``k`` is a value of the window at the last rebuild (the mean for var/std; re-taken whenever the window has no
+    finite value left), so the sums stay small for data like ``1e6 + noise``. For var/std the state is also rebuilt
+    (at most every wl rows) once the variance falls below ``_TAU`` times the mean square of ``x - k``, which
+    bounds the cancellation error of ``s2 / n - (s1 / n) ** 2``. ``run`` is the length of the run of equal finite
+    values ending at the newest one: ``run >= nf`` means a constant window (variance exactly 0). All-finite
+    stretches go through :func:`_fast_sum` / :func:`_fast_squares`, the rest through the NaN-aware loop.
     """
     period = max(4 * wl, RESUM_PERIOD)
     b = t0
@@ -428,28 +469,17 @@ def _moments_run(x, wl, t0, t1, oc, what, scale, tab):
                     )  # fmt: skip
                 i += di
             # general path (NaNs or infinities in the window) until the window is all finite again
-            while i < m:
+            if i < m:
+                base = b + 2 - wl + i
                 if what <= _MEAN:
-                    k, s1, nf, nnan = _slide_sum(xin[i], xout[i], k, s1, nf, nnan)
-                    if nf + nnan < wl:  # an infinity in the window
-                        o[i] = _moments_direct(x, b + 2 - wl + i, b + 2 + i, what, 1.0)
-                    elif what == _SUM:
-                        o[i] = s1 + nf * k
-                    else:
-                        o[i] = k + s1 * tab[nf]
+                    di, k, s1, nf, nnan = _general_sum(
+                        xin[i:], xout[i:], o[i:], x, base, wl, what, tab, k, s1, nf, nnan
+                    )
                 else:
-                    k, s1, s2, nf, nnan, last, run = _slide_squares(xin[i], xout[i], k, s1, s2, nf, nnan, last, run)
-                    since += 1
-                    if since >= wl and run < nf:
-                        ms = s2 * tab[nf]
-                        m1 = s1 * tab[nf]
-                        if ms - m1 * m1 < _TAU * ms:
-                            k, s1, s2, nf, nnan, last, run = _moments_state(x, b + 2 - wl + i, b + 2 + i, True)
-                            since = 0
-                    o[i] = _moments_value(x, b + 2 - wl + i, wl, what, scale, tab, k, s1, s2, nf, nnan, run)
-                i += 1
-                if nf == wl:
-                    break
+                    di, k, s1, s2, nf, nnan, last, run, since = _general_squares(
+                        xin[i:], xout[i:], o[i:], x, base, wl, what, scale, tab, k, s1, s2, nf, nnan, last, run, since
+                    )
+                i += di
         b = e
 
 
@@ -546,38 +576,50 @@ def annualized_volatility_kernel(
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _extreme_run(x, wl, t0, t1, oc, sign, suf):
-    """nanmax of ``sign * x`` times ``sign`` (sign=1: nanmax, sign=-1: nanmin); ``suf`` is scratch of length wl."""
+def _extreme_block(win, nxt, o, sign, suf, lv):
+    """Outputs for the window ``win`` (length wl) and the next ``len(nxt)`` (< wl) windows, which add the rows
+    ``nxt`` one by one: ``o[j] = max(suffix max of win from j, max of nxt[:j])``. ``lv`` is the position (relative
+    to ``win``) of the last non-NaN value in ``win`` (-1: none); a window without one gives NaN."""
     neg_inf = -_INF
-    fe = -1  # last row of the front; -1 forces a rebuild at t0
-    base = 0
+    wl = win.shape[0]
+    acc = neg_inf
+    for q in range(wl - 1, -1, -1):
+        w = win[q] * sign
+        w = w if w == w else neg_inf
+        acc = acc if acc > w else w  # strict '>' compiles to maxsd
+        suf[q] = acc
+    o[0] = acc * sign if lv >= 0 else _NAN
     back = neg_inf
-    last_valid = -1
-    for r in range(t0 - wl + 1, t0):
-        if x[r] == x[r]:
-            last_valid = r
-    for t in range(t0, t1):
-        s = t - wl + 1
-        v = x[t] * sign
+    for j in range(nxt.shape[0]):
+        v = nxt[j] * sign
         if v == v:
-            last_valid = t
+            lv = wl + j
         else:
             v = neg_inf
-        if s > fe:
-            fe = t
-            base = s
-            acc = neg_inf
-            for r in range(t, s - 1, -1):
-                w = x[r] * sign
-                w = w if w == w else neg_inf
-                acc = acc if acc >= w else w
-                suf[r - base] = acc
-            back = neg_inf
-        else:
-            back = back if back >= v else v
-        f = suf[s - base]
-        m = f if f >= back else back
-        oc[s] = m * sign if last_valid >= s else _NAN
+        back = back if back > v else v
+        f = suf[j + 1]
+        m = f if f > back else back
+        o[j + 1] = m * sign if lv >= j + 1 else _NAN
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _extreme_run(x, wl, t0, t1, oc, sign, suf):
+    """nanmax of ``sign * x`` times ``sign`` (sign=1: nanmax, sign=-1: nanmin); ``suf`` is scratch of length wl.
+
+    Blocks of wl window ends: the first window's suffix maxima are computed once, and each later window of the
+    block is max(suffix max from its start, running max of the rows added since): O(1) per row, branch-free.
+    """
+    t = t0
+    while t < t1:
+        s = t - wl + 1
+        lv = -1
+        for q in range(wl - 1, -1, -1):
+            if x[s + q] == x[s + q]:
+                lv = q
+                break
+        e = min(t + wl, t1)
+        _extreme_block(x[s : t + 1], x[t + 1 : e], oc[s : e - wl + 1], sign, suf, lv)
+        t = e
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -629,6 +671,52 @@ def _lwma_direct(x, s, e, norm):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _fast_lwma(xin, xout, o, wl, k, s1, ws, inv_norm):
+    """Slide while every value is finite (then the weights sum to the normaliser: out = k + ws / norm); stop at
+    the first non-finite incoming value and return the rows done."""
+    for i in range(o.shape[0]):
+        v = xin[i]
+        if v - v != 0.0:
+            return i, s1, ws
+        ws += wl * (v - k) - s1
+        s1 += v - xout[i]
+        o[i] = k + ws * inv_norm
+    return o.shape[0], s1, ws
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _general_lwma(xin, xout, o, x, base, wl, norm, inv_norm, k, s1, ws, nf, wc, nnan):
+    """NaN-aware slide until the window is all finite again; ``base`` is the first row of ``o[0]``'s window."""
+    for i in range(o.shape[0]):
+        v = xin[i]
+        u = xout[i]
+        fv = v - v == 0.0
+        fu = u - u == 0.0
+        if nf == np.int64(fu):  # no finite value stays: empty the sums and re-shift to the new value
+            s1 = 0.0
+            ws = 0.0
+            wc = 0
+            nf = 0
+            if fv:
+                k = v
+            fu = False
+        du = u - k if fu else 0.0
+        dv = v - k if fv else 0.0
+        ws += wl * dv - s1
+        wc += wl * np.int64(fv) - nf
+        s1 += dv - du
+        nf += np.int64(fv) - np.int64(fu)
+        nnan += np.int64(v != v) - np.int64(u != u)
+        if nf + nnan < wl:  # an infinity in the window
+            o[i] = _lwma_direct(x, base + i, base + i + wl, norm)
+        else:
+            o[i] = (ws + k * wc) * inv_norm
+        if nf == wl:
+            return i + 1, k, s1, ws, nf, wc, nnan
+    return o.shape[0], k, s1, ws, nf, wc, nnan
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _lwma_run(x, wl, t0, t1, oc):
     """zipline ``LinearWeightedMovingAverage``: nansum(x * [1..wl]) / (wl (wl + 1) / 2); NaNs weigh nothing.
 
@@ -671,30 +759,17 @@ def _lwma_run(x, wl, t0, t1, oc):
         xin = x[b + 1 : e]
         xout = x[b + 1 - wl : e - wl]
         o = oc[b + 2 - wl : e - wl + 1]
-        for i in range(e - b - 1):
-            v = xin[i]
-            u = xout[i]
-            fv = v - v == 0.0
-            fu = u - u == 0.0
-            if nf == np.int64(fu):  # no finite value stays: empty the sums and re-shift to the new value
-                s1 = 0.0
-                ws = 0.0
-                wc = 0
-                nf = 0
-                if fv:
-                    k = v
-                fu = False
-            du = u - k if fu else 0.0
-            dv = v - k if fv else 0.0
-            ws += wl * dv - s1
-            wc += wl * np.int64(fv) - nf
-            s1 += dv - du
-            nf += np.int64(fv) - np.int64(fu)
-            nnan += np.int64(v != v) - np.int64(u != u)
-            if nf + nnan < wl:
-                o[i] = _lwma_direct(x, b + 2 - wl + i, b + 2 + i, norm)
-            else:
-                o[i] = (ws + k * wc) * inv_norm
+        m = e - b - 1
+        i = 0
+        while i < m:
+            if nf == wl:  # every value in the window is finite: lean loop
+                di, s1, ws = _fast_lwma(xin[i:], xout[i:], o[i:], wl, k, s1, ws, inv_norm)
+                i += di
+            if i < m:
+                di, k, s1, ws, nf, wc, nnan = _general_lwma(
+                    xin[i:], xout[i:], o[i:], x, b + 2 - wl + i, wl, norm, inv_norm, k, s1, ws, nf, wc, nnan
+                )
+                i += di
         b = e
 
 
@@ -744,10 +819,62 @@ def _wav_direct(b, w, s, e, adv, wl):
 def _wav_value(b, w, i, wl, adv, sp, sw, nzp, nzw, pbad, wbad):
     if pbad > 0 or (wbad > 0 and not adv):  # an infinity among the products or weights
         return _wav_direct(b, w, i, i + wl, adv, wl)
-    num = sp if nzp > 0 else 0.0
     if adv:
-        return num / wl
-    return num / (sw if nzw > 0 else 0.0)
+        return sp * (1.0 / wl)
+    return sp / sw
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _fast_wav(bin_, win, bout, wout, o, adv, inv_wl, sp, sw, nzp, nzw):
+    """Slide while every product and weight in the window is finite (rows in: ``bin_``/``win``, out:
+    ``bout``/``wout``); stop at the first incoming row that is not and return the rows done."""
+    for i in range(o.shape[0]):
+        wv = win[i]
+        pv = bin_[i] * wv
+        if pv - pv != 0.0 or wv - wv != 0.0:
+            return i, sp, sw, nzp, nzw
+        wu = wout[i]
+        pu = bout[i] * wu
+        sp += pv - pu
+        nzp += np.int64(pv != 0.0) - np.int64(pu != 0.0)
+        sp = sp if nzp > 0 else 0.0
+        if adv:
+            o[i] = sp * inv_wl
+        else:
+            sw += wv - wu
+            nzw += np.int64(wv != 0.0) - np.int64(wu != 0.0)
+            sw = sw if nzw > 0 else 0.0
+            o[i] = sp / sw
+    return o.shape[0], sp, sw, nzp, nzw
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _general_wav(b, w, bin_, win, bout, wout, o, base, wl, adv, sp, sw, nzp, nzw, pbad, wbad, nfin):
+    """NaN-aware slide until the window is all finite again; ``base`` is the first row of ``o[0]``'s window.
+    ``nfin`` counts the rows whose product and weight are both finite; windows holding an infinity are evaluated
+    directly."""
+    for i in range(o.shape[0]):
+        wv = win[i]
+        wu = wout[i]
+        pv = bin_[i] * wv
+        pu = bout[i] * wu
+        fpv = pv - pv == 0.0
+        fpu = pu - pu == 0.0
+        fwv = wv - wv == 0.0
+        fwu = wu - wu == 0.0
+        sp += (pv if fpv else 0.0) - (pu if fpu else 0.0)
+        nzp += np.int64(fpv & (pv != 0.0)) - np.int64(fpu & (pu != 0.0))
+        pbad += np.int64(abs(pv) == _INF) - np.int64(abs(pu) == _INF)
+        sp = sp if nzp > 0 else 0.0
+        sw += (wv if fwv else 0.0) - (wu if fwu else 0.0)
+        nzw += np.int64(fwv & (wv != 0.0)) - np.int64(fwu & (wu != 0.0))
+        wbad += np.int64(abs(wv) == _INF) - np.int64(abs(wu) == _INF)
+        sw = sw if nzw > 0 else 0.0
+        nfin += np.int64(fpv & fwv) - np.int64(fpu & fwu)
+        o[i] = _wav_value(b, w, base + i, wl, adv, sp, sw, nzp, nzw, pbad, wbad)
+        if nfin == wl:
+            return i + 1, sp, sw, nzp, nzw, pbad, wbad, nfin
+    return o.shape[0], sp, sw, nzp, nzw, pbad, wbad, nfin
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -755,9 +882,11 @@ def _wav_run(b, w, wl, t0, t1, oc, adv):
     """``nansum(b * w) / nansum(w)`` (adv=False) or ``nansum(b * w) / wl`` (adv=True) over each window.
 
     Sums run over finite products / weights; ``nz*`` count the non-zero ones (0 -> the sum is exactly 0, so an
-    all-zero-volume window gives 0 / 0 = NaN as in numpy), ``*bad`` count the infinities.
+    all-zero-volume window gives 0 / 0 = NaN as in numpy), ``*bad`` count the infinities, ``nfin`` the rows whose
+    product and weight are both finite (all of them: the lean loop :func:`_fast_wav`).
     """
     period = max(4 * wl, RESUM_PERIOD)
+    inv_wl = 1.0 / wl
     q = t0
     while q < t1:
         e = min(q + period, t1)
@@ -768,46 +897,43 @@ def _wav_run(b, w, wl, t0, t1, oc, adv):
         nzw = 0
         pbad = 0
         wbad = 0
+        nfin = 0
         for r in range(start, q + 1):
             ww = w[r]
             p = b[r] * ww
-            if p - p == 0.0:
+            fp = p - p == 0.0
+            fw = ww - ww == 0.0
+            if fp:
                 sp += p
                 nzp += np.int64(p != 0.0)
             elif p == p:
                 pbad += 1
-            if ww - ww == 0.0:
+            if fw:
                 sw += ww
                 nzw += np.int64(ww != 0.0)
             elif ww == ww:
                 wbad += 1
+            nfin += np.int64(fp & fw)
         oc[start] = _wav_value(b, w, start, wl, adv, sp, sw, nzp, nzw, pbad, wbad)
         bin_ = b[q + 1 : e]
         win = w[q + 1 : e]
         bout = b[q + 1 - wl : e - wl]
         wout = w[q + 1 - wl : e - wl]
         o = oc[q + 2 - wl : e - wl + 1]
-        for i in range(e - q - 1):
-            wv = win[i]
-            wu = wout[i]
-            pv = bin_[i] * wv
-            pu = bout[i] * wu
-            fpv = pv - pv == 0.0
-            fpu = pu - pu == 0.0
-            sp += (pv if fpv else 0.0) - (pu if fpu else 0.0)
-            nzp += np.int64(fpv & (pv != 0.0)) - np.int64(fpu & (pu != 0.0))
-            pbad += np.int64(abs(pv) == _INF) - np.int64(abs(pu) == _INF)
-            if nzp == 0:
-                sp = 0.0
-            if not adv:
-                fwv = wv - wv == 0.0
-                fwu = wu - wu == 0.0
-                sw += (wv if fwv else 0.0) - (wu if fwu else 0.0)
-                nzw += np.int64(fwv & (wv != 0.0)) - np.int64(fwu & (wu != 0.0))
-                wbad += np.int64(abs(wv) == _INF) - np.int64(abs(wu) == _INF)
-                if nzw == 0:
-                    sw = 0.0
-            o[i] = _wav_value(b, w, q + 2 - wl + i, wl, adv, sp, sw, nzp, nzw, pbad, wbad)
+        m = e - q - 1
+        i = 0
+        while i < m:
+            if nfin == wl:
+                di, sp, sw, nzp, nzw = _fast_wav(
+                    bin_[i:], win[i:], bout[i:], wout[i:], o[i:], adv, inv_wl, sp, sw, nzp, nzw
+                )
+                i += di
+            if i < m:
+                di, sp, sw, nzp, nzw, pbad, wbad, nfin = _general_wav(
+                    b, w, bin_[i:], win[i:], bout[i:], wout[i:], o[i:], q + 2 - wl + i, wl, adv,
+                    sp, sw, nzp, nzw, pbad, wbad, nfin,
+                )  # fmt: skip
+                i += di
         q = e
 
 
@@ -918,6 +1044,8 @@ def _dd_direct(x, s, e):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _dd_run(x, wl, t0, t1, oc, fmx, fmn, fam, fbs, fbe):
+    if t0 >= t1:
+        return
     fe = -1  # last row of the front stack; -1 forces a rebuild at t0
     base = 0
     bmx = -_INF
@@ -1038,6 +1166,54 @@ def _rsi_value(x, i, wl, su, sd, nv, nup, ndn, nbad):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _fast_rsi(xa, xb, xc, xd, o, su, sd, nup, ndn):
+    """Slide while every diff is finite (diff in: ``xa - xb``, out: ``xc - xd``); stop at the first non-finite
+    incoming diff and return the rows done."""
+    for i in range(o.shape[0]):
+        dv = xa[i] - xb[i]
+        if dv - dv != 0.0:
+            return i, su, sd, nup, ndn
+        du = xc[i] - xd[i]
+        upv = dv > 0.0
+        upu = du > 0.0
+        dnv = dv < 0.0
+        dnu = du < 0.0
+        su += (dv if upv else 0.0) - (du if upu else 0.0)
+        sd += (dv if dnv else 0.0) - (du if dnu else 0.0)
+        nup += np.int64(upv) - np.int64(upu)
+        ndn += np.int64(dnv) - np.int64(dnu)
+        up = su if nup > 0 else 0.0
+        down = -sd if ndn > 0 else 0.0
+        o[i] = 100.0 * up / (up + down)
+    return o.shape[0], su, sd, nup, ndn
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _general_rsi(xa, xb, xc, xd, o, x, base, wl, su, sd, nv, nup, ndn, nbad):
+    """NaN-aware slide until every diff in the window is finite again; ``base`` is the first row of ``o[0]``'s
+    window."""
+    for i in range(o.shape[0]):
+        dv = xa[i] - xb[i]
+        du = xc[i] - xd[i]
+        fv = dv - dv == 0.0
+        fu = du - du == 0.0
+        upv = fv & (dv > 0.0)
+        upu = fu & (du > 0.0)
+        dnv = fv & (dv < 0.0)
+        dnu = fu & (du < 0.0)
+        su += (dv if upv else 0.0) - (du if upu else 0.0)
+        sd += (dv if dnv else 0.0) - (du if dnu else 0.0)
+        nup += np.int64(upv) - np.int64(upu)
+        ndn += np.int64(dnv) - np.int64(dnu)
+        nv += np.int64(dv == dv) - np.int64(du == du)
+        nbad += np.int64(abs(dv) == _INF) - np.int64(abs(du) == _INF)
+        o[i] = _rsi_value(x, base + i, wl, su, sd, nv, nup, ndn, nbad)
+        if nv - nbad == wl - 1:
+            return i + 1, su, sd, nv, nup, ndn, nbad
+    return o.shape[0], su, sd, nv, nup, ndn, nbad
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _rsi_run(x, wl, t0, t1, oc):
     """``su``/``sd`` sum the finite positive / negative diffs, ``nup``/``ndn`` count them (0 -> the sum is exactly
     0), ``nv`` counts the non-NaN diffs and ``nbad`` the infinite ones."""
@@ -1076,22 +1252,17 @@ def _rsi_run(x, wl, t0, t1, oc):
         xc = x[q + 2 - wl : e + 1 - wl]
         xd = x[q + 1 - wl : e - wl]
         o = oc[q + 2 - wl : e - wl + 1]
-        for i in range(e - q - 1):
-            dv = xa[i] - xb[i]
-            du = xc[i] - xd[i]
-            fv = dv - dv == 0.0
-            fu = du - du == 0.0
-            upv = fv & (dv > 0.0)
-            upu = fu & (du > 0.0)
-            dnv = fv & (dv < 0.0)
-            dnu = fu & (du < 0.0)
-            su += (dv if upv else 0.0) - (du if upu else 0.0)
-            sd += (dv if dnv else 0.0) - (du if dnu else 0.0)
-            nup += np.int64(upv) - np.int64(upu)
-            ndn += np.int64(dnv) - np.int64(dnu)
-            nv += np.int64(dv == dv) - np.int64(du == du)
-            nbad += np.int64(abs(dv) == _INF) - np.int64(abs(du) == _INF)
-            o[i] = _rsi_value(x, q + 2 - wl + i, wl, su, sd, nv, nup, ndn, nbad)
+        m = e - q - 1
+        i = 0
+        while i < m:
+            if nv - nbad == wl - 1:  # every diff in the window is finite: lean loop
+                di, su, sd, nup, ndn = _fast_rsi(xa[i:], xb[i:], xc[i:], xd[i:], o[i:], su, sd, nup, ndn)
+                i += di
+            if i < m:
+                di, su, sd, nv, nup, ndn, nbad = _general_rsi(
+                    xa[i:], xb[i:], xc[i:], xd[i:], o[i:], x, q + 2 - wl + i, wl, su, sd, nv, nup, ndn, nbad
+                )
+                i += di
         q = e
 
 

@@ -88,12 +88,7 @@ class DataFrameLoader:
         dates = _naive_ns(dates)
         sids = np.asarray(sids, dtype=np.int64)
         lo, hi = dates[0], dates[-1]
-        keep = (
-            (self._adj_apply >= lo)
-            & (self._adj_apply <= hi)
-            & (self._adj_end >= lo)
-            & np.isin(self._adj_sid, sids)
-        )
+        keep = (self._adj_apply >= lo) & (self._adj_apply <= hi) & (self._adj_end >= lo) & np.isin(self._adj_sid, sids)
         rows = np.flatnonzero(np.asarray(keep))
         if not rows.size:
             return []
@@ -135,9 +130,7 @@ class DataFrameLoader:
         data = np.asfortranarray(self._values[np.ix_(date_idx, asset_idx)])
         if self._categories is not None:
             data[~good] = -1
-            aa = AdjustedArray.from_records(
-                data, [], column.missing_value, categories=self._categories
-            )
+            aa = AdjustedArray.from_records(data, [], column.missing_value, categories=self._categories)
         else:
             data[~good] = column.missing_value
             aa = AdjustedArray.from_records(data, self.format_adjustments(dates, sids), column.missing_value)

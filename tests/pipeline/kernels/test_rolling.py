@@ -478,3 +478,22 @@ def test_malformed_adjustments_are_rejected():
     bad_op = (np.array([0, 1, 1]), np.array([5]), np.zeros(1), np.ones(1), np.ones(1), np.array([7]))
     with pytest.raises(ValueError, match="op must be"):
         rolling_mean(x, 2, adjustments=bad_op)
+
+
+@pytest.mark.parametrize("wl", [2, 5, 20])
+def test_variance_stays_accurate_across_level_shifts(wl):
+    """After a jump from ~1e6 to a tiny-variance regime the running sums must re-shift, not lose every digit."""
+    rng = np.random.default_rng(wl)
+    n = 3 * RESUM_PERIOD
+    x = np.empty((n, 3))
+    x[:, 0] = np.where(np.arange(n) < 700, 1e6, 3.0) + rng.normal(0.0, 1e-4, n)
+    x[:, 1] = np.where(np.arange(n) % 400 < 200, -5e5, 5e5) + rng.normal(0.0, 1e-3, n)
+    x[:, 2] = np.cumsum(rng.normal(0.0, 100.0, n)) + rng.normal(0.0, 1e-6, n)
+    x[::97, 1] = np.nan  # the general (NaN-aware) path too
+    e = empty_adjustments(3)
+    want = point_in_time_reference(lambda w: np.nanstd(w, axis=0), [x], [e], wl)
+    got = rolling_std(x, wl)
+    # absolute tolerance a millionth of the noise (a naive sum of squares is off by ~1e-2 after the 1e6 level);
+    # below that even numpy's two-pass result is only as good as the rounding of its mean
+    for j, noise in enumerate((1e-4, 1e-3, 1e-6)):
+        assert_same(got[:, j], want[:, j], rtol=1e-7, atol=1e-6 * noise)
