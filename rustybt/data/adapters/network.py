@@ -1,0 +1,355 @@
+"""Shared machinery of adapters that talk to a vendor over the network.
+
+Every network adapter gets, from this one class:
+
+* input checks: known resolution, start <= end, non-empty unique symbols, naive timestamps taken as UTC;
+* ``RUSTYBT_OFFLINE=1``: refuse any network access with a clear error (notebooks and tests set it);
+* rate limiting with :mod:`aiolimiter` from config (``adapters.<name>.rate_limit`` requests/s) plus optional
+  per-minute and per-day quotas, shared by every request of the adapter instance;
+* retries with exponential backoff and jitter (:mod:`tenacity`) on transient errors only (network errors, 5xx,
+  429 with its ``Retry-After``), never on authentication or unknown-symbol errors;
+* concurrency across symbols bounded by the limiter, per-symbol errors kept apart (``iter_bars``);
+* credentials from the environment or the config file, never logged, never in ``repr`` or stored parameters.
+
+Subclasses implement :meth:`_fetch_symbol` (one symbol, one range, already paginated by the subclass or with
+:meth:`paginate`) returning the adapter frame (``timestamp``, ``symbol``, ``open high low close volume``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import Any, ClassVar
+
+import pandas as pd
+import polars as pl
+from aiolimiter import AsyncLimiter
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
+
+from rustybt.config import AdapterConfig, load_config
+from rustybt.data.adapters.base import BarAdapter, SymbolBars
+from rustybt.data.resolution import parse_resolution
+from rustybt.data.schema import ADAPTER_COLUMNS, TIMESTAMP_DTYPE
+from rustybt.errors import (
+    AdapterError,
+    AuthenticationError,
+    InvalidArgument,
+    QuotaExceeded,
+    RateLimitError,
+    ResolutionError,
+    SymbolNotFound,
+)
+
+__all__ = ["NetworkAdapter", "TransientError", "is_offline", "to_utc_timestamp"]
+
+log = logging.getLogger(__name__)
+
+
+class TransientError(AdapterError):
+    """A failure worth retrying: connection reset, timeout, HTTP 5xx."""
+
+
+def is_offline() -> bool:
+    """True when ``RUSTYBT_OFFLINE`` is set to 1/true/yes."""
+    return os.environ.get("RUSTYBT_OFFLINE", "").strip().lower() in ("1", "true", "yes")
+
+
+def to_utc_timestamp(value: pd.Timestamp | str | None, what: str) -> pd.Timestamp | None:
+    """A UTC timestamp; naive values are UTC (documented). ``what`` names the argument in errors."""
+    if value is None:
+        return None
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgument(f"{what}: cannot read {value!r} as a date or timestamp") from exc
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+class _Quota:
+    """A fixed-window request quota (per minute or per day): waits for a minute quota, fails on a day quota."""
+
+    def __init__(self, limit: int, period_s: float, name: str, wait: bool) -> None:
+        self.limit, self.period_s, self.name, self.wait = limit, period_s, name, wait
+        self._window_start = time.monotonic()
+        self._used = 0
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            if now - self._window_start >= self.period_s:
+                self._window_start, self._used = now, 0
+            if self._used >= self.limit:
+                reset_in = self.period_s - (now - self._window_start)
+                if not self.wait:
+                    reset = pd.Timestamp.now(tz="UTC") + pd.Timedelta(seconds=reset_in)
+                    raise QuotaExceeded(f"{self.name}: quota of {self.limit} requests used up; resets at {reset}")
+                await asyncio.sleep(reset_in)
+                self._window_start, self._used = time.monotonic(), 0
+            self._used += 1
+
+
+class NetworkAdapter(BarAdapter):
+    """Base of vendor adapters (see the module docstring).
+
+    Parameters
+    ----------
+    rate_limit
+        Requests per second; default from config ``adapters.<name>.rate_limit``, else :attr:`default_rate_limit`.
+    max_retries
+        Attempts for a transient error (including the first).
+    concurrency
+        Symbols fetched at once (each request still waits for the rate limiter).
+    config
+        A resolved :class:`~rustybt.config.Config` (default: :func:`~rustybt.config.load_config`).
+    """
+
+    default_rate_limit: ClassVar[float] = 5.0
+    requests_per_minute: ClassVar[int | None] = None
+    requests_per_day: ClassVar[int | None] = None
+    api_key_env: ClassVar[tuple[str, ...]] = ()  # environment variables holding credentials, in order
+
+    def __init__(
+        self,
+        *,
+        rate_limit: float | None = None,
+        max_retries: int = 5,
+        concurrency: int = 8,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        config=None,
+    ) -> None:
+        self._config = config
+        settings = self.adapter_config
+        self.rate_limit = float(rate_limit or settings.rate_limit or self.default_rate_limit)
+        self.max_retries = max_retries
+        self.concurrency = concurrency
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self._limiter: AsyncLimiter | None = None
+        self._quotas: list[_Quota] | None = None
+        self.requests_made = 0
+
+    # --- configuration and credentials ---------------------------------------------------------------------
+    @property
+    def adapter_config(self) -> AdapterConfig:
+        """This adapter's section of the config file."""
+        if self._config is None:
+            self._config = load_config()
+        return self._config.adapter(self.name)
+
+    def credential(self, env: str, key: str) -> str:
+        """A credential from environment variable ``env``, else config key ``adapters.<name>.<key>``.
+
+        Raises
+        ------
+        AuthenticationError
+            Neither is set: raised before any request is made.
+        """
+        value = os.environ.get(env) or self.adapter_config.get(key)
+        if not value:
+            raise AuthenticationError(
+                f"{self.name}: no API credential; set the environment variable {env} or "
+                f"adapters.{self.name}.{key} in ~/.rustybt/config.yaml",
+                source=self.name,
+            )
+        return str(value)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every configured credential replaced by ``***`` (for logs and error messages)."""
+        secrets = [os.environ.get(e) for e in self.api_key_env]
+        secrets += [
+            str(v)
+            for k, v in self.adapter_config.options.items()
+            if any(m in k.lower() for m in ("key", "secret", "token"))
+        ]
+        for secret in secrets:
+            if secret and len(secret) >= 4:
+                text = text.replace(secret, "***")
+        return text
+
+    # --- request plumbing ----------------------------------------------------------------------------------
+    def check_online(self) -> None:
+        """Raise :class:`AdapterError` when ``RUSTYBT_OFFLINE`` is set."""
+        if is_offline():
+            raise AdapterError(
+                f"{self.name}: network access is disabled (RUSTYBT_OFFLINE=1); unset it to fetch from the vendor, "
+                "or ingest from files with the CSV adapter",
+                source=self.name,
+            )
+
+    async def request(self, call: Callable[[], Awaitable[Any]]) -> Any:
+        """Run one vendor request under the rate limiter, quotas and the retry policy."""
+        self.check_online()
+        if self._limiter is None:
+            self._limiter = (
+                AsyncLimiter(max(self.rate_limit, 1e-9), 1.0)
+                if self.rate_limit >= 1
+                else AsyncLimiter(1, 1.0 / self.rate_limit)
+            )
+            self._quotas = []
+            if self.requests_per_minute:
+                self._quotas.append(_Quota(self.requests_per_minute, 60.0, f"{self.name} per-minute", wait=True))
+            if self.requests_per_day:
+                self._quotas.append(_Quota(self.requests_per_day, 86_400.0, f"{self.name} per-day", wait=False))
+
+        async def attempt() -> Any:
+            for quota in self._quotas or ():
+                await quota.acquire()
+            async with self._limiter:
+                self.requests_made += 1
+                return await call()
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.max_retries),
+            wait=self._wait,
+            retry=retry_if_exception(lambda e: isinstance(e, TransientError | RateLimitError)),
+            reraise=True,
+        )
+        async for attempt_ctx in retrying:
+            with attempt_ctx:
+                return await attempt()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _wait(self, retry_state) -> float:
+        """Exponential backoff with full jitter; a rate limit's reset time wins when the vendor gave one."""
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(exc, RateLimitError) and exc.reset_at is not None:
+            delay = (pd.Timestamp(exc.reset_at) - pd.Timestamp.now(tz="UTC")).total_seconds()
+            return float(min(max(delay, 0.0), self.backoff_max))
+        cap = min(self.backoff_max, self.backoff_base * 2 ** (retry_state.attempt_number - 1))
+        return random.uniform(0, cap)
+
+    @staticmethod
+    async def paginate(
+        first_start: int, end: int, page: Callable[[int], Awaitable[list[Any]]], next_start: Callable[[list[Any]], int]
+    ) -> list[Any]:
+        """Call ``page(start)`` until ``start > end`` or a page comes back empty; return all rows."""
+        rows: list[Any] = []
+        start = first_start
+        while start <= end:
+            chunk = await page(start)
+            if not chunk:
+                break
+            rows.extend(chunk)
+            following = next_start(chunk)
+            if following <= start:  # the vendor did not advance: stop rather than loop forever
+                break
+            start = following
+        return rows
+
+    # --- fetching ------------------------------------------------------------------------------------------
+    def _check_request(
+        self, symbols, start_date, end_date, resolution
+    ) -> tuple[list[str], pd.Timestamp | None, pd.Timestamp | None, str]:
+        res = parse_resolution(resolution).name
+        if res not in self.supported_resolutions:
+            raise ResolutionError(
+                f"{self.name} does not serve {res} bars; supported: {', '.join(self.supported_resolutions)}"
+            )
+        if isinstance(symbols, str):
+            symbols = [symbols]
+        names = [str(s).strip() for s in (symbols or [])]
+        if not names or any(not s for s in names):
+            raise InvalidArgument(f"{self.name}: give at least one non-empty symbol")
+        dupes = sorted({s for s in names if names.count(s) > 1})
+        if dupes:
+            raise InvalidArgument(f"{self.name}: duplicated symbol(s) {', '.join(dupes)}")
+        start = to_utc_timestamp(start_date, "start_date")
+        end = to_utc_timestamp(end_date, "end_date")
+        if start is not None and end is not None and start > end:
+            raise InvalidArgument(f"{self.name}: start_date {start} is after end_date {end}")
+        return names, start, end, res
+
+    async def fetch(self, symbols, start_date, end_date, resolution="1d") -> pl.DataFrame:
+        """Bars for every symbol; the first failing symbol's error is raised (use ``iter_bars`` to keep going)."""
+        names, start, end, res = self._check_request(symbols, start_date, end_date, resolution)
+        self.check_online()
+        frames = await asyncio.gather(*(self._bounded(s, start, end, res) for s in names))
+        return _concat(frames)
+
+    async def _bounded(self, symbol: str, start, end, res: str) -> pl.DataFrame:
+        if not hasattr(self, "_semaphore") or self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.concurrency)
+        async with self._semaphore:
+            try:
+                frame = await self._fetch_symbol(symbol, start, end, res)
+            except (AuthenticationError, SymbolNotFound, QuotaExceeded, RateLimitError, InvalidArgument):
+                raise
+            except AdapterError as exc:
+                raise type(exc)(self.redact(str(exc)), vendor_message=exc.vendor_message, source=self.name) from None
+        return normalize_frame(frame, symbol)
+
+    def iter_bars(self, symbols, start_date, end_date, resolution="1d", n_workers=1) -> Iterator[SymbolBars]:
+        """One :class:`SymbolBars` per symbol; a failing symbol carries its error and the others are kept."""
+        names, start, end, res = self._check_request(symbols, start_date, end_date, resolution)
+        self.check_online()
+        self.concurrency = max(self.concurrency, n_workers or 1)
+
+        async def run() -> list[SymbolBars]:
+            self._semaphore = asyncio.Semaphore(self.concurrency)
+            self._limiter = None  # bound to this event loop
+
+            async def one(sym: str) -> SymbolBars:
+                try:
+                    return SymbolBars(sym, bars=await self._bounded(sym, start, end, res), info=self.asset_info(sym))
+                except Exception as exc:  # reported per symbol, never lost
+                    return SymbolBars(sym, error=exc)
+
+            return list(await asyncio.gather(*(one(s) for s in names)))
+
+        yield from _run_sync(run())
+
+    def asset_info(self, symbol: str) -> dict[str, Any]:
+        """Asset metadata recorded in the catalog for ``symbol`` (asset class, exchange...)."""
+        return {"asset_class": self.asset_class}
+
+    async def _fetch_symbol(self, symbol: str, start, end, resolution: str) -> pl.DataFrame:  # pragma: no cover
+        raise NotImplementedError
+
+    def fetch_sync(self, symbols, start_date, end_date, resolution="1d") -> pl.DataFrame:
+        """:meth:`fetch` from synchronous code, also inside a running notebook event loop."""
+        return _run_sync(self.fetch(symbols, start_date, end_date, resolution))
+
+
+def normalize_frame(frame: pl.DataFrame, symbol: str) -> pl.DataFrame:
+    """The adapter frame for one symbol: canonical columns, UTC ns timestamps, symbol filled in."""
+    if frame.height == 0:
+        return pl.DataFrame(
+            schema={"timestamp": TIMESTAMP_DTYPE, "symbol": pl.String, **dict.fromkeys(ADAPTER_COLUMNS[2:], pl.String)}
+        )
+    if "symbol" not in frame.columns:
+        frame = frame.with_columns(pl.lit(symbol).alias("symbol"))
+    return frame.with_columns(pl.col("timestamp").cast(TIMESTAMP_DTYPE)).select(ADAPTER_COLUMNS)
+
+
+def _concat(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
+    nonempty = [f for f in frames if f.height]
+    return pl.concat(nonempty, how="vertical_relaxed") if nonempty else frames[0]
+
+
+def _run_sync(coro):
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    import threading
+
+    result: dict[str, Any] = {}
+
+    def runner() -> None:
+        try:
+            result["value"] = asyncio.run(coro)
+        except BaseException as exc:
+            result["error"] = exc
+
+    thread = threading.Thread(target=runner, name="rustybt-adapter")
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
