@@ -25,6 +25,7 @@ __all__ = [
     "VALUE_COLUMNS",
     "decimal_dtype",
     "infer_scale",
+    "infer_scales",
     "to_compute",
     "to_decimal",
 ]
@@ -73,6 +74,27 @@ def infer_scale(values: pl.Series) -> int:
     if bool(text.str.contains("[eE]").any()):
         return _scale_from_python(text.to_list())
     return min(int(frac.max() or 0), MAX_SCALE)
+
+
+def infer_scales(frame: pl.DataFrame, columns: Iterable[str] = VALUE_COLUMNS) -> dict[str, int]:
+    """:func:`infer_scale` for several columns at once; string columns are measured in one parallel pass."""
+    cols = [c for c in columns if c in frame.columns]
+    text = [c for c in cols if frame.schema[c] == pl.String]
+    scales = {c: infer_scale(frame.get_column(c)) for c in cols if c not in text}
+    if text:
+        exprs = []
+        for c in text:
+            stripped = pl.col(c).str.strip_chars_end()
+            frac = stripped.str.len_bytes().cast(pl.Int64) - stripped.str.find(".", literal=True).cast(pl.Int64) - 1
+            exprs.append(frac.max().alias(f"{c}__frac"))
+            exprs.append(pl.col(c).str.contains("[eE]").any().alias(f"{c}__exp"))
+        row = frame.select(exprs).row(0, named=True)
+        for c in text:
+            if row[f"{c}__exp"]:
+                scales[c] = infer_scale(frame.get_column(c))
+            else:
+                scales[c] = min(int(row[f"{c}__frac"] or 0), MAX_SCALE)
+    return scales
 
 
 def _scale_from_python(texts: Iterable[str]) -> int:

@@ -38,7 +38,7 @@ from rustybt.data.catalog.metadata import BundleRecord, IngestionRecord, Metadat
 from rustybt.data.catalog.storage import read_ingestion_bars
 from rustybt.data.catalog.writer import write_bars
 from rustybt.data.resolution import parse_resolution
-from rustybt.data.schema import TIMESTAMP_DTYPE, VALUE_COLUMNS, infer_scale, to_decimal
+from rustybt.data.schema import TIMESTAMP_DTYPE, VALUE_COLUMNS, infer_scales, to_decimal
 from rustybt.data.validation import ValidationConfig, ValidationReport, validate_bars
 from rustybt.errors import IngestionError, IngestionNotFound, RustyBTError
 
@@ -281,7 +281,7 @@ def _build(
 
     parent = record.live_ingestion if options.mode == "append" else None
     prev_manifest = Manifest.read(ingestion_dir(root, record.name, parent)) if parent else None
-    scales = {c: infer_scale(clean.get_column(c)) for c in VALUE_COLUMNS}
+    scales = infer_scales(clean)
     if prev_manifest is not None:
         scales = {c: max(scales[c], prev_manifest.scales.get(c, 0)) for c in VALUE_COLUMNS}
 
@@ -313,7 +313,8 @@ def _build(
                 replaced,
                 changed,
             )
-    bars = bars.sort(["sid", "timestamp"])
+    if not _sorted_by_sid_time(bars):  # adapters usually deliver (symbol, time) order, and sids follow symbols
+        bars = bars.sort(["sid", "timestamp"])
 
     files = write_bars(bars, stage, resolution, compression)
     manifest = Manifest(
@@ -365,6 +366,16 @@ def _build(
         failures=failures,
     )
     return _Built(ing_record, result, new_sids, assets, adjustments)
+
+
+def _sorted_by_sid_time(bars: pl.DataFrame) -> bool:
+    """True if ``bars`` is already sorted by (sid, timestamp): one cheap vectorized pass instead of a sort."""
+    if bars.height < 2:
+        return True
+    sid_step = pl.col("sid").diff()
+    ts_step = pl.col("timestamp").diff()
+    ok = (sid_step > 0) | ((sid_step == 0) & (ts_step >= pl.duration(nanoseconds=0)))
+    return bool(bars.select(ok.slice(1).all()).item())
 
 
 def _asset_records(
