@@ -302,12 +302,17 @@ class ValidationReport:
         frame = _empty_violations() if violations is None else violations.select(list(_VIOLATION_SCHEMA))
         self._frame = frame.cast(_VIOLATION_SCHEMA)  # type: ignore[arg-type]
         if counts is None:
-            counts = {(r, s): n for (r, s), n in frame.group_by("rule", "severity").len().iter_rows() if n}  # type: ignore[misc]
+            counts = {(r, s): n for r, s, n in frame.group_by("rule", "severity").len().iter_rows() if n}
         self._counts: dict[tuple[str, str], int] = {k: int(v) for k, v in counts.items() if v}
         self.rows_checked = int(rows_checked)
         self.rows_dropped = int(rows_dropped)
         self.mode = mode
         self.max_violations_kept = int(max_violations_kept)
+
+    def _repr_html_(self) -> str:
+        from rustybt.notebook.reprs import validation_report_html  # lazy: the notebook layer is optional
+
+        return validation_report_html(self)
 
     # --- counts -----------------------------------------------------------------------------------------
     @property

@@ -484,6 +484,7 @@ _FORMATTED_TYPES: tuple[tuple[str, str, str], ...] = (
     ("rustybt.data.validation", "ValidationReport", "validation_report_html"),
     ("rustybt.data.cache", "CacheStats", "cache_html"),
     ("rustybt.data.cache", "CacheManager", "cache_html"),
+    ("rustybt.data.readers.continuous_futures", "ContinuousFuture", "continuous_future_html"),
 )
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "bundle_html",
     "cache_html",
     "catalog_html",
+    "continuous_future_html",
     "error_html",
     "ingestion_html",
     "pipeline_html",
@@ -513,6 +514,45 @@ def cache_html(cache: Any) -> str:
         path = getattr(cache, "disk_cache_path", None)
         subtitle = "disabled" if not cache.enabled else (f"disk {_clip(path, 80)}" if path else "memory only")
     return _page("cache", "Cache", _kv(stats.rows()), subtitle=subtitle)
+
+
+# --- continuous futures ---------------------------------------------------------------------------------
+
+
+def continuous_future_html(future: Any) -> str:
+    """A :class:`~rustybt.data.readers.ContinuousFuture`: chain, roll and adjustment style, rolls."""
+    chain = list(future.chain)
+    bundle = future.portal.bundle
+    body = _kv(
+        [
+            ("root symbol", future.root_symbol),
+            ("offset", future.offset),
+            ("roll", future.roll),
+            ("adjustment", future.adjustment if future.adjustment is not None else "none (raw stitched prices)"),
+            ("bundle", f"{bundle.name} @ {bundle.ingestion_id}"),
+        ]
+    )
+    rows = [
+        (f.symbol, f.sid, fmt_ts(f.expiration_date), fmt_ts(f.auto_close_date), _cell_value(f.multiplier))
+        for f in chain[:MAX_ROWS]
+    ]
+    body += _details(
+        f"Chain ({len(chain)} contracts)",
+        _table(("contract", "sid", "expiration", "auto close", "multiplier"), rows, total=len(chain), numeric=(1, 4)),
+        open_=True,
+    )
+    try:
+        rolls = future.roll_dates()
+    except Exception as exc:  # a display must not fail (e.g. a clock set before the first session)
+        body += _note(f"rolls unavailable: {_clip(exc, 200)}")
+    else:
+        roll_rows = [(fmt_ts(day), old.symbol, new.symbol) for day, old, new in rolls[:MAX_ROWS]]
+        body += _details(
+            f"Rolls ({len(rolls)})", _table(("session", "from", "to"), roll_rows, total=len(rolls)), open_=True
+        )
+    return _page(
+        "continuous-future", f"Continuous future {future.root_symbol}", body, subtitle=f"offset {future.offset}"
+    )
 
 
 # --- errors ----------------------------------------------------------------------------------------------

@@ -723,3 +723,23 @@ def test_shuffled_input_comes_back_sorted_with_duplicates_in_input_order(step):
     dup_rows = {v.row for v in report.by_rule()["duplicate_timestamp"]}
     not_last = ref[ref.duplicated(["symbol", "timestamp"], keep="last")]["_source_row"]
     assert dup_rows == set(not_last)
+
+
+def test_report_built_from_a_violation_frame_counts_by_rule_and_severity():
+    import polars as pl
+
+    from rustybt.data.validation import ValidationReport
+
+    frame = pl.DataFrame(
+        {
+            "rule": ["high_below_low", "high_below_low", "price_jump"],
+            "severity": ["error", "error", "warning"],
+            "symbol": ["A", "B", "A"],
+        }
+    )
+    report = ValidationReport(
+        frame.with_columns(*[pl.lit(None).alias(c) for c in ("timestamp", "field", "file", "row", "index", "detail")])
+    )
+    assert report.error_count == 2
+    assert report.warning_count == 1
+    assert "high_below_low" in report._repr_html_()

@@ -367,3 +367,13 @@ def test_pipeline_displays_with_the_notebook_repr(ip, pipeline_available):
     ).result
     html = ip.display_formatter.format(pipe)[0]["text/html"]
     assert html.startswith('<div class="rbt rbt-pipeline">') and "<svg" in html and "Returns" in html
+
+
+def test_extension_supplies_html_for_objects_without_a_notebook_repr(ip, sample_catalog):
+    from rustybt.notebook.magics import session_cache
+
+    formats = ip.display_formatter.format
+    report_html = formats(sample_catalog.bundle("sample").report)[0]["text/html"]
+    assert report_html.startswith('<div class="rbt rbt-validation">') and "calendar_gap" in report_html
+    assert formats(session_cache().stats)[0]["text/html"].startswith('<div class="rbt rbt-cache">')
+    assert formats(session_cache())[0]["text/html"].startswith('<div class="rbt rbt-cache">')

@@ -309,3 +309,17 @@ def test_real_pipeline_and_result_html(sample_catalog):
     result = pipeline_support.run(pipe, sample_catalog.bundle("sample"), start="2013-03-01", end="2013-03-08")
     out = _check(reprs.pipeline_result_html(result))
     assert "2013-03-01 .. 2013-03-08" in out and f"{len(result):,}" in out and ">3<" in out
+
+
+def test_continuous_future_html(tmp_path):
+    from rustybt import Catalog
+    from rustybt.sample import register_sample
+
+    catalog = Catalog(root=tmp_path / "cat")
+    register_sample(catalog)
+    catalog.ingest("sample_futures", progress=False)
+    xf = catalog.data_portal("sample_futures").continuous_future("XF", adjustment=None)
+    html = _check(reprs.continuous_future_html(xf))
+    for text in ("Continuous future XF", "Chain (6 contracts)", "XFH14", "XFQ14", "Rolls (5)", "2014-03-12", "raw"):
+        assert text in html, text
+    assert html == reprs.continuous_future_html(xf)
