@@ -1,0 +1,445 @@
+"""Issue 3 benchmark: a 13-column pipeline over 3,000 assets x 9 years, RustyBT vs zipline-reloaded 3.2.1.
+
+    .venv/bin/python benchmarks/pipeline.py [--assets 3000] [--sessions 2520] [--no-zipline] [--no-kernels]
+
+Data: ``_data.daily_csvdir(3000, 2520)`` (10 years of generated XNYS daily bars), ingested as bundle
+``daily_3000x2520`` into the catalog at benchmarks/.work/catalog (shared with data_access.py; ingested only if
+missing) and, for zipline, as a csvdir bundle into benchmarks/.work/zipline_root (ingested once, reused).
+
+Pipeline: close.latest, Returns(252), SMA(50), SMA(200), EWMA.from_span(span=20, window_length=60), RSI(),
+BollingerBands(20, k=2) (lower, middle, upper), AverageDollarVolume(20), AnnualizedVolatility(),
+Returns(252).zscore(), Returns(252).rank(); screen AverageDollarVolume(20).top(500). It runs from session
+``LOOKBACK + MARGIN`` of the data (the longest lookback is AnnualizedVolatility's 252-row window over
+Returns(2): 252 extra rows) to the last session.
+
+1. RustyBT end to end (catalog open + engine + run_pipeline): *cold* is the first run in a fresh subprocess (Numba's
+   on-disk cache already populated by a priming run in another subprocess; imports are timed apart), *warm* the
+   second run on the same engine in that process. zipline-reloaded runs the same way in its own venv
+   (benchmarks/zipline_pipeline.py; bundles.load + engine + run_pipeline). The OS file cache is warm for both.
+2. Peak RSS of RustyBT's cold run: ``ru_maxrss`` after it minus the VmRSS before it, in that fresh subprocess,
+   against the size of the input arrays (5 fields x loaded rows x assets x 8 bytes).
+3. Cross-check: the two systems' first-run results, cell by cell on the rows both kept.
+4. Kernels alone (benchmarks/kernels.py).
+"""
+
+# ruff: noqa: E402  (the clock starts before the imports: the worker reports their cost)
+from __future__ import annotations
+
+import time
+
+_T0 = time.perf_counter()  # imports of this module count as the worker's imports
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+from _data import WORK, Timer, daily_csvdir, xnys_sessions
+from kernels import wide_table
+
+ZIPLINE_PY = HERE / ".venv-zipline" / "bin" / "python"
+ZIPLINE_ROOT = WORK / "zipline_root"
+LOOKBACK = 252  # extra rows: AnnualizedVolatility() = 252-row window over Returns(window_length=2)
+MARGIN = 8  # sessions after the first one zipline can serve (it raises NoDataOnDate instead of NaN-padding)
+FIELDS = 5  # open, high, low, close, volume: the reference size for the memory ratio
+
+COLUMNS = [
+    "close",
+    "returns_252",
+    "sma_50",
+    "sma_200",
+    "ewma_span20",
+    "rsi",
+    "bb_lower",
+    "bb_middle",
+    "bb_upper",
+    "adv_20",
+    "ann_vol",
+    "returns_252_zscore",
+    "returns_252_rank",
+]
+
+
+def make_pipeline():
+    from rustybt.pipeline import Pipeline
+    from rustybt.pipeline.data import EquityPricing
+    from rustybt.pipeline.factors import (
+        EWMA,
+        RSI,
+        AnnualizedVolatility,
+        AverageDollarVolume,
+        BollingerBands,
+        Returns,
+        SimpleMovingAverage,
+    )
+
+    close = EquityPricing.close
+    ret = Returns(window_length=252)
+    bb = BollingerBands(window_length=20, k=2)
+    adv = AverageDollarVolume(window_length=20)
+    columns = {
+        "close": close.latest,
+        "returns_252": ret,
+        "sma_50": SimpleMovingAverage(inputs=[close], window_length=50),
+        "sma_200": SimpleMovingAverage(inputs=[close], window_length=200),
+        "ewma_span20": EWMA.from_span(inputs=[close], window_length=60, span=20),
+        "rsi": RSI(),
+        "bb_lower": bb.lower,
+        "bb_middle": bb.middle,
+        "bb_upper": bb.upper,
+        "adv_20": adv,
+        "ann_vol": AnnualizedVolatility(),
+        "returns_252_zscore": ret.zscore(),
+        "returns_252_rank": ret.rank(),
+    }
+    assert list(columns) == COLUMNS
+    return Pipeline(columns=columns, screen=adv.top(500))
+
+
+def bundle_name(assets: int, sessions: int) -> str:
+    return f"daily_{assets}x{sessions}"
+
+
+def ensure_catalog(assets: int, sessions: int) -> float | None:
+    """Generate the CSVs and ingest the catalog bundle if missing; the seconds ingest took (None: reused)."""
+    from rustybt import Catalog
+    from rustybt.data.adapters.csv import CSVAdapter
+
+    csvdir = daily_csvdir(assets, sessions)
+    name = bundle_name(assets, sessions)
+    catalog = Catalog(root=WORK / "catalog")
+    if name in catalog:
+        return None
+    with Timer() as t:
+        catalog.register(name, adapter=CSVAdapter.from_csvdir(csvdir), calendar="XNYS", validation="lenient")
+        catalog.ingest(name, progress=True)
+    return t.seconds
+
+
+def run_range(sessions: int) -> tuple[pd.DatetimeIndex, pd.Timestamp, pd.Timestamp]:
+    days = xnys_sessions("2010-01-04", sessions)  # the sessions _data.daily_csvdir writes
+    return days, days[LOOKBACK + MARGIN], days[-1]
+
+
+def rss_mib() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def maxrss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def dump(result: pd.DataFrame, path: str) -> None:
+    dates = pd.DatetimeIndex(result.index.get_level_values(0))
+    if dates.tz is not None:
+        dates = dates.tz_convert("UTC").tz_localize(None)
+    arrays = {
+        "__dates": dates.as_unit("ns").asi8,
+        "__sids": np.array([int(a.sid) for a in result.index.get_level_values(1)], dtype=np.int64),
+    }
+    for name in result.columns:
+        arrays[name] = result[name].to_numpy(dtype=np.float64)
+    np.savez(path, **arrays)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# the measured process
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def worker(args) -> None:
+    import numba
+
+    from rustybt import Catalog
+    from rustybt.pipeline.bundle_engine import engine_for_bundle
+
+    pipe = make_pipeline()
+    imports_s = time.perf_counter() - _T0
+    _, start, end = run_range(args.sessions)
+    name = bundle_name(args.assets, args.sessions)
+
+    rss0, max0 = rss_mib(), maxrss_mib()
+    t = time.perf_counter()
+    bundle = Catalog(root=WORK / "catalog").bundle(name)
+    engine = engine_for_bundle(bundle, progress=False)
+    result = engine.run_pipeline(pipe, start, end)
+    cold = time.perf_counter() - t
+    peak = maxrss_mib()
+
+    t = time.perf_counter()
+    again = engine.run_pipeline(pipe, start, end)
+    warm = time.perf_counter() - t
+    same = again.equals(result)
+    del again
+
+    if args.dump:
+        dump(result, args.dump)
+    print(
+        json.dumps(
+            {
+                "cold_s": cold,
+                "warm_s": warm,
+                "imports_s": imports_s,
+                "rows": len(result),
+                "warm_equals_cold": bool(same),
+                "rss_before_mib": rss0,
+                "maxrss_before_mib": max0,
+                "peak_rss_mib": peak,
+                "numba_threads": numba.get_num_threads(),
+            }
+        )
+    )
+
+
+def run_worker(args, dump_path: Path | None) -> dict:
+    cmd = [sys.executable, __file__, "--worker", "--assets", str(args.assets), "--sessions", str(args.sessions)]
+    if dump_path is not None:
+        cmd += ["--dump", str(dump_path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+    if proc.returncode != 0:
+        raise SystemExit(f"RustyBT worker failed:\n{proc.stderr[-4000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run_zipline(args, start, end, first, last, dump_path: Path) -> dict | None:
+    if not ZIPLINE_PY.exists():
+        print(f"no zipline venv at {ZIPLINE_PY} (bash benchmarks/zipline_env/setup.sh); skipping", file=sys.stderr)
+        return None
+    script = HERE / "zipline_pipeline.py"
+    csvdir = daily_csvdir(args.assets, args.sessions)
+    base = [str(ZIPLINE_PY), str(script), str(csvdir), str(ZIPLINE_ROOT), str(start.date()), str(end.date())]
+    base += ["--first", str(first.date()), "--last", str(last.date())]
+    out = {}
+    for extra in (["--ingest"], ["--dump", str(dump_path)]):
+        proc = subprocess.run(base + extra, capture_output=True, text=True, timeout=7200)
+        if proc.returncode != 0:
+            print(proc.stderr[-4000:], file=sys.stderr)
+            return None
+        out.update(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# cross-check
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def load_dump(path: Path) -> pd.DataFrame:
+    with np.load(path) as z:
+        index = pd.MultiIndex.from_arrays([pd.to_datetime(z["__dates"]), z["__sids"]], names=["date", "sid"])
+        return pd.DataFrame({c: z[c] for c in COLUMNS}, index=index)
+
+
+def compare(ours: pd.DataFrame, theirs: pd.DataFrame) -> tuple[list[dict], list[dict], dict]:
+    common = ours.index.intersection(theirs.index)
+    a, b = ours.loc[common], theirs.loc[common]
+    counts = {
+        "rows rustybt": len(ours),
+        "rows zipline": len(theirs),
+        "rows in both": len(common),
+        "rows only rustybt": len(ours.index.difference(theirs.index)),
+        "rows only zipline": len(theirs.index.difference(ours.index)),
+    }
+    rows = []
+    for col in COLUMNS:
+        x, y = a[col].to_numpy(), b[col].to_numpy()
+        nan_x, nan_y = np.isnan(x), np.isnan(y)
+        both = ~nan_x & ~nan_y
+        diff = np.abs(x[both] - y[both])
+        denom = np.abs(y[both])
+        nz = denom > 0
+        rel = diff[nz] / denom[nz]
+        close = np.isclose(x[both], y[both], rtol=1e-9, atol=1e-12)
+        rows.append(
+            {
+                "column": col,
+                "cells": len(x),
+                "NaN rustybt": int(nan_x.sum()),
+                "NaN zipline": int(nan_y.sum()),
+                "NaN mismatch": int((nan_x != nan_y).sum()),
+                "max |diff|": f"{diff.max():.3g}" if diff.size else "",
+                "max rel diff": f"{rel.max():.3g}" if rel.size else "",
+                "cells off by > 1e-9 rel": int((~close).sum()),
+            }
+        )
+    # a few cells: first, middle and last dates, first and last asset kept on that date
+    dates = a.index.get_level_values(0).unique()
+    spots = []
+    for d in (dates[0], dates[len(dates) // 2], dates[-1]):
+        sids = a.loc[d].index
+        for sid in (sids[0], sids[-1]):
+            for col in ("close", "sma_200", "ewma_span20", "rsi", "ann_vol", "returns_252_zscore", "returns_252_rank"):
+                x, y = a.at[(d, sid), col], b.at[(d, sid), col]
+                spots.append(
+                    {
+                        "date": str(d.date()),
+                        "sid": int(sid),
+                        "column": col,
+                        "rustybt": repr(float(x)),
+                        "zipline": repr(float(y)),
+                        "equal": bool(x == y or (np.isnan(x) and np.isnan(y))),
+                    }
+                )
+    return rows, spots, counts
+
+
+def rank_mismatch_detail(ours: pd.DataFrame, theirs: pd.DataFrame, assets: int, sessions: int) -> str:
+    """Explain rank differences, if any: does each differing cell have a near-tied Returns(252) partner?
+
+    Ranks are over all assets (the default mask), not only the 500 screened rows in the results, so the partner
+    is looked up in an unscreened RustyBT Returns(252) run. Equal returns (e.g. exactly 1/4 from prices with two
+    decimals) that differ in the last bits between the systems get their ordinal ranks swapped.
+    """
+    common = ours.index.intersection(theirs.index)
+    a, b = ours.loc[common], theirs.loc[common]
+    bad = a["returns_252_rank"].to_numpy() != b["returns_252_rank"].to_numpy()
+    if not bad.any():
+        return ""
+    cells = common[bad]
+    from rustybt import Catalog
+    from rustybt.pipeline import Pipeline
+    from rustybt.pipeline.bundle_engine import engine_for_bundle
+    from rustybt.pipeline.factors import Returns
+
+    _, start, end = run_range(sessions)
+    engine = engine_for_bundle(Catalog(root=WORK / "catalog").bundle(bundle_name(assets, sessions)), progress=False)
+    ret = engine.run_pipeline(Pipeline({"r": Returns(window_length=252)}), start, end)["r"]
+    ret.index = pd.MultiIndex.from_arrays(
+        [ret.index.get_level_values(0), [x.sid for x in ret.index.get_level_values(1)]]
+    )
+    explained = 0
+    for date, sid in cells:
+        row = ret.loc[date]
+        near = np.abs(row - row[sid]) <= 1e-13 * abs(row[sid])
+        explained += int(near.sum() > 1)
+    dates = cells.get_level_values(0).unique()
+    return (
+        f"returns_252_rank differs in {len(cells)} cells on {len(dates)} dates (max |diff| "
+        f"{np.nanmax(np.abs(a['returns_252_rank'] - b['returns_252_rank'])):.0f}); {explained} of them have another "
+        "asset whose Returns(252) is within 1e-13 relative (a tie in exact arithmetic broken differently by the "
+        "last bits: zipline stores prices as uint32 * 0.001)"
+    )
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# the report
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def load_note() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} (1/5/15 min)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--assets", type=int, default=3000)
+    parser.add_argument("--sessions", type=int, default=2520)
+    parser.add_argument("--no-zipline", action="store_true")
+    parser.add_argument("--no-kernels", action="store_true")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--dump", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args)
+        return
+
+    notes = [f"start: {load_note()}, {os.cpu_count()} CPUs"]
+    ingest_s = ensure_catalog(args.assets, args.sessions)
+    if ingest_s is not None:
+        notes.append(f"catalog ingest of {bundle_name(args.assets, args.sessions)}: {ingest_s:.1f} s")
+    days, start, end = run_range(args.sessions)
+    n_run = int(((days >= start) & (days <= end)).sum())
+    n_loaded = n_run + LOOKBACK
+    out_dir = WORK / "pipeline_bench"
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    prime = run_worker(args, None)  # populates Numba's on-disk cache (and the OS file cache)
+    notes.append(f"priming run (fresh process, compiles or loads Numba cache): {prime['cold_s']:.2f} s")
+    notes.append(f"before RustyBT run: {load_note()}")
+    ours = run_worker(args, out_dir / "rustybt.npz")
+    notes.append(f"before zipline run: {load_note()}")
+    z = None if args.no_zipline else run_zipline(args, start, end, days[0], days[-1], out_dir / "zipline.npz")
+    notes.append(f"after zipline run: {load_note()}")
+
+    what = f"{args.assets} assets, {start.date()}..{end.date()} ({n_run} sessions + {LOOKBACK} lookback), 13 columns"
+    rows = [
+        ("RustyBT", "imports (not in cold)", ours["imports_s"], "s"),
+        ("RustyBT", "cold: catalog + engine + run_pipeline (fresh process)", ours["cold_s"], "s"),
+        ("RustyBT", "warm: second run_pipeline, same process", ours["warm_s"], "s"),
+        ("RustyBT", f"result rows (warm result == cold result: {ours['warm_equals_cold']})", ours["rows"], "rows"),
+    ]
+    if z is not None:
+        if z.get("ingest_s") is not None:
+            notes.append(f"zipline csvdir ingest: {z['ingest_s']:.1f} s")
+        rows += [
+            ("zipline 3.2.1", "imports (not in cold)", z["imports_s"], "s"),
+            ("zipline 3.2.1", "cold: bundles.load + engine + run_pipeline (fresh process)", z["cold_s"], "s"),
+            ("zipline 3.2.1", "warm: second run_pipeline, same process", z["warm_s"], "s"),
+            ("zipline 3.2.1", "result rows", z["rows"], "rows"),
+            ("ratio", "cold: zipline / RustyBT (target >= 20)", z["cold_s"] / ours["cold_s"], "x"),
+            ("ratio", "warm: zipline / RustyBT (target >= 50)", z["warm_s"] / ours["warm_s"], "x"),
+        ]
+    rows = [
+        {"system": s_, "measure": m, "value": f"{int(v):,}" if u == "rows" else f"{v:.2f}", "unit": u}
+        for s_, m, v, u in rows
+    ]
+    print(wide_table(rows, f"Pipeline end to end: {what}"))
+
+    field_mib = n_loaded * args.assets * 8 / 2**20
+    delta = ours["peak_rss_mib"] - ours["rss_before_mib"]
+    mem = [
+        {"measure": "VmRSS before the cold run (after imports)", "MiB": ours["rss_before_mib"]},
+        {"measure": "ru_maxrss after the cold run", "MiB": ours["peak_rss_mib"]},
+        {"measure": "peak growth of the run (maxrss - VmRSS before)", "MiB": delta},
+        {
+            "measure": f"input arrays: {FIELDS} fields x {n_loaded} rows x {args.assets} assets x 8 B",
+            "MiB": FIELDS * field_mib,
+        },
+        {"measure": "ratio peak growth / 5-field input (target < 3)", "MiB": delta / (FIELDS * field_mib)},
+        {"measure": "(the pipeline loads only close and volume: 2 fields)", "MiB": 2 * field_mib},
+        {"measure": "(ratio peak growth / 2 fields actually loaded)", "MiB": delta / (2 * field_mib)},
+    ]
+    if z is not None:
+        mem.append(
+            {"measure": "(zipline: maxrss - VmRSS before its cold run)", "MiB": z["peak_rss_mib"] - z["rss_before_mib"]}
+        )
+    for r in mem:
+        r["MiB"] = round(float(r["MiB"]), 2)
+    print(wide_table(mem, "Peak RSS of RustyBT's cold run (fresh subprocess; last rows: ratios, in x)"))
+
+    if z is not None:
+        a, b = load_dump(out_dir / "rustybt.npz"), load_dump(out_dir / "zipline.npz")
+        cols, spots, counts = compare(a, b)
+        print(wide_table([counts], "Cross-check: result rows (date, sid)"))
+        print(wide_table(cols, "Cross-check: RustyBT vs zipline, cell by cell on rows in both"))
+        print(wide_table(spots, "Spot cells"))
+        detail = rank_mismatch_detail(a, b, args.assets, args.sessions)
+        if detail:
+            notes.append(detail)
+
+    if not args.no_kernels:
+        from kernels import kernels_table
+
+        print(kernels_table(2520, args.assets))
+    versions = f"numpy {np.__version__}, pandas {pd.__version__}; RustyBT Numba threads {ours['numba_threads']}"
+    if z is not None:
+        versions += f"; zipline {z['zipline']} (pandas {z['pandas']}, numpy {z['numpy']})"
+    notes.append(f"end: {load_note()}")
+    print("\nNotes:\n  " + "\n  ".join([versions, *notes]))
+
+
+if __name__ == "__main__":
+    main()
