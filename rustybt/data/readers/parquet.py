@@ -12,6 +12,7 @@ import polars as pl
 
 from rustybt.calendars import get_calendar
 from rustybt.data.catalog.bundle import Bundle
+from rustybt.data.readers._scatter import grid_positions, scatter_into
 from rustybt.data.readers.base import OHLCV_FIELDS, BarReader
 from rustybt.data.readers.grid import bar_labels
 from rustybt.data.resolution import parse_resolution
@@ -128,15 +129,16 @@ class ParquetBarReader(BarReader):
         )
         if frame.height == 0:
             return out
-        ts = frame.get_column("ts").to_numpy()
-        rows = np.searchsorted(labels.asi8, ts)
-        on_grid = (rows < len(labels)) & (labels.asi8[np.minimum(rows, len(labels) - 1)] == ts)
         order = np.argsort(sids, kind="stable")
-        pos = np.searchsorted(sids[order], frame.get_column("sid").to_numpy())
-        cols = order[np.minimum(pos, len(sids) - 1)]
-        rows, cols = rows[on_grid], cols[on_grid]
+        rows, cols = grid_positions(
+            frame.get_column("ts").to_numpy(),
+            frame.get_column("sid").to_numpy(),
+            labels.asi8,
+            sids[order],
+            order.astype(np.int64),
+        )
         for arr, col in zip(out, columns, strict=True):
-            arr[rows, cols] = frame.get_column(col).to_numpy()[on_grid]
+            scatter_into(arr, rows, cols, frame.get_column(col).to_numpy())
         return out
 
     # --- one asset -----------------------------------------------------------------------------------------
