@@ -157,7 +157,42 @@ def rank_kernel(data, mask, use_mask, groups, use_groups, method, ascending, out
 
 
 @njit(**_JIT)
+def _center_ungrouped(data, mask, use_mask, out, i, scale):
+    """demean / zscore of one row without groups: two passes in column order, no sort needed."""
+    m = data.shape[1]
+    total = 0.0
+    cnt = 0
+    for j in range(m):
+        v = data[i, j]
+        if (use_mask and not mask[i, j]) or np.isnan(v):
+            out[i, j] = np.nan
+            continue
+        total += v
+        cnt += 1
+    if cnt == 0:
+        return
+    mean = total / cnt
+    std = 1.0
+    if scale:
+        ss = 0.0
+        for j in range(m):
+            v = data[i, j]
+            if not ((use_mask and not mask[i, j]) or np.isnan(v)):
+                d = v - mean
+                ss += d * d
+        std = math.sqrt(ss / cnt)
+    for j in range(m):
+        v = data[i, j]
+        if (use_mask and not mask[i, j]) or np.isnan(v):
+            continue
+        out[i, j] = (v - mean) / std if scale else v - mean
+
+
+@njit(**_JIT)
 def _center(data, mask, use_mask, groups, use_groups, out, i, scale):
+    if not use_groups:
+        _center_ungrouped(data, mask, use_mask, out, i, scale)
+        return
     _fill_row(out, i, np.nan)
     cols, keys, labels = _ordered_row(data, mask, use_mask, groups, use_groups, i, False)
     cnt = cols.shape[0]
@@ -360,15 +395,17 @@ def daily_summary_kernel(data, mask, use_mask, how, out):
 
 
 # Placeholders for "no mask" / "no groups": F-ordered like real inputs, so both cases share one compiled kernel.
-_DUMMY_MASK = np.ones((2, 2), dtype=np.bool_, order="F")
-_DUMMY_GROUPS = np.zeros((2, 2), dtype=np.int64, order="F")
+# Row-wise kernels run on C-ordered (row-contiguous) copies: a date's cross-section is then one contiguous run
+# instead of a stride of n_dates * 8 bytes per asset; the wrappers hand results back Fortran-ordered.
+_DUMMY_MASK = np.ones((2, 2), dtype=np.bool_, order="C")
+_DUMMY_GROUPS = np.zeros((2, 2), dtype=np.int64, order="C")
 
 
 def _prepare(data, mask, groups):
     arr = np.asarray(data, dtype=np.float64)
     if arr.ndim != 2:
         raise ValueError(f"data must be a 2-D (n_dates, n_assets) array, got shape {arr.shape}")
-    arr = np.asfortranarray(arr)
+    arr = np.ascontiguousarray(arr)
     if mask is None:
         mask_arr, use_mask = _DUMMY_MASK, False
     else:
@@ -377,7 +414,7 @@ def _prepare(data, mask, groups):
             raise ValueError(
                 f"mask must be a boolean array of shape {arr.shape}, got {mask_arr.dtype} {mask_arr.shape}"
             )
-        mask_arr, use_mask = np.asfortranarray(mask_arr), True
+        mask_arr, use_mask = np.ascontiguousarray(mask_arr), True
     if groups is None:
         groups_arr, use_groups = _DUMMY_GROUPS, False
     else:
@@ -387,12 +424,12 @@ def _prepare(data, mask, groups):
                 f"groups must be an integer array of shape {arr.shape} (-1 = no group), got "
                 f"{groups_arr.dtype} {groups_arr.shape}"
             )
-        groups_arr, use_groups = np.asfortranarray(groups_arr, dtype=np.int64), True
+        groups_arr, use_groups = np.ascontiguousarray(groups_arr, dtype=np.int64), True
     return arr, mask_arr, use_mask, groups_arr, use_groups
 
 
 def _alloc_like(arr: np.ndarray, dtype=np.float64) -> np.ndarray:
-    return np.empty(arr.shape, dtype=dtype, order="F")
+    return np.empty(arr.shape, dtype=dtype, order="C")
 
 
 def rank(data, mask=None, groups=None, method: str = "ordinal", ascending: bool = True) -> np.ndarray:
@@ -402,7 +439,7 @@ def rank(data, mask=None, groups=None, method: str = "ordinal", ascending: bool 
     arr, mask_arr, use_mask, groups_arr, use_groups = _prepare(data, mask, groups)
     out = _alloc_like(arr)
     rank_kernel(arr, mask_arr, use_mask, groups_arr, use_groups, RANK_METHODS.index(method), bool(ascending), out)
-    return out
+    return np.asfortranarray(out)
 
 
 def demean(data, mask=None, groups=None) -> np.ndarray:
@@ -410,7 +447,7 @@ def demean(data, mask=None, groups=None) -> np.ndarray:
     arr, mask_arr, use_mask, groups_arr, use_groups = _prepare(data, mask, groups)
     out = _alloc_like(arr)
     demean_kernel(arr, mask_arr, use_mask, groups_arr, use_groups, out)
-    return out
+    return np.asfortranarray(out)
 
 
 def zscore(data, mask=None, groups=None) -> np.ndarray:
@@ -418,7 +455,7 @@ def zscore(data, mask=None, groups=None) -> np.ndarray:
     arr, mask_arr, use_mask, groups_arr, use_groups = _prepare(data, mask, groups)
     out = _alloc_like(arr)
     zscore_kernel(arr, mask_arr, use_mask, groups_arr, use_groups, out)
-    return out
+    return np.asfortranarray(out)
 
 
 def winsorize(data, min_percentile: float, max_percentile: float, mask=None, groups=None) -> np.ndarray:
@@ -432,7 +469,7 @@ def winsorize(data, min_percentile: float, max_percentile: float, mask=None, gro
     arr, mask_arr, use_mask, groups_arr, use_groups = _prepare(data, mask, groups)
     out = _alloc_like(arr)
     winsorize_kernel(arr, mask_arr, use_mask, groups_arr, use_groups, lo, hi, out)
-    return out
+    return np.asfortranarray(out)
 
 
 def quantiles(data, bins: int, mask=None, groups=None) -> np.ndarray:
@@ -443,7 +480,7 @@ def quantiles(data, bins: int, mask=None, groups=None) -> np.ndarray:
     arr, mask_arr, use_mask, groups_arr, use_groups = _prepare(data, mask, groups)
     out = _alloc_like(arr, np.int64)
     quantiles_kernel(arr, mask_arr, use_mask, groups_arr, use_groups, qcut_probabilities(bins), out)
-    return out
+    return np.asfortranarray(out)
 
 
 def daily_summary(data, how: str, mask=None) -> np.ndarray:
