@@ -6,11 +6,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from rustybt.data.catalog import Bundle, Catalog
+from rustybt.pipeline.data.equity_pricing import EquityPricing
 from rustybt.pipeline.domain import Domain
 from rustybt.pipeline.engine import SimplePipelineEngine
+from rustybt.pipeline.errors import UnknownColumn
 from rustybt.pipeline.loaders.pricing import PricingLoader
 
 __all__ = ["engine_for_bundle"]
+
+_PRICING_FIELDS = ("open", "high", "low", "close", "volume")
 
 
 def engine_for_bundle(
@@ -39,14 +43,16 @@ def engine_for_bundle(
 
     def get_loader(column):
         dataset = getattr(column, "dataset", None)
-        for key in (column, dataset, getattr(dataset, "parent", None), getattr(dataset, "__name__", None)):
+        generic_column = column.unspecialize() if hasattr(column, "unspecialize") else column
+        generic_dataset = dataset.unspecialize() if hasattr(dataset, "unspecialize") else dataset
+        for key in (column, generic_column, dataset, generic_dataset, getattr(generic_dataset, "__name__", None)):
             if key is not None and key in extra:
                 return extra[key]
-        name = getattr(dataset, "__name__", "") or getattr(getattr(dataset, "parent", None), "__name__", "")
-        if column.name in ("open", "high", "low", "close", "volume") and "Pricing" in str(name):
+        if column.name in _PRICING_FIELDS and issubclass(generic_dataset, EquityPricing):
             return pricing
-        raise ValueError(
-            f"no loader for column {getattr(column, 'qualname', column)!r}; pass loaders={{DataSet: loader}}"
+        raise UnknownColumn(
+            f"no loader for column {getattr(column, 'qualname', column)!r}; pass loaders={{DataSet: loader}} "
+            "to engine_for_bundle"
         )
 
     domain = Domain(bundle.calendar_name)

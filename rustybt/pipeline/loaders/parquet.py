@@ -11,7 +11,10 @@ value whose date is strictly before D: what was known at the start of D, as for 
         shares_outstanding = Column(float)
 
     loader = ParquetLoader("fundamentals.parquet", date_column="asof", sid_column="sid")
-    run_pipeline(pipe, start, end, bundle="sample", loaders={Fundamentals: loader})
+    engine = engine_for_bundle("sample", loaders={Fundamentals: loader})
+    engine.run_pipeline(pipe, start, end)
+
+Values are served as stored: per-share fields are not split-adjusted (they change at the next observation).
 """
 
 from __future__ import annotations
