@@ -46,9 +46,8 @@ class PricingLoader:
         fields = []
         for col in columns:
             if col.name not in _FIELDS:
-                raise ValueError(
-                    f"PricingLoader serves {', '.join(_FIELDS)}, not {col.qualname if hasattr(col, 'qualname') else col.name}"
-                )
+                name = getattr(col, "qualname", col.name)
+                raise ValueError(f"PricingLoader serves {', '.join(_FIELDS)}, not {name}")
             fields.append(col.name)
         naive = pd.DatetimeIndex(dates).tz_localize(None) if pd.DatetimeIndex(dates).tz else pd.DatetimeIndex(dates)
         cal = self.reader.trading_calendar
