@@ -8,12 +8,9 @@ error handling as ``rustybt``: a :class:`~rustybt.errors.RustyBTError` prints on
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
-
-from rustybt.errors import RustyBTError
 
 __all__ = ["add_migrate_command", "cmd_migrate", "main"]
 
@@ -75,23 +72,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Standalone entry point: ``[--root DIR] migrate SOURCE --to NAME ...``."""
-    parser = argparse.ArgumentParser(prog="rustybt", description="Migrate zipline bundles into a RustyBT catalog.")
-    parser.add_argument("--root", help="catalog root directory (default: RUSTYBT_DATA_DIR or the config file)")
-    parser.add_argument("-v", "--verbose", action="count", default=0)
-    add_migrate_command(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)],
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    try:
-        return int(args.func(args) or 0)
-    except RustyBTError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted; the previous ingestion stays live", file=sys.stderr)
-        return 130
+    from rustybt.cli import main as rustybt_main  # one entry point: parsing, logging and error handling live there
+
+    return rustybt_main(argv)
 
 
 if __name__ == "__main__":
