@@ -179,13 +179,13 @@ class BarAdapter(abc.ABC):
 
 def registered_adapters() -> dict[str, type[BarAdapter]]:
     """Adapter classes by registry name."""
-    _import_builtin_adapters()
+    _import_builtin_adapters(everything=True)
     return dict(_REGISTRY)
 
 
 def adapter_class(name: str) -> type[BarAdapter]:
     """The adapter class registered as ``name``."""
-    _import_builtin_adapters()
+    _import_builtin_adapters(name)
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -197,6 +197,17 @@ def adapter_from_config(name: str, params: Mapping[str, Any]) -> BarAdapter:
     return adapter_class(name).from_config(params)
 
 
-def _import_builtin_adapters() -> None:
-    import rustybt.data.adapters  # noqa: F401  (registers the built-in adapters)
+def _import_builtin_adapters(name: str | None = None, everything: bool = False) -> None:
+    import importlib
+
+    import rustybt.data.adapters as adapters  # registers the built-in adapters
     import rustybt.data.legacy.adapter  # noqa: F401  (zipline-bundle, for migrated bundles)
+
+    # vendor adapters are imported lazily (rustybt.data.adapters.LAZY_ADAPTERS), only when asked for
+    lazy = getattr(adapters, "LAZY_ADAPTERS", {})
+    if everything:
+        modules = list(lazy.values())
+    else:
+        modules = [lazy[name]] if name in lazy else []
+    for module in modules:
+        importlib.import_module(module)

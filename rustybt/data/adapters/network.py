@@ -9,6 +9,7 @@ Every network adapter gets, from this one class:
 * retries with exponential backoff and jitter (:mod:`tenacity`) on transient errors only (network errors, 5xx,
   429 with its ``Retry-After``), never on authentication or unknown-symbol errors;
 * concurrency across symbols bounded by the limiter, per-symbol errors kept apart (``iter_bars``);
+* per-symbol start dates (``iter_bars(..., starts=...)``), which the catalog uses for incremental updates;
 * credentials from the environment or the config file, never logged, never in ``repr`` or stored parameters.
 
 Subclasses implement :meth:`_fetch_symbol` (one symbol, one range, already paginated by the subclass or with
@@ -22,7 +23,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import pandas as pd
@@ -132,6 +133,8 @@ class NetworkAdapter(BarAdapter):
         self.backoff_max = backoff_max
         self._limiter: AsyncLimiter | None = None
         self._quotas: list[_Quota] | None = None
+        self._semaphore: asyncio.Semaphore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.requests_made = 0
 
     # --- configuration and credentials ---------------------------------------------------------------------
@@ -269,11 +272,34 @@ class NetworkAdapter(BarAdapter):
         """Bars for every symbol; the first failing symbol's error is raised (use ``iter_bars`` to keep going)."""
         names, start, end, res = self._check_request(symbols, start_date, end_date, resolution)
         self.check_online()
+        await self._session_start()
         frames = await asyncio.gather(*(self._bounded(s, start, end, res) for s in names))
         return _concat(frames)
 
+    async def _session_start(self) -> None:
+        """Prepare for requests on the running event loop.
+
+        The limiter and the semaphore are bound to the loop that first waits on them; a synchronous call runs
+        its own loop (``asyncio.run``), so they are rebuilt whenever the loop changes. Subclasses whose client
+        holds loop-bound state (an HTTP session) extend this and :meth:`_session_end`.
+        """
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._loop = loop
+            self._limiter = None
+            self._semaphore = None
+
+    async def _session_end(self) -> None:
+        """Release loop-bound resources at the end of a synchronous call (its event loop is about to close)."""
+
+    async def _in_session(self, coro: Awaitable[Any]) -> Any:
+        try:
+            return await coro
+        finally:
+            await self._session_end()
+
     async def _bounded(self, symbol: str, start, end, res: str) -> pl.DataFrame:
-        if not hasattr(self, "_semaphore") or self._semaphore is None:
+        if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.concurrency)
         async with self._semaphore:
             try:
@@ -284,25 +310,44 @@ class NetworkAdapter(BarAdapter):
                 raise type(exc)(self.redact(str(exc)), vendor_message=exc.vendor_message, source=self.name) from None
         return normalize_frame(frame, symbol)
 
-    def iter_bars(self, symbols, start_date, end_date, resolution="1d", n_workers=1) -> Iterator[SymbolBars]:
-        """One :class:`SymbolBars` per symbol; a failing symbol carries its error and the others are kept."""
+    def iter_bars(
+        self,
+        symbols,
+        start_date,
+        end_date,
+        resolution="1d",
+        n_workers=1,
+        *,
+        starts: Mapping[str, pd.Timestamp | str] | None = None,
+    ) -> Iterator[SymbolBars]:
+        """One :class:`SymbolBars` per symbol; a failing symbol carries its error and the others are kept.
+
+        ``starts`` maps symbols to their own start (used instead of ``start_date`` for those symbols): the
+        catalog passes it to fetch only the bars after what a bundle already stores. A symbol whose start lies
+        after ``end_date`` gets an empty frame without a request.
+        """
         names, start, end, res = self._check_request(symbols, start_date, end_date, resolution)
+        own_start = {str(s).strip(): to_utc_timestamp(v, f"starts[{s!r}]") for s, v in (starts or {}).items()}
         self.check_online()
         self.concurrency = max(self.concurrency, n_workers or 1)
 
         async def run() -> list[SymbolBars]:
+            await self._session_start()
             self._semaphore = asyncio.Semaphore(self.concurrency)
             self._limiter = None  # bound to this event loop
 
             async def one(sym: str) -> SymbolBars:
+                first = own_start.get(sym, start)
                 try:
-                    return SymbolBars(sym, bars=await self._bounded(sym, start, end, res), info=self.asset_info(sym))
+                    if first is not None and end is not None and first > end:
+                        return SymbolBars(sym, bars=normalize_frame(pl.DataFrame(), sym))
+                    return SymbolBars(sym, bars=await self._bounded(sym, first, end, res), info=self.asset_info(sym))
                 except Exception as exc:  # reported per symbol, never lost
                     return SymbolBars(sym, error=exc)
 
             return list(await asyncio.gather(*(one(s) for s in names)))
 
-        yield from _run_sync(run())
+        yield from _run_sync(self._in_session(run()))
 
     def asset_info(self, symbol: str) -> dict[str, Any]:
         """Asset metadata recorded in the catalog for ``symbol`` (asset class, exchange...)."""
@@ -313,7 +358,7 @@ class NetworkAdapter(BarAdapter):
 
     def fetch_sync(self, symbols, start_date, end_date, resolution="1d") -> pl.DataFrame:
         """:meth:`fetch` from synchronous code, also inside a running notebook event loop."""
-        return _run_sync(self.fetch(symbols, start_date, end_date, resolution))
+        return _run_sync(self._in_session(self.fetch(symbols, start_date, end_date, resolution)))
 
 
 def normalize_frame(frame: pl.DataFrame, symbol: str) -> pl.DataFrame:

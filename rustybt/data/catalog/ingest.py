@@ -10,11 +10,12 @@ reads and that the next ingestion of the bundle removes.
 from __future__ import annotations
 
 import fcntl
+import inspect
 import logging
 import os
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ import pandas as pd
 import polars as pl
 from tqdm.auto import tqdm
 
+from rustybt.calendars import sessions_in_range
 from rustybt.data.adapters.base import BarAdapter, adapter_from_config
 from rustybt.data.catalog.layout import (
     SCHEMA_VERSION,
@@ -60,6 +62,9 @@ class IngestOptions:
     symbols: Sequence[str] | None = None
     start_date: pd.Timestamp | None = None
     end_date: pd.Timestamp | None = None
+    # append mode, bundle registered with an ``overlap`` option, adapter whose iter_bars takes ``starts``: fetch
+    # each stored symbol only from its last stored bar minus ``overlap`` bars (False: from start_date)
+    incremental: bool = True
 
 
 @dataclass
@@ -208,7 +213,10 @@ class _Built:
 
 
 def _fetch(
-    adapter: BarAdapter, record: BundleRecord, options: IngestOptions
+    adapter: BarAdapter,
+    record: BundleRecord,
+    options: IngestOptions,
+    starts: Mapping[str, pd.Timestamp] | None = None,
 ) -> tuple[pl.DataFrame, dict[str, str], dict[str, dict[str, Any]]]:
     symbols = list(options.symbols) if options.symbols else record.options.get("symbols")
     if symbols is None:
@@ -216,8 +224,13 @@ def _fetch(
     frames: list[pl.DataFrame] = []
     failures: dict[str, str] = {}
     infos: dict[str, dict[str, Any]] = {}
+    loaded: list[str] = []
+    extra: dict[str, Any] = {}
+    if starts and _accepts_starts(adapter):
+        extra["starts"] = starts
+        log.info("bundle %r: incremental update of %d stored symbol(s)", record.name, len(starts))
     stream = adapter.iter_bars(
-        symbols, options.start_date, options.end_date, record.resolution, n_workers=options.n_workers
+        symbols, options.start_date, options.end_date, record.resolution, n_workers=options.n_workers, **extra
     )
     bar = tqdm(
         stream,
@@ -237,13 +250,23 @@ def _fetch(
             continue
         frames.append(item.bars)
         infos[item.symbol] = item.info
+        loaded.append(item.symbol)
+    listing = "\n".join(f"  {sym}: {msg}" for sym, msg in sorted(failures.items())[:20])
+    listing += f"\n  ... and {len(failures) - 20} more" if len(failures) > 20 else ""
     if failures and options.strict:
-        listing = "\n".join(f"  {sym}: {msg}" for sym, msg in sorted(failures.items())[:20])
-        more = f"\n  ... and {len(failures) - 20} more" if len(failures) > 20 else ""
+        done = sorted(loaded)
+        fetched = (
+            f"\n{len(done)} symbol(s) loaded fine (not stored either): {', '.join(done[:20])}"
+            f"{' ...' if len(done) > 20 else ''}"
+            if done
+            else ""
+        )
         raise IngestionError(
             f"bundle {record.name!r}: {len(failures)} symbol(s) could not be loaded; nothing was changed:\n"
-            f"{listing}{more}\nFix the source, or ingest with strict=False to keep the symbols that loaded."
+            f"{listing}{fetched}\nFix the source, or ingest with strict=False to keep the symbols that loaded."
         )
+    if not frames and failures:
+        raise IngestionError(f"bundle {record.name!r}: no symbol could be loaded; nothing was changed:\n{listing}")
     if not frames:
         raise IngestionError(f"bundle {record.name!r}: the source returned no bars; nothing was changed")
     return pl.concat(frames, how="diagonal_relaxed"), failures, infos
@@ -261,7 +284,9 @@ def _build(
 ) -> _Built:
     adapter = adapter or adapter_from_config(record.adapter, record.adapter_params)
     resolution = parse_resolution(record.resolution).name
-    raw, failures, infos = _fetch(adapter, record, options)
+    parent = record.live_ingestion if options.mode == "append" else None
+    starts = _incremental_starts(store, record, parent, options) if parent else None
+    raw, failures, infos = _fetch(adapter, record, options, starts)
     clean, report = validate_bars(raw, calendar=record.calendar, resolution=resolution, config=options.validation)
     if options.validation.mode == "strict" and not report.ok:
         report.raise_for_errors(context=f"bundle {record.name!r}")
@@ -279,7 +304,6 @@ def _build(
             next_sid += 1
     sid_of = {**known, **new_sids}
 
-    parent = record.live_ingestion if options.mode == "append" else None
     prev_manifest = Manifest.read(ingestion_dir(root, record.name, parent)) if parent else None
     scales = infer_scales(clean)
     if prev_manifest is not None:
@@ -376,6 +400,54 @@ def _sorted_by_sid_time(bars: pl.DataFrame) -> bool:
     ts_step = pl.col("timestamp").diff()
     ok = (sid_step > 0) | ((sid_step == 0) & (ts_step >= pl.duration(nanoseconds=0)))
     return bool(bars.select(ok.slice(1).all()).item())
+
+
+def _accepts_starts(adapter: BarAdapter) -> bool:
+    """True when ``adapter.iter_bars`` takes a ``starts`` keyword (per-symbol start dates)."""
+    try:
+        return "starts" in inspect.signature(adapter.iter_bars).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _incremental_starts(
+    store: MetadataStore, record: BundleRecord, parent: str, options: IngestOptions
+) -> dict[str, pd.Timestamp] | None:
+    """Per-symbol start of an incremental update: each stored asset's last bar minus ``overlap`` bars.
+
+    Only for bundles registered with an ``overlap`` option (``rustybt.data.bundles.register``) and ingests
+    that did not ask for an explicit start date. The overlap re-fetches the last stored bars, which an exchange
+    may have revised (or which were still forming); the new values win in append mode.
+    """
+    overlap = record.options.get("overlap")
+    if overlap is None or not options.incremental:
+        return None
+    overlap = int(overlap)
+    res = parse_resolution(record.resolution)
+    starts: dict[str, pd.Timestamp] = {}
+    for asset in store.assets(record.name, parent):
+        if not asset.get("end_date"):
+            continue
+        last = pd.Timestamp(asset["end_date"])
+        last = last.tz_localize("UTC") if last.tzinfo is None else last.tz_convert("UTC")
+        if res.is_intraday:
+            first = last - overlap * res.timedelta
+        elif res.name == "1d":
+            window = sessions_in_range(record.calendar, last - pd.Timedelta(days=7 * overlap + 10), last)
+            window = window[window <= last.tz_localize(None)]
+            first = (
+                pd.Timestamp(window[-overlap - 1]).tz_localize("UTC")
+                if len(window) > overlap
+                else last - pd.Timedelta(days=overlap)
+            )
+        elif res.name == "1w":
+            first = last - pd.Timedelta(weeks=overlap)
+        else:
+            first = last - pd.DateOffset(months=overlap)
+        if options.start_date is not None:
+            first = max(first, options.start_date)
+        starts[asset["symbol"]] = first
+    return starts
 
 
 def _asset_records(

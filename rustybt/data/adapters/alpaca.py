@@ -1,0 +1,360 @@
+"""Alpaca Market Data bars through the official SDK ``alpaca-py``.
+
+.. code-block:: python
+
+    from rustybt.data.adapters import AlpacaAdapter
+
+    bars = AlpacaAdapter(feed="iex").fetch_sync(["AAPL", "BTC/USD"], "2024-01-02", "2024-01-31", "1d")
+
+Stocks (``AAPL``) come from ``StockHistoricalDataClient`` with ``Adjustment.RAW`` (the catalog applies splits
+and dividends itself); crypto pairs (``BTC/USD``, a slash marks them) from ``CryptoHistoricalDataClient``. Keys
+come from ``ALPACA_API_KEY`` / ``ALPACA_API_SECRET`` (or ``APCA_API_KEY_ID`` / ``APCA_API_SECRET_KEY``, the SDK's
+own names), else ``adapters.alpaca.api_key`` / ``api_secret`` in the config file. Crypto data needs no key.
+
+Requests are built with the SDK's request models (``StockBarsRequest`` / ``CryptoBarsRequest`` with a
+``TimeFrame``) and sent page by page with the SDK client's ``get``, following ``next_page_token``: each page is
+one request under the adapter's rate limiter, quotas and retry policy. The SDK's own retry loop (which sleeps
+3 s per 429) is switched off so that ours is the only one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import threading
+import warnings
+from typing import Any, ClassVar
+
+import pandas as pd
+import polars as pl
+
+from rustybt.data.adapters._vendor import (
+    bars_frame,
+    decimal_text,
+    inclusive_end,
+    reset_at,
+    session_labels,
+    vendor_message,
+)
+from rustybt.data.adapters.base import AdapterMetadata
+from rustybt.data.adapters.network import NetworkAdapter, TransientError
+from rustybt.errors import AdapterError, AuthenticationError, InvalidArgument, RateLimitError, SymbolNotFound
+
+__all__ = ["AlpacaAdapter"]
+
+log = logging.getLogger(__name__)
+
+#: catalog resolution -> (amount, TimeFrameUnit name)
+TIMEFRAMES: dict[str, tuple[int, str]] = {
+    "1m": (1, "Minute"),
+    "5m": (5, "Minute"),
+    "15m": (15, "Minute"),
+    "30m": (30, "Minute"),
+    "1h": (1, "Hour"),
+    "2h": (2, "Hour"),
+    "4h": (4, "Hour"),
+    "1d": (1, "Day"),
+    "1w": (1, "Week"),
+    "1M": (1, "Month"),
+}
+_DEFAULT = object()
+_EARLIEST = pd.Timestamp("2015-01-01", tz="UTC")  # before Alpaca's first bars (2016)
+
+
+def _timeout_session(timeout: float):
+    """A ``requests.Session`` with a default timeout (the SDK sets none, so a dead connection would hang)."""
+    import requests
+
+    class _Session(requests.Session):
+        def request(self, method, url, **kwargs):  # type: ignore[override]
+            kwargs.setdefault("timeout", timeout)
+            return super().request(method, url, **kwargs)
+
+    return _Session()
+
+
+class AlpacaAdapter(NetworkAdapter):
+    """Raw (unadjusted) stock and crypto bars from Alpaca's Market Data API v2 / v1beta3.
+
+    Parameters
+    ----------
+    feed
+        Stock data feed: ``"iex"`` (free plan), ``"sip"`` (paid plans; the free plan may query SIP only
+        older than 15 minutes), ``"delayed_sip"``... ``None`` lets Alpaca choose.
+    crypto_feed
+        Crypto location: ``"us"`` (Alpaca US), or another the API knows.
+    requests_per_minute
+        Request quota; default 200 (the free "Basic" plan) or ``adapters.alpaca.requests_per_minute``;
+        ``None`` for no quota.
+    page_size
+        Bars per page (at most 10 000).
+    timeout
+        Timeout of each request, in seconds.
+    **kwargs
+        Rate limit, retries, concurrency: see :class:`~rustybt.data.adapters.network.NetworkAdapter`.
+    """
+
+    name: ClassVar[str] = "alpaca"
+    asset_class: ClassVar[str] = "equity"
+    supported_resolutions: ClassVar[tuple[str, ...]] = tuple(TIMEFRAMES)
+    default_rate_limit: ClassVar[float] = 3.0
+    requests_per_minute: ClassVar[int | None] = 200
+    api_key_env: ClassVar[tuple[str, ...]] = (
+        "ALPACA_API_KEY",
+        "ALPACA_API_SECRET",
+        "APCA_API_KEY_ID",
+        "APCA_API_SECRET_KEY",
+    )
+
+    def __init__(
+        self,
+        *,
+        feed: str | None = None,
+        crypto_feed: str = "us",
+        requests_per_minute: int | object | None = _DEFAULT,
+        page_size: int = 10_000,
+        timeout: float = 30.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if requests_per_minute is _DEFAULT:
+            requests_per_minute = self.adapter_config.get("requests_per_minute", type(self).requests_per_minute)
+        self.requests_per_minute = int(requests_per_minute) if requests_per_minute else None  # type: ignore[arg-type]
+        if not 1 <= int(page_size) <= 10_000:
+            raise InvalidArgument(f"alpaca: page_size must be between 1 and 10000, got {page_size!r}")
+        if feed is not None:
+            _import_sdk()
+            from alpaca.data.enums import DataFeed
+
+            try:
+                DataFeed(feed)
+            except ValueError:
+                raise InvalidArgument(
+                    f"alpaca: unknown feed {feed!r}; known: {', '.join(f.value for f in DataFeed)}"
+                ) from None
+        self.feed = feed
+        self.crypto_feed = crypto_feed
+        self.page_size = int(page_size)
+        self.timeout = float(timeout)
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
+
+    # --- description -------------------------------------------------------------------------------------
+    @property
+    def metadata(self) -> AdapterMetadata:
+        return AdapterMetadata(
+            source=self.name,
+            api_version="Market Data v2 (stocks), v1beta3 (crypto); alpaca-py SDK",
+            delay="IEX real time on the free plan; SIP 15 min delayed (free) or real time (paid)",
+            requires_auth=True,
+        )
+
+    def to_config(self) -> dict[str, Any]:
+        """Constructor parameters; never the keys."""
+        return {
+            "feed": self.feed,
+            "crypto_feed": self.crypto_feed,
+            "requests_per_minute": self.requests_per_minute,
+            "page_size": self.page_size,
+            "timeout": self.timeout,
+        }
+
+    def asset_info(self, symbol: str) -> dict[str, Any]:
+        """``BTC/USD`` -> crypto spot (base, quote); anything else -> equity."""
+        if _is_crypto(symbol):
+            base, _, quote = symbol.partition("/")
+            return {"asset_class": "crypto_spot", "base": base, "quote": quote}
+        return {"asset_class": "equity"}
+
+    # --- SDK clients -------------------------------------------------------------------------------------
+    def _keys(self, required: bool) -> tuple[str | None, str | None]:
+        key = os.environ.get("ALPACA_API_KEY") or os.environ.get("APCA_API_KEY_ID")
+        secret = os.environ.get("ALPACA_API_SECRET") or os.environ.get("APCA_API_SECRET_KEY")
+        if required:
+            key = key or self.credential("ALPACA_API_KEY", "api_key")
+            secret = secret or self.credential("ALPACA_API_SECRET", "api_secret")
+        else:
+            key = key or self.adapter_config.get("api_key")
+            secret = secret or self.adapter_config.get("api_secret")
+            if not (key and secret):
+                key = secret = None
+        return (str(key) if key else None), (str(secret) if secret else None)
+
+    def _client(self, kind: str) -> Any:
+        """The SDK client for ``"stock"`` or ``"crypto"``, built once; stocks need keys (checked here, before
+        any request)."""
+        with self._clients_lock:
+            if kind not in self._clients:
+                key, secret = self._keys(required=kind == "stock")
+                _import_sdk()
+                from alpaca.data.historical import CryptoHistoricalDataClient, StockHistoricalDataClient
+
+                if kind == "stock":
+                    client = StockHistoricalDataClient(api_key=key, secret_key=secret)
+                else:
+                    client = CryptoHistoricalDataClient(api_key=key, secret_key=secret)
+                if not (hasattr(client, "_retry") and hasattr(client, "_session")):
+                    log.warning("alpaca: this alpaca-py version has no _retry/_session; its own retries stay on")
+                client._retry = 0  # our retry policy is the only one (the SDK would sleep 3 s per 429)
+                client._session = _timeout_session(self.timeout)
+                self._clients[kind] = client
+            return self._clients[kind]
+
+    # --- fetching ----------------------------------------------------------------------------------------
+    def _request_fields(self, symbol: str, start, end, resolution: str) -> dict[str, Any]:
+        _import_sdk()
+        from alpaca.data.enums import Adjustment, DataFeed
+        from alpaca.data.requests import CryptoBarsRequest, StockBarsRequest
+        from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
+
+        amount, unit = TIMEFRAMES[resolution]
+        common = {
+            "symbol_or_symbols": symbol,
+            "timeframe": TimeFrame(amount, TimeFrameUnit[unit]),
+            "start": (start if start is not None else _EARLIEST).to_pydatetime(),
+            "end": inclusive_end(end).floor("us").to_pydatetime() if end is not None else None,
+        }
+        if _is_crypto(symbol):
+            request = CryptoBarsRequest(**common)
+        else:
+            request = StockBarsRequest(
+                **common, adjustment=Adjustment.RAW, feed=DataFeed(self.feed) if self.feed else None
+            )
+        fields = request.to_request_fields()
+        fields["timeframe"] = str(fields["timeframe"])
+        fields["limit"] = self.page_size
+        return fields
+
+    async def _fetch_symbol(self, symbol: str, start, end, resolution: str) -> pl.DataFrame:
+        crypto = _is_crypto(symbol)
+        client = self._client("crypto" if crypto else "stock")
+        path = f"/crypto/{self.crypto_feed}/bars" if crypto else "/stocks/bars"
+        fields = self._request_fields(symbol, start, end, resolution)
+        log.debug("alpaca: %s %s bars %s..%s", symbol, fields["timeframe"], fields.get("start"), fields.get("end"))
+        rows: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        while True:
+            page = await self.request(lambda f=dict(fields): asyncio.to_thread(self._call, client, path, f, symbol))
+            rows.extend(self._page_bars(page, symbol))
+            token = page.get("next_page_token")
+            if not token:
+                break
+            if token in seen:  # the vendor did not advance: stop rather than loop forever
+                log.warning("alpaca: %s: next_page_token repeats itself; stopping after %d pages", symbol, len(seen))
+                break
+            seen.add(token)
+            fields["page_token"] = token
+        log.debug("alpaca: %s: %d bars in %d page(s)", symbol, len(rows), len(seen) + 1)
+        return self._frame(symbol, rows, resolution)
+
+    def _call(self, client: Any, path: str, fields: dict[str, Any], symbol: str) -> dict[str, Any]:
+        """One page with the SDK client's ``get``, in a worker thread; failures mapped onto RustyBT errors."""
+        import requests
+        from alpaca.common.exceptions import APIError
+
+        try:
+            payload = client.get(path, fields)
+        except APIError as exc:
+            response = exc.response
+            raise self._error(
+                symbol,
+                getattr(response, "status_code", None),
+                getattr(response, "headers", None),
+                str(exc),
+            ) from None
+        except requests.exceptions.JSONDecodeError as exc:
+            raise AdapterError(
+                f"alpaca: {symbol}: the answer is not JSON ({self.redact(str(exc))})",
+                vendor_message=self.redact(str(exc)),
+                source=self.name,
+            ) from None
+        except requests.exceptions.RequestException as exc:  # connection errors, timeouts
+            raise TransientError(
+                f"alpaca: {symbol}: network error: {self.redact(type(exc).__name__ + ': ' + str(exc))}",
+                source=self.name,
+            ) from None
+        if not isinstance(payload, dict):
+            snippet = self.redact(json.dumps(payload, default=str)[:300])
+            raise AdapterError(
+                f"alpaca: {symbol}: expected a JSON object, got {snippet}", vendor_message=snippet, source=self.name
+            )
+        return payload
+
+    def _error(self, symbol: str, status: int | None, headers: Any, body: str) -> Exception:
+        message = self.redact(vendor_message(body))
+        where = f"alpaca: {symbol}: HTTP {status}" if status else f"alpaca: {symbol}"
+        if status in (401, 403):
+            return AuthenticationError(
+                f"{where}: refused ({message}); check ALPACA_API_KEY / ALPACA_API_SECRET and your data plan "
+                "(the free plan needs feed='iex' for recent stock bars)",
+                vendor_message=message,
+                source=self.name,
+            )
+        if status == 429:
+            when = reset_at(headers)
+            return RateLimitError(
+                f"{where}: rate limit hit ({message})" + (f"; retry after {when}" if when is not None else ""),
+                reset_at=when,
+                vendor_message=message,
+                source=self.name,
+            )
+        if status in (400, 404, 422) and "symbol" in message.lower():
+            return SymbolNotFound(f"{where}: unknown or invalid symbol {symbol!r} ({message})")
+        if status is None or status >= 500:
+            return TransientError(f"{where}: server error ({message})", vendor_message=message, source=self.name)
+        return AdapterError(f"{where}: request refused ({message})", vendor_message=message, source=self.name)
+
+    def _page_bars(self, page: dict[str, Any], symbol: str) -> list[dict[str, Any]]:
+        bars = page.get("bars", _DEFAULT)
+        if bars is None:
+            return []
+        if not isinstance(bars, dict):
+            snippet = self.redact(json.dumps(page, default=str)[:300])
+            raise AdapterError(
+                f"alpaca: {symbol}: expected 'bars' as an object keyed by symbol, got {snippet}",
+                vendor_message=snippet,
+                source=self.name,
+            )
+        rows = bars.get(symbol) or []
+        if not isinstance(rows, list):
+            snippet = self.redact(json.dumps(rows, default=str)[:300])
+            raise AdapterError(f"alpaca: {symbol}: malformed bars {snippet}", vendor_message=snippet, source=self.name)
+        return rows
+
+    def _frame(self, symbol: str, rows: list[dict[str, Any]], resolution: str) -> pl.DataFrame:
+        columns: dict[str, list[str]] = {c: [] for c in ("open", "high", "low", "close", "volume")}
+        stamps: list[str] = []
+        try:
+            for row in rows:
+                stamps.append(str(row["t"]))
+                for col, key in (("open", "o"), ("high", "h"), ("low", "l"), ("close", "c"), ("volume", "v")):
+                    columns[col].append(decimal_text(row[key]))
+            times = pd.to_datetime(pd.Series(stamps, dtype=object), utc=True, format="ISO8601")
+        except (KeyError, TypeError, ValueError) as exc:
+            snippet = self.redact(json.dumps(row, default=str)[:300])
+            raise AdapterError(
+                f"alpaca: {symbol}: malformed bar {snippet} ({type(exc).__name__}: {exc})",
+                vendor_message=snippet,
+                source=self.name,
+            ) from None
+        if not rows:
+            return bars_frame(symbol, [], columns)
+        if resolution in ("1d", "1w", "1M"):
+            calendar = "24/7" if _is_crypto(symbol) else "XNYS"
+            ns = session_labels(list(times.dt.date), resolution, calendar, week_start_labels=True)
+        else:
+            ns = list(times.dt.as_unit("ns").astype("int64"))
+        return bars_frame(symbol, ns, columns)
+
+
+def _import_sdk() -> None:
+    """Import ``alpaca.data`` once, quietly: it imports its live client, which imports ``websockets.legacy``."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="websockets.legacy is deprecated", category=DeprecationWarning)
+        import alpaca.data  # noqa: F401
+
+
+def _is_crypto(symbol: str) -> bool:
+    return "/" in symbol

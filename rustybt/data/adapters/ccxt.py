@@ -1,0 +1,820 @@
+"""Crypto exchanges through ccxt: OHLCV bars of spot and perpetual markets from any exchange ccxt supports.
+
+    >>> from rustybt.data.adapters import CCXTAdapter                                  # doctest: +SKIP
+    >>> adapter = CCXTAdapter("binance", market_type="swap")                           # doctest: +SKIP
+    >>> adapter.fetch_sync(["BTC/USDT:USDT"], "2024-01-01", "2024-01-31", "1h")       # doctest: +SKIP
+
+How it works
+    The adapter drives an exchange object of ``ccxt.async_support`` (built from ``exchange_id``, or given ready
+    made as ``exchange=``). Markets are loaded once (``load_markets``); each symbol is fetched with
+    ``fetch_ohlcv(symbol, timeframe, since, limit)`` page after page, ``since`` moving to one millisecond after
+    the last bar received, until the end of the range, an empty page, or the present. Symbols are fetched
+    concurrently (``concurrency``), every request passing our limiter and ccxt's own throttle.
+
+Symbols
+    ccxt unified symbols: ``BTC/USDT`` (spot), ``BTC/USDT:USDT`` (linear perpetual settled in USDT),
+    ``BTC/USD:BTC`` (inverse perpetual). The exchange's own ids (``BTCUSDT``) and, for ``market_type="swap"``,
+    ``BTC/USDT`` (read as the perpetual settled in the quote currency, else in the base) are accepted too. The
+    catalog stores the symbol as you wrote it; the asset records the unified symbol (``ccxt_symbol``), the
+    exchange's id (``exchange_symbol``), ``base``, ``quote`` and, for perpetuals, ``settle`` and
+    ``contract_size``. An unknown symbol raises :class:`~rustybt.errors.SymbolNotFound` naming close matches.
+
+Resolutions
+    ``1m 5m 15m 30m 1h 2h 4h 1d 1w 1M``, those the exchange lists in ``exchange.timeframes``. Bars are labelled
+    by their open time in UTC; daily, weekly and monthly bars by their day at midnight UTC. The bar still
+    forming is left out (``drop_incomplete=True``): the next incremental update fetches it complete.
+
+Dates
+    Naive dates and timestamps are UTC. ``start_date`` None means the exchange's first bar (``since=0``);
+    ``end_date`` None means now. An end given as a date (midnight) covers that whole day.
+
+Prices
+    ccxt turns the exchange's decimal strings into floats; each float is written back as its shortest
+    round-trip decimal (what ``repr`` prints: ``"42283.58"``, ``"0.00001"``), so the catalog stores exactly the
+    number the exchange sent.
+
+Rate limits, retries, errors
+    ccxt's own throttle stays on (``enableRateLimit``) and our limiter runs at the lower of the configured rate
+    (``rate_limit=`` or ``adapters.ccxt.rate_limit``) and the exchange's (``1000 / exchange.rateLimit``
+    requests per second). ccxt errors are mapped: ``AuthenticationError`` -> :class:`AuthenticationError` (never
+    retried), ``RateLimitExceeded`` / ``DDoSProtection`` -> :class:`RateLimitError` (retried after the
+    exchange's ``Retry-After``, else with exponential backoff), ``NetworkError`` / ``RequestTimeout`` /
+    ``ExchangeNotAvailable`` -> :class:`TransientError` (retried), ``BadSymbol`` -> :class:`SymbolNotFound`,
+    anything else -> :class:`AdapterError` with the exchange's message. A payload ccxt cannot read (HTML, a
+    truncated candle) is an :class:`AdapterError` naming the candle, never silently "no data".
+
+Credentials
+    Public market data needs none. Keys, when an exchange wants them, come from the environment
+    (``CCXT_<EXCHANGE>_API_KEY``, ``CCXT_<EXCHANGE>_SECRET``, ``CCXT_<EXCHANGE>_PASSWORD``) or the config file
+    (``adapters.ccxt.<exchange>.api_key`` / ``secret`` / ``password``); they are never stored with a bundle,
+    logged, or shown in ``repr``.
+
+Importing this module does not import ccxt; building an adapter does (about two seconds, once per process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import difflib
+import email.utils
+import http
+import json
+import logging
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import partial
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlsplit
+
+import pandas as pd
+import polars as pl
+
+from rustybt.data.adapters.base import AdapterMetadata
+from rustybt.data.adapters.network import NetworkAdapter, TransientError, normalize_frame
+from rustybt.data.resolution import RESOLUTIONS, parse_resolution
+from rustybt.data.schema import ADAPTER_COLUMNS, TIMESTAMP_DTYPE, VALUE_COLUMNS
+from rustybt.errors import AdapterError, AuthenticationError, InvalidArgument, RateLimitError, SymbolNotFound
+
+__all__ = ["MARKET_TYPES", "CCXTAdapter", "ReplayTransport"]
+
+log = logging.getLogger(__name__)
+
+#: Market types the adapter reads -> the asset class recorded in the catalog.
+MARKET_TYPES: dict[str, str] = {"spot": "crypto_spot", "swap": "crypto_perpetual"}
+_MARKET_TYPE_ALIASES = {"perpetual": "swap", "perp": "swap", "perpetuals": "swap"}
+#: Keys of ``exchange_config`` that hold credentials: refused, they come from the environment or the config file.
+_CREDENTIAL_KEYS = ("apikey", "secret", "password", "uid", "privatekey", "walletaddress", "token", "login", "twofa")
+_CREDENTIAL_FIELDS = (
+    ("API_KEY", "api_key", "apiKey"),
+    ("SECRET", "secret", "secret"),
+    ("PASSWORD", "password", "password"),
+)
+#: Catalog resolution -> polars duration of one bar.
+_DURATION = {r: ("1mo" if r == "1M" else r) for r in RESOLUTIONS}
+_DEFAULTS = {"max_retries": 5, "concurrency": 8, "backoff_base": 0.5, "backoff_max": 30.0, "drop_incomplete": True}
+
+
+# --- what a request saw -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Capture:
+    """The raw side of one ``fetch_ohlcv`` call: HTTP status, headers and body, and the candles before parsing."""
+
+    status: int | None = None
+    headers: Mapping[str, str] | None = None
+    body: str | None = None
+    raw: Any = None
+    parsed: bool = False
+
+
+# Per task (each symbol runs in its own task), so concurrent requests never see each other's responses.
+_CAPTURE: contextvars.ContextVar[_Capture | None] = contextvars.ContextVar("rustybt_ccxt_capture", default=None)
+
+
+def _instrument(exchange: Any) -> None:
+    """Wrap ``handle_errors`` and ``parse_ohlcvs`` of ``exchange`` to record, per call, what the exchange sent.
+
+    ccxt drops candles it cannot parse without a word and keeps response headers only in shared attributes;
+    both wrappers call the original unchanged and only note their arguments in the running task's context.
+    """
+    if getattr(exchange, "_rustybt_instrumented", False):
+        return
+    handle_errors = exchange.handle_errors
+    parse_ohlcvs = exchange.parse_ohlcvs
+
+    def recording_handle_errors(*args: Any, **kwargs: Any) -> Any:
+        capture = _CAPTURE.get()
+        if capture is not None and len(args) >= 6:
+            capture.status, capture.headers = args[0], args[4]
+            capture.body = args[5] if isinstance(args[5], str) else None
+        return handle_errors(*args, **kwargs)
+
+    def recording_parse_ohlcvs(ohlcvs: Any, *args: Any, **kwargs: Any) -> Any:
+        capture = _CAPTURE.get()
+        if capture is not None:
+            capture.raw, capture.parsed = ohlcvs, True
+        return parse_ohlcvs(ohlcvs, *args, **kwargs)
+
+    exchange.handle_errors = recording_handle_errors
+    exchange.parse_ohlcvs = recording_parse_ohlcvs
+    exchange._rustybt_instrumented = True
+
+
+# --- the adapter --------------------------------------------------------------------------------------------
+
+
+class CCXTAdapter(NetworkAdapter):
+    """OHLCV bars from a crypto exchange through ccxt (see the module docstring).
+
+    Parameters
+    ----------
+    exchange_id
+        A ccxt exchange id (``ccxt.exchanges``): ``"binance"``, ``"kraken"``, ``"okx"``... Ignored when
+        ``exchange`` is an exchange object.
+    market_type
+        ``"spot"`` (asset class ``crypto_spot``) or ``"swap"`` (perpetuals, ``crypto_perpetual``).
+    rate_limit
+        Requests per second; default ``adapters.ccxt.rate_limit``; never above the exchange's own limit.
+    limit
+        Candles per request; default the exchange's maximum as ccxt knows it.
+    max_retries, backoff_base, backoff_max
+        Attempts for a transient error or a rate limit (including the first), and the exponential backoff.
+    concurrency
+        Symbols fetched at once.
+    timeout_ms
+        ccxt request timeout (default ccxt's, 10 s).
+    exchange_config
+        Extra ccxt constructor settings (``{"options": {...}}``, ``"hostname"``...), stored with the bundle;
+        credentials are refused here.
+    drop_incomplete
+        Leave out the bar still forming at the time of the request.
+    exchange
+        A ready ``ccxt.async_support`` exchange object (with your own settings or preloaded markets) instead of
+        building one; a string is taken as ``exchange_id``.
+    config
+        A resolved :class:`~rustybt.config.Config`.
+    """
+
+    name: ClassVar[str] = "ccxt"
+    asset_class: ClassVar[str] = "crypto_spot"
+    supported_resolutions: ClassVar[tuple[str, ...]] = RESOLUTIONS
+    default_rate_limit: ClassVar[float] = 10.0
+    #: Calendar of bundles fed by this adapter (``rustybt.data.bundles.register`` uses it).
+    default_calendar: ClassVar[str] = "24/7"
+
+    def __init__(
+        self,
+        exchange_id: str = "binance",
+        *,
+        market_type: str = "spot",
+        rate_limit: float | None = None,
+        limit: int | None = None,
+        max_retries: int = 5,
+        concurrency: int = 8,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        timeout_ms: int | None = None,
+        exchange_config: Mapping[str, Any] | None = None,
+        drop_incomplete: bool = True,
+        exchange: Any = None,
+        config=None,
+    ) -> None:
+        if isinstance(exchange, str):
+            exchange_id, exchange = exchange, None
+        if exchange is not None:
+            given = getattr(exchange, "id", None)
+            if not given or not hasattr(exchange, "fetch_ohlcv"):
+                raise InvalidArgument(f"ccxt: exchange must be a ccxt.async_support exchange object, got {exchange!r}")
+            if exchange_id not in ("binance", given):
+                raise InvalidArgument(f"ccxt: exchange_id={exchange_id!r} but the exchange object is {given!r}")
+            exchange_id = given
+        if not isinstance(exchange_id, str) or not exchange_id.strip():
+            raise InvalidArgument(
+                f"ccxt: exchange_id must be a ccxt exchange id such as 'binance', got {exchange_id!r}"
+            )
+        self.exchange_id = exchange_id.strip().lower()
+        kind = str(market_type).strip().lower()
+        self.market_type = _MARKET_TYPE_ALIASES.get(kind, kind)
+        if self.market_type not in MARKET_TYPES:
+            raise InvalidArgument(f"ccxt: market_type must be 'spot' or 'swap' (perpetuals), got {market_type!r}")
+        self.asset_class = MARKET_TYPES[self.market_type]  # type: ignore[misc]  # per instance
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+            raise InvalidArgument(f"ccxt: limit (candles per request) must be a positive integer, got {limit!r}")
+        self.limit = limit
+        self.timeout_ms = timeout_ms
+        self.exchange_config = _check_exchange_config(exchange_config)
+        self.drop_incomplete = bool(drop_incomplete)
+        env_id = re.sub(r"[^A-Z0-9]", "_", self.exchange_id.upper())
+        self.api_key_env = tuple(f"CCXT_{env_id}_{suffix}" for suffix, _, _ in _CREDENTIAL_FIELDS)  # type: ignore[misc]
+        self._params: dict[str, Any] = {
+            "rate_limit": rate_limit,
+            "limit": limit,
+            "max_retries": max_retries,
+            "concurrency": concurrency,
+            "backoff_base": backoff_base,
+            "backoff_max": backoff_max,
+            "timeout_ms": timeout_ms,
+            "exchange_config": self.exchange_config or None,
+            "drop_incomplete": self.drop_incomplete,
+        }
+        super().__init__(
+            rate_limit=rate_limit,
+            max_retries=max_retries,
+            concurrency=concurrency,
+            backoff_base=backoff_base,
+            backoff_max=backoff_max,
+            config=config,
+        )
+        self.exchange = exchange if exchange is not None else self._build_exchange()
+        self.exchange.enableRateLimit = True  # the exchange's own throttle, always
+        exchange_ms = float(getattr(self.exchange, "rateLimit", 0) or 0)
+        exchange_rps = 1000.0 / exchange_ms if exchange_ms > 0 else None
+        configured = rate_limit or self.adapter_config.rate_limit
+        if configured and exchange_rps:
+            self.rate_limit = min(float(configured), exchange_rps)
+        else:
+            self.rate_limit = float(configured or exchange_rps or self.default_rate_limit)
+        if (self.exchange.has or {}).get("fetchOHLCV") is False:
+            raise AdapterError(f"ccxt: {self.exchange_id} offers no OHLCV data (has['fetchOHLCV'] is False)")
+        timeframes = getattr(self.exchange, "timeframes", None) or {}
+        if timeframes:
+            self.supported_resolutions = tuple(r for r in RESOLUTIONS if r in timeframes)  # type: ignore[misc]
+            if not self.supported_resolutions:
+                raise AdapterError(
+                    f"ccxt: {self.exchange_id} offers none of the catalog's resolutions; its timeframes are "
+                    f"{', '.join(timeframes)}"
+                )
+        self._resolved: dict[str, dict[str, Any]] = {}
+        self._markets_lock: asyncio.Lock | None = None
+
+    # --- construction ------------------------------------------------------------------------------------------
+    def _build_exchange(self) -> Any:
+        import ccxt
+        import ccxt.async_support as ccxt_async
+
+        if self.exchange_id not in ccxt.exchanges:
+            close = difflib.get_close_matches(self.exchange_id, ccxt.exchanges, n=5, cutoff=0.5)
+            hint = f"did you mean {', '.join(close)}?" if close else "see ccxt.exchanges for the list"
+            raise AdapterError(f"ccxt: unknown exchange id {self.exchange_id!r}; {hint}", source=self.name)
+        settings: dict[str, Any] = {"enableRateLimit": True}
+        if self.timeout_ms:
+            settings["timeout"] = int(self.timeout_ms)
+        settings.update(self.exchange_config)
+        settings.update(self._credentials())
+        return getattr(ccxt_async, self.exchange_id)(settings)
+
+    def _credentials(self) -> dict[str, str]:
+        """ccxt credential fields from ``CCXT_<EXCHANGE>_*`` or ``adapters.ccxt.<exchange>.*``; never kept on self."""
+        section = self.adapter_config.get(self.exchange_id) or {}
+        found: dict[str, str] = {}
+        for (_, key, field), env in zip(_CREDENTIAL_FIELDS, self.api_key_env, strict=True):
+            value = os.environ.get(env) or (section.get(key) if isinstance(section, Mapping) else None)
+            if value:
+                found[field] = str(value)
+        return found
+
+    def redact(self, text: str) -> str:
+        """``text`` without any credential of this exchange (environment or config file)."""
+        text = super().redact(text)
+        for secret in self._credentials().values():
+            if len(secret) >= 4:
+                text = text.replace(secret, "***")
+        return text
+
+    # --- what the source is -----------------------------------------------------------------------------------
+    @property
+    def metadata(self) -> AdapterMetadata:
+        import ccxt
+
+        # OHLCV is public market data on every exchange ccxt lists
+        return AdapterMetadata(
+            source=f"ccxt/{self.exchange_id}", api_version=f"ccxt {ccxt.__version__}", delay="real-time"
+        )
+
+    def to_config(self) -> dict[str, Any]:
+        """Exchange id, market type and the settings that differ from the defaults; never credentials."""
+        out: dict[str, Any] = {"exchange_id": self.exchange_id, "market_type": self.market_type}
+        for key, value in self._params.items():
+            if value is not None and value != _DEFAULTS.get(key):
+                out[key] = value
+        return out
+
+    # --- event loop and session -------------------------------------------------------------------------------
+    async def _session_start(self) -> None:
+        await super()._session_start()
+        ex = self.exchange
+        loop = asyncio.get_running_loop()
+        bound = getattr(ex, "asyncio_loop", None)
+        if bound is not None and bound is not loop:
+            # bound to the loop of an earlier synchronous call (its session was closed by _session_end)
+            if getattr(ex, "own_session", True):
+                ex.session = None
+            ex.asyncio_loop = None
+            ex.init_throttler()
+        if hasattr(ex, "closed_by_user"):
+            ex.closed_by_user = False  # reopened lazily by the next request
+        _instrument(ex)
+        self._markets_lock = asyncio.Lock()
+
+    async def _session_end(self) -> None:
+        ex = self.exchange
+        if getattr(ex, "session", None) is not None or getattr(ex, "tcp_connector", None) is not None:
+            try:
+                await ex.close()
+            except Exception as exc:  # closing must never hide the result
+                log.debug("ccxt: closing the %s session failed: %s", self.exchange_id, exc)
+
+    async def aclose(self) -> None:
+        """Close the exchange's HTTP session (after using :meth:`fetch` from your own event loop)."""
+        await self.exchange.close()
+
+    async def __aenter__(self) -> CCXTAdapter:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # --- markets and symbols ----------------------------------------------------------------------------------
+    async def _ensure_markets(self) -> None:
+        ex = self.exchange
+        if ex.markets:
+            return
+        if self._markets_lock is None:
+            self._markets_lock = asyncio.Lock()
+        async with self._markets_lock:
+            if not ex.markets:
+                await self.request(partial(self._call, ex.load_markets, "loading markets"))
+
+    async def _call(self, method: Callable[..., Any], what: str, *args: Any) -> tuple[Any, _Capture]:
+        """``await method(*args)`` with its errors mapped, and what the exchange sent for it."""
+        capture = _Capture()
+        token = _CAPTURE.set(capture)
+        try:
+            return await method(*args), capture
+        except Exception as exc:
+            raise self._map_error(exc, what, capture) from _cause(exc)
+        finally:
+            _CAPTURE.reset(token)
+
+    def _resolve(self, symbol: str) -> dict[str, Any]:
+        """The ccxt market of ``symbol`` (unified symbol, exchange id, or a perpetual written as its pair)."""
+        ex = self.exchange
+        markets: Mapping[str, Any] = ex.markets or {}
+        candidates = [symbol, symbol.upper()]
+        if self.market_type == "swap" and ":" not in symbol and "/" in symbol:
+            base, quote = symbol.upper().split("/", 1)
+            candidates += [f"{base}/{quote}:{quote}", f"{base}/{quote}:{base}"]
+        for candidate in candidates:
+            market = markets.get(candidate)
+            if market is not None and self._is_wanted(market):
+                return market
+        by_id = getattr(ex, "markets_by_id", None) or {}
+        for key in (symbol, symbol.upper()):
+            found = by_id.get(key) or []
+            for market in found if isinstance(found, list) else [found]:
+                if self._is_wanted(market):
+                    return market
+        other = next((markets[c] for c in candidates if c in markets), None)
+        if other is not None:
+            raise SymbolNotFound(
+                f"ccxt {self.exchange_id}: {symbol} is a {other.get('type')} market and this adapter reads "
+                f"{self.market_type} markets; use CCXTAdapter({self.exchange_id!r}, "
+                f"market_type={other.get('type')!r})"
+            )
+        pool = [s for s, m in markets.items() if self._is_wanted(m)]
+        close = difflib.get_close_matches(symbol.upper(), pool, n=5, cutoff=0.5)
+        hint = f"close matches: {', '.join(close)}" if close else f"{len(pool)} {self.market_type} markets are listed"
+        raise SymbolNotFound(
+            f"ccxt {self.exchange_id}: unknown {self.market_type} symbol {symbol!r}; {hint}. "
+            "Use ccxt unified symbols such as BTC/USDT (spot) or BTC/USDT:USDT (perpetual)."
+        )
+
+    def _is_wanted(self, market: Mapping[str, Any]) -> bool:
+        return bool(market.get(self.market_type)) or market.get("type") == self.market_type
+
+    def asset_info(self, symbol: str) -> dict[str, Any]:
+        """Asset record fields for ``symbol``: class, exchange, base, quote, settle and contract size."""
+        info: dict[str, Any] = {"asset_class": self.asset_class, "exchange": self.exchange_id}
+        market = self._resolved.get(symbol)
+        if market is None:
+            return info
+        info.update(
+            base=market.get("base"),
+            quote=market.get("quote"),
+            ccxt_symbol=market.get("symbol"),
+            exchange_symbol=market.get("id"),
+            asset_name=f"{market.get('symbol')} ({self.exchange_id} {self.market_type})",
+        )
+        if market.get("settle"):
+            info["settle"] = market.get("settle")
+        if market.get("contract"):
+            size = market.get("contractSize")
+            info["contract_size"] = float(size) if size is not None else 1.0
+        return info
+
+    # --- fetching ------------------------------------------------------------------------------------------
+    async def _fetch_symbol(self, symbol: str, start, end, resolution: str) -> pl.DataFrame:
+        await self._ensure_markets()
+        market = self._resolve(symbol)
+        self._resolved[symbol] = market
+        timeframe = resolution  # the catalog's names are ccxt's unified timeframes
+        now = pd.Timestamp.now(tz="UTC")
+        end = now if end is None else _inclusive_end(end, resolution)
+        since = _ms(start) if start is not None else 0
+        end_ms, now_ms = _ms(end), _ms(now)
+        step_ms = int(self.exchange.parse_timeframe(timeframe) * 1000)
+        limit = self._page_limit(market)
+        rows: list[list[Any]] = []
+        pages = 0
+        while since <= end_ms:
+            what = f"{symbol} {timeframe} bars from {_iso(since)}"
+            if pages:
+                what += f" (page {pages + 1}; the {len(rows)} bar(s) of the earlier pages are discarded)"
+            page = await self.request(
+                partial(self._call_page, market, timeframe, since, limit, what)  # type: ignore[arg-type]
+            )
+            pages += 1
+            if not page:
+                break
+            last = max(row[0] for row in page)
+            rows.extend(row for row in page if row[0] <= end_ms)
+            if last >= end_ms or last + step_ms > now_ms or last < since:
+                break
+            since = last + 1
+        log.debug("ccxt %s: %s %s: %d bar(s) in %d request(s)", self.exchange_id, symbol, timeframe, len(rows), pages)
+        return _bars_frame(rows, symbol, resolution, now if self.drop_incomplete else None)
+
+    async def _call_page(self, market: Mapping[str, Any], timeframe: str, since: int, limit, what: str) -> list:
+        rows, capture = await self._call(self.exchange.fetch_ohlcv, what, market["symbol"], timeframe, since, limit)
+        self._check_page(rows, capture, market, what)
+        return rows
+
+    def _page_limit(self, market: Mapping[str, Any]) -> int | None:
+        if self.limit is not None:
+            return self.limit
+        features = getattr(self.exchange, "features", None) or {}
+        section = features.get(market.get("type") or self.market_type) or {}
+        if market.get("contract"):
+            section = section.get("linear" if market.get("linear") else "inverse") or section
+        limit = ((section or {}).get("fetchOHLCV") or {}).get("limit")
+        return int(limit) if isinstance(limit, int | float) and limit > 0 else None
+
+    def _check_page(self, rows: Any, capture: _Capture, market: Mapping[str, Any], what: str) -> None:
+        """Refuse a response ccxt could not read (it would otherwise look like an empty range)."""
+        problem = None
+        raw = capture.raw
+        if not isinstance(rows, list):
+            problem = f"ccxt returned {type(rows).__name__}, not a list of candles"
+        elif capture.parsed and raw is not None:
+            if isinstance(raw, str | bytes):
+                problem = "the response is not a JSON list of candles"
+            else:
+                items = list(raw.values()) if isinstance(raw, dict) else raw if isinstance(raw, list | tuple) else None
+                if items is None:
+                    problem = f"the response holds a {type(raw).__name__}, not a list of candles"
+                else:
+                    problem = next(
+                        (f"candle {i} {bad}" for i, item in enumerate(items) if (bad := _shape_problem(item))), None
+                    )
+                if problem is None and items and len(rows) < len(items):  # ccxt dropped some: were they broken?
+                    for i, item in enumerate(items):
+                        bad = _candle_problem(self.exchange, item, market)
+                        if bad:
+                            problem = f"candle {i} {bad}"
+                            break
+        if problem is None:
+            for i, row in enumerate(rows):
+                if not isinstance(row, list | tuple) or len(row) < 6 or not isinstance(row[0], int):
+                    problem = f"candle {i} parsed as {row!r}"
+                    break
+        if problem is not None:
+            body = f"; the response began {capture.body[:200]!r}" if capture.body else ""
+            raise AdapterError(
+                f"ccxt {self.exchange_id}: malformed OHLCV response for {what}: {problem} (expected "
+                f"[time, open, high, low, close, volume] per candle){body}. The exchange's API may have changed: "
+                "try updating ccxt, or report it with this message.",
+                vendor_message=capture.body[:500] if capture.body else None,
+                source=self.name,
+            )
+
+    def _map_error(self, exc: BaseException, what: str, capture: _Capture) -> Exception:
+        """Our error for a ccxt (or unexpected) exception; credentials are redacted from every message."""
+        import ccxt
+
+        message = self.redact(str(exc)).strip()
+        where = f"ccxt {self.exchange_id}: {what}"
+        kind = type(exc).__name__
+        if isinstance(exc, ccxt.RateLimitExceeded | ccxt.DDoSProtection):
+            reset = _retry_after(capture.headers)
+            wait = f"; it asks to wait until {reset.isoformat()}" if reset is not None else ""
+            return RateLimitError(
+                f"{where}: the exchange's rate limit was hit ({kind}: {message}){wait}. Lower "
+                "adapters.ccxt.rate_limit or concurrency if this keeps happening.",
+                reset_at=reset,
+                vendor_message=message,
+                source=self.name,
+            )
+        if isinstance(exc, ccxt.AuthenticationError):
+            return AuthenticationError(
+                f"{where}: the exchange refused the credentials ({kind}: {message}). Public market data needs "
+                f"no key; check {self.api_key_env[0]} / {self.api_key_env[1]} or adapters.ccxt.{self.exchange_id} "
+                "in ~/.rustybt/config.yaml.",
+                vendor_message=message,
+                source=self.name,
+            )
+        if isinstance(exc, ccxt.BadSymbol):
+            return SymbolNotFound(f"{where}: the exchange does not know this symbol ({kind}: {message})")
+        if isinstance(exc, ccxt.NetworkError):
+            return TransientError(f"{where}: {kind}: {message}", vendor_message=message, source=self.name)
+        if isinstance(exc, ccxt.BaseError):
+            return AdapterError(f"{where}: {kind}: {message}", vendor_message=message, source=self.name)
+        return AdapterError(f"{where}: unexpected {kind} from ccxt: {message}", source=self.name)
+
+
+# --- helpers -----------------------------------------------------------------------------------------------
+
+
+def _cause(exc: BaseException) -> BaseException | None:
+    """Chain unexpected exceptions (bugs) for their traceback; ccxt's own are replaced (their text may hold keys)."""
+    import ccxt
+
+    return None if isinstance(exc, ccxt.BaseError) else exc
+
+
+def _check_exchange_config(settings: Mapping[str, Any] | None) -> dict[str, Any]:
+    out = dict(settings or {})
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, Mapping):
+            for key, inner in value.items():
+                flat = re.sub(r"[^a-z0-9]", "", str(key).lower())
+                if any(marker in flat for marker in _CREDENTIAL_KEYS):
+                    raise InvalidArgument(
+                        f"ccxt: exchange_config{path}[{key!r}] looks like a credential; credentials are never stored "
+                        "with a bundle: set CCXT_<EXCHANGE>_API_KEY / _SECRET / _PASSWORD or "
+                        "adapters.ccxt.<exchange>.api_key / secret / password in ~/.rustybt/config.yaml"
+                    )
+                walk(inner, f"{path}[{key!r}]")
+
+    walk(out, "")
+    try:
+        json.dumps(out)
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgument(
+            f"ccxt: exchange_config must be JSON-safe (it is stored with the bundle): {exc}"
+        ) from None
+    return out
+
+
+def _shape_problem(item: Any) -> str | None:
+    """Why ``item`` cannot be a candle (too few fields, not a list or object), or None."""
+    if isinstance(item, list | tuple) and len(item) < 6:
+        return f"{item!r} has {len(item)} field(s)"
+    if not isinstance(item, list | tuple | dict):
+        return f"{item!r} is not a candle"
+    return None
+
+
+def _candle_problem(exchange: Any, item: Any, market: Mapping[str, Any]) -> str | None:
+    """Why ccxt could not turn ``item`` into a candle, or None when it is fine (e.g. before ``since``)."""
+    shape = _shape_problem(item)
+    if shape:
+        return shape
+    try:
+        parsed = exchange.parse_ohlcv(item, market)
+    except Exception as exc:
+        return f"{item!r} cannot be read: {exc}"
+    if not parsed or not isinstance(parsed[0], int):
+        return f"{item!r} has no valid open time"
+    return None
+
+
+def _retry_after(headers: Mapping[str, str] | None) -> pd.Timestamp | None:
+    """When a rate limit lifts, from ``Retry-After`` (seconds or an HTTP date); None when not given."""
+    if not headers:
+        return None
+    value = next((str(v).strip() for k, v in headers.items() if str(k).lower() == "retry-after"), None)
+    if not value:
+        return None
+    now = pd.Timestamp.now(tz="UTC")
+    try:
+        return now + pd.Timedelta(seconds=max(float(value), 0.0))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    stamp = pd.Timestamp(when)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+_EPOCH = pd.Timestamp(0, tz="UTC")
+
+
+def _ms(ts: pd.Timestamp) -> int:
+    return int((ts - _EPOCH) // pd.Timedelta(milliseconds=1))
+
+
+def _iso(ms: int) -> str:
+    """ISO time of epoch milliseconds, with the milliseconds when there are any (``since`` is last bar + 1 ms)."""
+    text = (_EPOCH + pd.Timedelta(milliseconds=ms)).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{text}.{ms % 1000:03d}Z" if ms % 1000 else f"{text}Z"
+
+
+def _inclusive_end(end: pd.Timestamp, resolution: str) -> pd.Timestamp:
+    """An end given as a date (midnight) covers that whole day."""
+    if parse_resolution(resolution).is_intraday and end == end.normalize():
+        return end + pd.Timedelta(days=1) - pd.Timedelta(milliseconds=1)
+    return end
+
+
+def _decimal_text(values: Sequence[Any]) -> pl.Series:
+    """Prices as decimal strings: floats by their shortest round-trip repr, strings as sent, exponents written out."""
+    if all(v is None or type(v) in (float, int) for v in values):
+        text = pl.Series(values, dtype=pl.Float64, strict=False).cast(pl.String)  # shortest round-trip digits
+        if not bool(text.str.contains("e", literal=True).any()):
+            return text
+        return pl.Series([_plain(t) for t in text.to_list()], dtype=pl.String)
+    return pl.Series([_one_text(v) for v in values], dtype=pl.String)
+
+
+def _plain(text: str | None) -> str | None:
+    if text is None or "e" not in text:
+        return text
+    return format(Decimal(repr(float(text))), "f")
+
+
+def _one_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float):
+        return _plain(repr(value))
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    text = str(value).strip()
+    return format(Decimal(text), "f") if ("e" in text.lower() and _is_number(text)) else text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        Decimal(text)
+    except ArithmeticError:
+        return False
+    return True
+
+
+def _bars_frame(rows: Sequence[Sequence[Any]], symbol: str, resolution: str, now: pd.Timestamp | None) -> pl.DataFrame:
+    """The adapter frame of ccxt candles ``[ms, open, high, low, close, volume]``, in the order received."""
+    if not rows:
+        return normalize_frame(pl.DataFrame(), symbol)
+    data: dict[str, pl.Series] = {"timestamp": pl.Series([row[0] for row in rows], dtype=pl.Int64)}
+    for i, column in enumerate(VALUE_COLUMNS, start=1):
+        data[column] = _decimal_text([row[i] for row in rows])
+    frame = pl.DataFrame(data).with_columns(
+        pl.from_epoch("timestamp", time_unit="ms").dt.replace_time_zone("UTC").cast(TIMESTAMP_DTYPE),
+        pl.lit(symbol).alias("symbol"),
+    )
+    if now is not None:  # the bar still forming
+        frame = frame.filter(
+            pl.col("timestamp").dt.offset_by(_DURATION[resolution]) <= pl.lit(now.to_pydatetime()).cast(TIMESTAMP_DTYPE)
+        )
+    if not parse_resolution(resolution).is_intraday:  # a day, week or month: its first day at midnight UTC
+        frame = frame.with_columns(pl.col("timestamp").dt.truncate(_DURATION[resolution]))
+    return frame.select(ADAPTER_COLUMNS)
+
+
+# --- offline replay ------------------------------------------------------------------------------------------
+
+
+class ReplayTransport:
+    """Serves recorded HTTP responses to a ccxt exchange in place of its transport (``exchange.fetch``).
+
+    Everything above the transport is ccxt's own code: signing, request building, ``handle_errors`` (the
+    exchange's error mapping), ``parse_ohlcv``. Used by the offline tests and the benchmark; handy for demos.
+
+    Parameters
+    ----------
+    exchange
+        A ``ccxt.async_support`` exchange object.
+    interactions
+        Recorded exchanges, served in order: ``{"request": {"method": "GET", "path": "/api/v3/klines",
+        "params": {"symbol": "BTCUSDT", "startTime": "1704067200000"}}, "response": {"status": 200,
+        "headers": {...}, "body": <JSON value or text>}}``. A request matches when method and path are equal and
+        its query holds every recorded param. ``"times": n`` serves an interaction n times (0: forever). A
+        response ``{"error": "RequestTimeout"}`` raises that ccxt error, as the transport does on a network
+        failure.
+    handler
+        ``handler(method, path, params)`` -> a response dict (as above) or None; asked when no recorded
+        interaction matches (generated responses).
+    latency
+        Seconds to wait before each response (``asyncio.sleep``).
+
+    Attributes
+    ----------
+    requests
+        Every request served: ``{"method", "url", "path", "params"}``.
+    """
+
+    def __init__(
+        self,
+        exchange: Any,
+        interactions: Iterable[Mapping[str, Any]] = (),
+        *,
+        handler: Callable[[str, str, dict[str, str]], Mapping[str, Any] | None] | None = None,
+        latency: float = 0.0,
+    ) -> None:
+        self.exchange = exchange
+        self.interactions = [dict(i) for i in interactions]
+        self._served = [0] * len(self.interactions)
+        self.handler = handler
+        self.latency = latency
+        self.requests: list[dict[str, Any]] = []
+
+    @classmethod
+    def from_file(cls, exchange: Any, path: str | Path, **kwargs: Any) -> ReplayTransport:
+        """Interactions from a JSON file: a list, or an object with an ``"interactions"`` list."""
+        data = json.loads(Path(path).read_text())
+        return cls(exchange, data["interactions"] if isinstance(data, dict) else data, **kwargs)
+
+    def install(self) -> ReplayTransport:
+        """Replace the exchange's transport with this replayer; returns self."""
+        self.exchange.fetch = self.fetch
+        return self
+
+    def pending(self) -> list[Mapping[str, Any]]:
+        """Recorded interactions never served (those with a fixed count)."""
+        return [i for i, n in zip(self.interactions, self._served, strict=True) if n == 0 and i.get("times", 1) != 0]
+
+    def _match(self, method: str, path: str, params: Mapping[str, str]) -> Mapping[str, Any] | None:
+        for k, item in enumerate(self.interactions):
+            request = item.get("request", {})
+            if request.get("method", "GET").upper() != method.upper() or request.get("path") != path:
+                continue
+            if any(params.get(key) != str(value) for key, value in (request.get("params") or {}).items()):
+                continue
+            times = int(item.get("times", 1))
+            if times and self._served[k] >= times:
+                continue
+            self._served[k] += 1
+            return item["response"]
+        return self.handler(method, path, dict(params)) if self.handler is not None else None
+
+    async def fetch(self, url: str, method: str = "GET", headers: Any = None, body: Any = None) -> Any:
+        """The transport: what ``Exchange.fetch`` does after the socket, with a recorded response."""
+        import ccxt
+
+        ex = self.exchange
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        parts = urlsplit(url)
+        params = dict(parse_qsl(parts.query, keep_blank_values=True))
+        self.requests.append({"method": method, "url": url, "path": parts.path, "params": params})
+        response = self._match(method, parts.path, params)
+        if response is None:
+            raise LookupError(f"ReplayTransport: no recorded response for {method} {url}")
+        if "error" in response:
+            raise getattr(ccxt, response["error"])(" ".join([ex.id, method, url]))
+        status = int(response.get("status", 200))
+        reason = response.get("reason") or http.HTTPStatus(status).phrase
+        response_headers = dict(response.get("headers") or {"Content-Type": "application/json"})
+        payload = response.get("body", "")
+        text = payload if isinstance(payload, str) else json.dumps(payload)
+        request_headers = ex.prepare_request_headers(headers)
+        text = ex.on_rest_response(status, reason, url, method, response_headers, text, request_headers, body)
+        json_response = ex.parse_json(text)
+        if ex.enableLastHttpResponse:
+            ex.last_http_response = text
+        if ex.enableLastResponseHeaders:
+            ex.last_response_headers = response_headers
+        if ex.enableLastJsonResponse:
+            ex.last_json_response = json_response
+        ex.handle_errors(status, reason, url, method, response_headers, text, json_response, request_headers, body)
+        ex.handle_http_status_code(status, reason, url, method, text)
+        return json_response if json_response is not None else text

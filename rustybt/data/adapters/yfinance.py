@@ -1,0 +1,708 @@
+"""Yahoo Finance bars through yfinance: stocks, ETFs and indices, from one-minute to monthly bars.
+
+Source
+    Yahoo's chart API, ``https://query2.finance.yahoo.com/v8/finance/chart/<symbol>`` with ``period1``,
+    ``period2``, ``interval``, ``includePrePost`` and ``events`` (the request ``yfinance.Ticker.history``
+    makes). The HTTP session is yfinance's (``curl_cffi`` with browser impersonation) unless one is passed;
+    the JSON is read with yfinance's own parsers (``yfinance.utils.parse_quotes`` / ``parse_actions``).
+    The request itself is made here rather than through ``Ticker.history`` because that call hides what this
+    adapter must see: the HTTP status (401 vs 404 vs malformed), ``Retry-After`` on 429, and it runs through a
+    process-wide session singleton with its own retries and an in-memory cache that replays failed
+    responses for past ranges.
+
+Raw prices
+    Yahoo returns OHLC, volume and dividend amounts **adjusted for every split up to the day of the request**
+    (yfinance's docs: with ``auto_adjust=False`` one gets "Yahoo's OHLC as returned (already split-adjusted)";
+    only ``adjclose``, never used here, adds dividends). The catalog stores raw prices and applies splits and
+    dividends itself, point-in-time. So the adapter undoes Yahoo's split adjustment: it learns every split
+    from the start of the range to today (the events of the bar request plus, when the range ends in the
+    past, one small monthly request for the events after it) and multiplies each price and dividend by the
+    product of the split factors after its session (volumes are divided). The product carries Yahoo's float
+    rounding (Yahoo's values are float32), so reconstructed values are rounded to the fewest decimals within
+    that precision (2**-22 relative): 23.056428909301758 x 28 is stored as 645.57. Values no split touched
+    are kept exactly as Yahoo sent them (shortest ``repr`` of the float).
+
+Timestamps
+    Daily, weekly and monthly bars: the session date (the week's or month's first day for 1w/1M) in the
+    exchange's time zone, at midnight UTC. Intraday bars: the bar's open time in UTC; regular hours only.
+
+Limits (Yahoo's, see yfinance's ``history`` and price-repair code)
+    1m: the last 30 days, at most 7 days per request (fetched in 7-day pieces); 5m/15m/30m: the last 60 days;
+    1h: the last 730 days; 1d/1w/1M: the whole history. 30m bars are built from 15m bars, as yfinance does
+    (Yahoo returns 60m bars for ``interval=30m``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import math
+import threading
+import zoneinfo
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+import numpy as np
+import pandas as pd
+import polars as pl
+
+from rustybt.data.adapters.base import ADJUSTMENT_SCHEMA, AdapterMetadata
+from rustybt.data.adapters.network import NetworkAdapter, TransientError
+from rustybt.data.schema import TIMESTAMP_DTYPE
+from rustybt.errors import AdapterError, AuthenticationError, InvalidArgument, RateLimitError, SymbolNotFound
+
+__all__ = ["INTRADAY_LIMITS", "YFinanceAdapter"]
+
+log = logging.getLogger(__name__)
+
+CHART_URL = "https://query2.finance.yahoo.com/v8/finance/chart/{symbol}"
+_BROWSER_UA = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+)
+#: Relative precision of Yahoo's prices (float32: 2**-24 per rounding, with room for Yahoo's own arithmetic).
+YAHOO_RELATIVE_PRECISION = 2.0**-22
+_MAX_DECIMALS = 12
+_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class IntradayLimit:
+    """How far back Yahoo serves an intraday resolution and how much one request may span."""
+
+    interval: str  # Yahoo's ``interval`` parameter
+    lookback: timedelta
+    per_request: timedelta
+
+
+#: Yahoo's intraday limits (yfinance: ``history(period="max")`` and ``_reconstruct_intervals_batch``).
+INTRADAY_LIMITS: dict[str, IntradayLimit] = {
+    "1m": IntradayLimit("1m", timedelta(days=30), timedelta(days=7)),
+    "5m": IntradayLimit("5m", timedelta(days=60), timedelta(days=60)),
+    "15m": IntradayLimit("15m", timedelta(days=60), timedelta(days=60)),
+    "30m": IntradayLimit("15m", timedelta(days=60), timedelta(days=60)),  # 15m resampled, like yfinance
+    "1h": IntradayLimit("1h", timedelta(days=730), timedelta(days=730)),
+}
+_COARSE_INTERVALS = {"1d": "1d", "1w": "1wk", "1M": "1mo"}
+
+
+@dataclass
+class _Chart:
+    """One chart response, parsed: bars as float arrays plus the events and metadata."""
+
+    epoch_s: np.ndarray  # int64 seconds, sorted
+    values: dict[str, np.ndarray]  # open high low close volume, float64 (NaN = missing)
+    splits: list[tuple[date, float]]  # (session date, factor: 7.0 for a 7-for-1 split)
+    dividends: list[tuple[date, float]]  # (session date, split-adjusted amount)
+    meta: dict[str, Any]
+
+
+class YFinanceAdapter(NetworkAdapter):
+    """Stocks, ETFs and indices from Yahoo Finance (registry name ``"yfinance"``).
+
+    Parameters
+    ----------
+    session
+        A ``requests.Session`` or ``curl_cffi`` session to send the requests with (tests pass a
+        ``requests.Session`` served by ``responses``); default: yfinance's own session factory.
+    rate_limit
+        Requests per second; default ``adapters.yfinance.rate_limit`` from the config file, else 2.
+    max_retries, backoff_base, backoff_max, concurrency, config
+        See :class:`~rustybt.data.adapters.network.NetworkAdapter`.
+    timeout
+        Seconds to wait for one HTTP response.
+
+    Notes
+    -----
+    Prices are stored raw (Yahoo's split adjustment undone, see the module docstring);
+    :meth:`adjustments` reports the splits (ratio ``1/7`` for a 7-for-1 split) and cash dividends (raw
+    amount, ratio left to the catalog) inside the fetched ranges.
+    """
+
+    name: ClassVar[str] = "yfinance"
+    asset_class: ClassVar[str] = "equity"
+    supported_resolutions: ClassVar[tuple[str, ...]] = ("1d", "1w", "1M", "1m", "5m", "15m", "30m", "1h")
+    default_rate_limit: ClassVar[float] = 2.0
+
+    def __init__(
+        self,
+        *,
+        session: Any = None,
+        rate_limit: float | None = None,
+        max_retries: int = 5,
+        concurrency: int = 4,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        timeout: float = 30.0,
+        config=None,
+    ) -> None:
+        super().__init__(
+            rate_limit=rate_limit,
+            max_retries=max_retries,
+            concurrency=concurrency,
+            backoff_base=backoff_base,
+            backoff_max=backoff_max,
+            config=config,
+        )
+        self._params: dict[str, Any] = {}
+        if rate_limit is not None:
+            self._params["rate_limit"] = float(rate_limit)
+        if max_retries != 5:
+            self._params["max_retries"] = max_retries
+        if timeout != 30.0:
+            self._params["timeout"] = timeout
+        self.timeout = float(timeout)
+        self._session = session
+        self._lock = threading.Lock()
+        self._events: dict[str, pl.DataFrame] = {}
+        self._meta: dict[str, dict[str, Any]] = {}
+
+    # --- what the source is ---------------------------------------------------------------------------
+    @property
+    def metadata(self) -> AdapterMetadata:
+        return AdapterMetadata(
+            source="Yahoo Finance (chart API, via yfinance)",
+            api_version="v8/finance/chart",
+            delay="delayed (up to 15-20 min intraday); daily bars final after the close",
+            requires_auth=False,
+        )
+
+    def to_config(self) -> dict[str, Any]:
+        return dict(self._params)
+
+    def asset_info(self, symbol: str) -> dict[str, Any]:
+        """Asset class plus what Yahoo's chart metadata says: exchange, name, currency, instrument type."""
+        info: dict[str, Any] = {"asset_class": self.asset_class}
+        meta = self._meta.get(symbol)
+        if meta:
+            info["exchange"] = meta.get("exchangeName") or ""
+            name = meta.get("longName") or meta.get("shortName")
+            if name:
+                info["asset_name"] = name
+            for key, field in (("currency", "currency"), ("instrumentType", "instrument_type")):
+                if meta.get(key):
+                    info[field] = meta[key]
+            if meta.get("exchangeTimezoneName"):
+                info["exchange_timezone"] = meta["exchangeTimezoneName"]
+        return info
+
+    def adjustments(self, symbols: Sequence[str] | None = None) -> pl.DataFrame:
+        """Splits and dividends inside the ranges this adapter fetched, in ``ADJUSTMENT_SCHEMA``.
+
+        A split of s-for-1 (Yahoo's ``numerator/denominator``) has ratio ``1/s``; a dividend has its raw cash
+        amount per share and a null ratio (the catalog derives it from the previous close). Symbols this
+        adapter has not fetched have none.
+        """
+        with self._lock:
+            names = list(self._events) if symbols is None else [s for s in symbols if s in self._events]
+            frames = [self._events[s] for s in names]
+        if not frames:
+            return pl.DataFrame(schema=ADJUSTMENT_SCHEMA)
+        return pl.concat(frames).sort(["symbol", "effective_date", "kind"])
+
+    # --- fetching ------------------------------------------------------------------------------------------
+    async def _fetch_symbol(self, symbol: str, start, end, resolution: str) -> pl.DataFrame:
+        now = pd.Timestamp.now(tz="UTC")
+        limit = INTRADAY_LIMITS.get(resolution)
+        if limit is not None:
+            start, end = self._intraday_range(symbol, start, end, resolution, limit, now)
+            if start > end:  # a start in the future: nothing to ask for
+                self._warn_empty(symbol, resolution, start, end, None)
+                return _empty_frame()
+            pieces = _split_range(start, end, limit.per_request)
+            step = pd.Timedelta(_resolution_seconds(resolution), unit="s")
+            # period2 one bar past the last wanted open, so that bar is included
+            requests = [(_epoch(a), _epoch(b + step), limit.interval) for a, b in pieces]
+        else:
+            first = (start - _DAY) if start is not None else now - pd.Timedelta(days=99 * 365)
+            last = (end + 2 * _DAY) if end is not None else now + _DAY
+            requests = [(_epoch(first), _epoch(last), _COARSE_INTERVALS[resolution])]
+
+        charts = await asyncio.gather(*(self._chart(symbol, p1, p2, interval) for p1, p2, interval in requests))
+        if limit is not None:
+            charts = [_regular_hours(c) for c in charts]
+        last_period2 = max(p2 for _, p2, _ in requests)
+        chart = _merge_charts(charts)
+        if chart.epoch_s.size == 0:
+            self._warn_empty(symbol, resolution, start, end, chart.meta.get("_vendor_note"))
+            self._remember(symbol, chart.meta, [])
+            return _empty_frame()
+
+        splits = list(chart.splits)
+        if last_period2 < _epoch(now - _DAY):
+            # The bars are split-adjusted up to today: learn the splits between the range and today.
+            tail = await self._chart(symbol, last_period2, _epoch(now), "1mo")
+            splits += tail.splits
+        tz = _exchange_tz(chart.meta, symbol)
+        frame, events = _build(symbol, chart, splits, tz, resolution, start, end)
+        if frame.height == 0:
+            self._warn_empty(symbol, resolution, start, end, None)
+        self._remember(symbol, chart.meta, events)
+        return frame
+
+    @staticmethod
+    def _warn_empty(symbol, resolution, start, end, vendor) -> None:
+        said = f" (Yahoo: {vendor})" if vendor else ""
+        log.warning(
+            "yfinance: no %s bars for %s between %s and %s%s", resolution, symbol, start or "-", end or "-", said
+        )
+
+    def _intraday_range(self, symbol, start, end, resolution, limit: IntradayLimit, now):
+        oldest = now - pd.Timedelta(limit.lookback)
+        end = now if end is None or end > now else end
+        if start is None:
+            start = min(oldest + pd.Timedelta(hours=1), end)
+        first_asked = min(start, end)
+        if first_asked < oldest:
+            per_request = (
+                f", at most {limit.per_request.days} days per request" if limit.per_request < limit.lookback else ""
+            )
+            raise InvalidArgument(
+                f"yfinance: Yahoo serves {resolution} bars only for the last {limit.lookback.days} days"
+                f"{per_request}; {symbol} was asked from {first_asked:%Y-%m-%d %H:%M} UTC, before "
+                f"{oldest:%Y-%m-%d %H:%M} UTC. Use a later start_date or a coarser resolution "
+                "(5m/15m/30m: 60 days, 1h: 730 days, 1d: the whole history)."
+            )
+        return start, end
+
+    async def _chart(self, symbol: str, period1: int, period2: int, interval: str) -> _Chart:
+        params = {
+            "period1": str(period1),
+            "period2": str(period2),
+            "interval": interval,
+            "includePrePost": "false",
+            "events": "div,splits",
+        }
+        payload = await self.request(lambda: asyncio.to_thread(self._get_chart, symbol, params))
+        return _parse_chart(symbol, payload)
+
+    def _get_chart(self, symbol: str, params: dict[str, str]) -> dict[str, Any]:
+        """One blocking GET of the chart endpoint; the ``result[0]`` object or a classified error."""
+        session = self._get_session()
+        url = CHART_URL.format(symbol=quote(symbol.strip().upper(), safe="^=-."))
+        headers = {}
+        agent = str(getattr(session, "headers", {}).get("User-Agent", ""))
+        if agent.startswith("python-requests"):  # Yahoo answers 429 to the default requests agent
+            headers["User-Agent"] = _BROWSER_UA
+        try:
+            response = session.get(url, params=params, timeout=self.timeout, headers=headers or None)
+        except OSError as exc:  # requests' and curl_cffi's errors are OSErrors
+            raise TransientError(f"yfinance: request for {symbol} failed: {exc}", source=self.name) from exc
+        return _check_response(symbol, response)
+
+    def _get_session(self):
+        if self._session is None:
+            with self._lock:
+                if self._session is None:
+                    self._session = _default_session()
+        return self._session
+
+    def _remember(self, symbol: str, meta: dict[str, Any], events: list[dict[str, Any]]) -> None:
+        frame = pl.DataFrame(events, schema=ADJUSTMENT_SCHEMA) if events else pl.DataFrame(schema=ADJUSTMENT_SCHEMA)
+        with self._lock:
+            self._meta[symbol] = meta
+            self._events[symbol] = frame
+
+
+# --- HTTP ------------------------------------------------------------------------------------------------
+
+
+def _default_session():
+    """yfinance's default session (curl_cffi impersonating a browser)."""
+    try:
+        from yfinance._http import new_session  # yfinance >= 1.0
+    except ImportError:  # pragma: no cover - older yfinance
+        from curl_cffi import requests as curl_requests
+
+        return curl_requests.Session(impersonate="chrome")
+    return new_session()
+
+
+def _vendor_message(payload: Any, text: str) -> str:
+    """Yahoo's own words: ``chart.error`` or ``finance.error`` description, else the start of the body."""
+    if isinstance(payload, dict):
+        for key in ("chart", "finance"):
+            block = payload.get(key)
+            if isinstance(block, dict) and isinstance(block.get("error"), dict):
+                err = block["error"]
+                return str(err.get("description") or err.get("code") or err)
+    return " ".join(text.split())[:300]
+
+
+def _retry_after(value: str | None) -> pd.Timestamp | None:
+    if not value:
+        return None
+    now = pd.Timestamp.now(tz="UTC")
+    try:
+        return now + pd.Timedelta(seconds=float(value))
+    except ValueError:
+        pass
+    try:
+        return pd.Timestamp(email.utils.parsedate_to_datetime(value)).tz_convert("UTC")
+    except (TypeError, ValueError):
+        return None
+
+
+def _check_response(symbol: str, response) -> dict[str, Any]:
+    status = int(response.status_code)
+    text = response.text or ""
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = None
+    vendor = _vendor_message(payload, text)
+    where = f"yfinance: {symbol}"
+    if status == 429:
+        reset = _retry_after(response.headers.get("Retry-After"))
+        when = f"; Yahoo asks to wait until {reset}" if reset is not None else ""
+        raise RateLimitError(
+            f"{where}: Yahoo's rate limit was hit (HTTP 429){when}",
+            reset_at=reset,
+            vendor_message=vendor,
+            source="yfinance",
+        )
+    if status in (401, 403):
+        raise AuthenticationError(
+            f"{where}: Yahoo refused the request (HTTP {status}: {vendor}); Yahoo needs no account for chart "
+            "data, so this is usually a blocked client: upgrade yfinance/curl_cffi or pass another session",
+            vendor_message=vendor,
+            source="yfinance",
+        )
+    chart = payload.get("chart") if isinstance(payload, dict) else None
+    error = chart.get("error") if isinstance(chart, dict) else None
+    code = str(error.get("code", "")) if isinstance(error, dict) else ""
+    if status == 404 or code == "Not Found":
+        raise SymbolNotFound(
+            f"{where}: Yahoo has no data for symbol {symbol!r} ({vendor}); check the spelling in Yahoo's "
+            "form, e.g. BRK-B, ^GSPC, VOD.L"
+        )
+    if vendor.startswith("Data doesn't exist for startDate"):
+        # Yahoo's answer for a range without bars (HTTP 400): an empty range, not a bad request
+        return {"meta": {"_vendor_note": vendor}}
+    if status in (400, 422) or code in ("Bad Request", "Unprocessable Entity"):
+        raise InvalidArgument(f"{where}: Yahoo rejected the request (HTTP {status}): {vendor}")
+    if status >= 500:
+        raise TransientError(f"{where}: Yahoo answered HTTP {status}: {vendor}", vendor_message=vendor)
+    if status >= 400:
+        raise AdapterError(f"{where}: Yahoo answered HTTP {status}: {vendor}", vendor_message=vendor)
+    if error:
+        raise AdapterError(f"{where}: Yahoo reported an error: {vendor}", vendor_message=vendor, source="yfinance")
+    result = chart.get("result") if isinstance(chart, dict) else None
+    if not isinstance(result, list) or not result or not isinstance(result[0], dict):
+        raise AdapterError(
+            f"{where}: Yahoo's answer is not chart data (expected chart.result[0]): {vendor}",
+            vendor_message=vendor,
+            source="yfinance",
+        )
+    return result[0]
+
+
+# --- parsing ---------------------------------------------------------------------------------------------
+
+
+def _parse_chart(symbol: str, result: dict[str, Any]) -> _Chart:
+    """``chart.result[0]`` through yfinance's parsers into float arrays and dated events."""
+    from yfinance import utils as yf_utils
+
+    meta = result.get("meta") if isinstance(result.get("meta"), dict) else {}
+    empty = _Chart(np.empty(0, np.int64), {c: np.empty(0) for c in _VALUES}, [], [], meta)
+    try:
+        tz = None
+        if result.get("timestamp") or (result.get("events") or {}):
+            tz = _exchange_tz(meta, symbol)
+        if result.get("timestamp"):
+            quotes = yf_utils.parse_quotes(result)
+            epoch_s = np.asarray((quotes.index - pd.Timestamp(0)) // pd.Timedelta(seconds=1), dtype=np.int64)
+            values = {c: quotes[c.capitalize()].to_numpy(dtype=np.float64, na_value=np.nan) for c in _VALUES}
+        else:
+            epoch_s, values = empty.epoch_s, empty.values
+        dividends, splits, _ = yf_utils.parse_actions(result)
+    except AdapterError:
+        raise
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        raise AdapterError(
+            f"yfinance: {symbol}: Yahoo's chart data is malformed ({type(exc).__name__}: {exc})",
+            vendor_message=str(exc),
+            source="yfinance",
+        ) from exc
+    split_rows = []
+    div_rows = []
+    if tz is not None:
+        split_rows = [
+            (d, float(f)) for d, f in zip(_session_dates(splits.index, tz), splits["Stock Splits"], strict=True)
+        ]
+        split_rows = [(d, f) for d, f in split_rows if math.isfinite(f) and f > 0 and f != 1.0]
+        div_rows = [
+            (d, float(a)) for d, a in zip(_session_dates(dividends.index, tz), dividends["Dividends"], strict=True)
+        ]
+    return _Chart(epoch_s, values, split_rows, div_rows, meta)
+
+
+_VALUES = ("open", "high", "low", "close", "volume")
+
+
+def _exchange_tz(meta: dict[str, Any], symbol: str) -> zoneinfo.ZoneInfo:
+    name = meta.get("exchangeTimezoneName")
+    try:
+        return zoneinfo.ZoneInfo(str(name))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        raise AdapterError(
+            f"yfinance: {symbol}: Yahoo's chart metadata has no usable exchangeTimezoneName ({name!r})",
+            vendor_message=str(name),
+            source="yfinance",
+        ) from None
+
+
+def _session_dates(index, tz, dst_fix: bool = True) -> list[date]:
+    """Session dates of Yahoo timestamps (naive UTC) in the exchange's zone.
+
+    With ``dst_fix`` (daily bars and events), like yfinance's ``fix_Yahoo_dst_issue``: a time of exactly 22:00
+    or 23:00 local is Yahoo's midnight off by a DST hour, so it belongs to the next day.
+    """
+    if len(index) == 0:
+        return []
+    local = pd.DatetimeIndex(index).tz_localize("UTC").tz_convert(tz)
+    if not dst_fix:
+        return list(local.date)
+    shift = np.where((local.minute == 0) & np.isin(local.hour, (22, 23)), 24 - local.hour, 0)
+    local = local + pd.to_timedelta(shift, unit="h")
+    return list(local.date)
+
+
+def _merge_charts(charts: Sequence[_Chart]) -> _Chart:
+    if len(charts) == 1:
+        return charts[0]
+    epoch = np.concatenate([c.epoch_s for c in charts])
+    order = np.argsort(epoch, kind="stable")
+    epoch = epoch[order]
+    values = {k: np.concatenate([c.values[k] for c in charts])[order] for k in _VALUES}
+    keep = np.ones(epoch.size, dtype=bool)
+    keep[:-1] = epoch[1:] != epoch[:-1]  # pieces overlap at their edges: keep the later copy
+    meta = next((c.meta for c in charts if c.meta), {})
+    splits = sorted(set(s for c in charts for s in c.splits))
+    dividends = sorted(set(d for c in charts for d in c.dividends))
+    return _Chart(epoch[keep], {k: v[keep] for k, v in values.items()}, splits, dividends, meta)
+
+
+def _build(symbol, chart: _Chart, splits, tz, resolution, start, end) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+    """The adapter frame (raw prices as decimal text) and the events inside the requested range."""
+    epoch = chart.epoch_s
+    vals = {k: v.copy() for k, v in chart.values.items()}
+    utc_index = pd.to_datetime(epoch, unit="s")
+    keep = ~np.all(np.isnan(np.vstack([vals[c] for c in _VALUES[:4]])), axis=0)  # Yahoo's all-null rows
+    intraday = resolution in INTRADAY_LIMITS
+    if intraday:
+        times = epoch[keep]
+        vals = {k: v[keep] for k, v in vals.items()}
+        if resolution == "30m":
+            times, vals = _resample(times, vals, 1800)
+        ts = pl.from_epoch(pl.Series("timestamp", times, dtype=pl.Int64), time_unit="s").dt.replace_time_zone("UTC")
+        days = _session_dates(pd.to_datetime(times, unit="s"), tz, dst_fix=False)
+        inside = np.ones(times.size, dtype=bool)
+        if start is not None:
+            inside &= times >= _epoch(start)
+        if end is not None:
+            inside &= times <= _epoch(end)
+    else:
+        days_all = _session_dates(utc_index, tz)
+        days_all = np.array([_period_start(d, resolution) for d in days_all], dtype="datetime64[D]")
+        days_arr, vals = _one_row_per_period(days_all[keep], {k: v[keep] for k, v in vals.items()}, resolution)
+        days = [d.astype(object) for d in days_arr]
+        inside = np.ones(len(days), dtype=bool)
+        if start is not None:
+            inside &= days_arr >= np.datetime64(_period_start(start.date(), resolution))
+        if end is not None:
+            inside &= days_arr <= np.datetime64(end.date())
+        ts = pl.Series("timestamp", days_arr.astype("datetime64[ns]")).dt.replace_time_zone("UTC")
+
+    factors = _split_factors(days, splits)
+    price_text = {
+        c: [_unadjust(v, f) for v, f in zip(vals[c][inside], factors[inside], strict=True)] for c in _VALUES[:4]
+    }
+    volume_text = [_raw_volume(v, f) for v, f in zip(vals["volume"][inside], factors[inside], strict=True)]
+    frame = pl.DataFrame(
+        {
+            "timestamp": ts.filter(pl.Series(inside)).cast(TIMESTAMP_DTYPE),
+            "symbol": [symbol] * int(inside.sum()),
+            **{c: pl.Series(c, price_text[c], dtype=pl.String) for c in _VALUES[:4]},
+            "volume": pl.Series("volume", volume_text, dtype=pl.String),
+        }
+    )
+
+    first = start.date() if start is not None else (min(days) if days else None)
+    last = end.date() if end is not None else None
+    events: list[dict[str, Any]] = []
+    for day, factor in chart.splits:
+        if _within(day, first, last):
+            events.append(_event(symbol, "split", day, ratio=1.0 / factor))
+    for day, amount in chart.dividends:
+        if _within(day, first, last) and math.isfinite(amount) and amount > 0:
+            raw = _clean(amount * float(_split_factors([day], splits)[0]))
+            events.append(_event(symbol, "dividend", day, amount=raw))
+    return frame, events
+
+
+def _within(day: date, first: date | None, last: date | None) -> bool:
+    return (first is None or day >= first) and (last is None or day <= last)
+
+
+def _event(symbol: str, kind: str, day: date, ratio: float | None = None, amount: float | None = None):
+    return {
+        "symbol": symbol,
+        "kind": kind,
+        "effective_date": datetime(day.year, day.month, day.day),
+        "ratio": ratio,
+        "amount": amount,
+    }
+
+
+def _period_start(day: date, resolution: str) -> date:
+    if resolution == "1w":
+        return day - timedelta(days=day.weekday())
+    if resolution == "1M":
+        return day.replace(day=1)
+    return day
+
+
+def _one_row_per_period(days: np.ndarray, vals: dict[str, np.ndarray], resolution: str):
+    """One row per session (week, month), as yfinance's ``fix_Yahoo_returning_live_separate`` does.
+
+    While a period is in progress Yahoo may add a separate 'live' row for it: a daily one repeats the session
+    (the last row wins), a weekly or monthly one holds the latest days (merged into the period's row).
+    """
+    if days.size < 2 or bool(np.all(days[1:] > days[:-1])):
+        return days, vals
+    frame = pl.DataFrame({"day": days, **vals})
+    if resolution == "1d":
+        aggs = [pl.col(c).last() for c in _VALUES]
+    else:
+        aggs = [
+            pl.col("open").drop_nans().first(),
+            pl.col("high").max(),
+            pl.col("low").min(),
+            pl.col("close").drop_nans().last(),
+            pl.col("volume").sum(),
+        ]
+    merged = frame.group_by("day", maintain_order=True).agg(aggs).sort("day")
+    merged = merged.with_columns(pl.col(c).fill_null(float("nan")) for c in _VALUES)
+    return merged.get_column("day").to_numpy(), {c: merged.get_column(c).to_numpy() for c in _VALUES}
+
+
+def _regular_hours(chart: _Chart) -> _Chart:
+    keep = _in_trading_periods(chart.epoch_s, chart.meta)
+    if keep.all():
+        return chart
+    values = {k: v[keep] for k, v in chart.values.items()}
+    return _Chart(chart.epoch_s[keep], values, chart.splits, chart.dividends, chart.meta)
+
+
+def _in_trading_periods(epoch: np.ndarray, meta: dict[str, Any]) -> np.ndarray:
+    """Rows inside Yahoo's regular trading periods (yfinance drops the pre/post bars Yahoo sends unasked)."""
+    periods = meta.get("tradingPeriods")
+    if not isinstance(periods, list):
+        return np.ones(epoch.size, dtype=bool)
+    bounds = []
+    for day in periods:
+        for p in day if isinstance(day, list) else [day]:
+            if isinstance(p, dict) and isinstance(p.get("start"), int) and isinstance(p.get("end"), int):
+                bounds.append((p["start"], p["end"]))
+    if not bounds:
+        return np.ones(epoch.size, dtype=bool)
+    bounds.sort()
+    starts = np.array([b[0] for b in bounds], dtype=np.int64)
+    ends = np.array([b[1] for b in bounds], dtype=np.int64)
+    i = np.searchsorted(starts, epoch, side="right") - 1
+    ok = i >= 0
+    ok[ok] = epoch[ok] < ends[i[ok]]
+    return ok
+
+
+def _resample(times: np.ndarray, vals: dict[str, np.ndarray], seconds: int):
+    """Aggregate bars into ``seconds``-long bars aligned to the epoch (yfinance's 30m-from-15m workaround)."""
+    if times.size == 0:
+        return times, vals
+    frame = pl.DataFrame({"t": times // seconds * seconds, **vals})
+    out = (
+        frame.group_by("t", maintain_order=True)
+        .agg(
+            pl.col("open").first(),
+            pl.col("high").max(),
+            pl.col("low").min(),
+            pl.col("close").last(),
+            pl.col("volume").sum(),
+        )
+        .sort("t")
+    )
+    return out.get_column("t").to_numpy(), {c: out.get_column(c).to_numpy().astype(np.float64) for c in _VALUES}
+
+
+def _split_factors(days: Sequence[date], splits: Sequence[tuple[date, float]]) -> np.ndarray:
+    """For each session: the product of the factors of the splits after it (what Yahoo divided prices by)."""
+    if not splits:
+        return np.ones(len(days))
+    by_day: dict[date, float] = {}
+    for d, f in splits:
+        by_day[d] = f  # the same split seen by two requests counts once
+    split_days = np.array(sorted(by_day), dtype="datetime64[D]")
+    factors = np.array([by_day[d.astype(object)] for d in split_days], dtype=np.float64)
+    after = np.append(np.cumprod(factors[::-1])[::-1], 1.0)  # after[i]: product of factors[i:]
+    idx = np.searchsorted(split_days, np.array(days, dtype="datetime64[D]"), side="right")
+    return after[idx]
+
+
+def _clean(value: float) -> float:
+    """``value`` with the fewest decimals that stay within Yahoo's precision of it."""
+    tol = abs(value) * YAHOO_RELATIVE_PRECISION
+    for digits in range(_MAX_DECIMALS + 1):
+        rounded = round(value, digits)
+        if abs(rounded - value) <= tol:
+            return rounded
+    return value
+
+
+def _unadjust(value: float, factor: float) -> str | None:
+    value, factor = float(value), float(factor)
+    if not math.isfinite(value):
+        return None
+    if factor == 1.0:
+        return repr(value)
+    return repr(_clean(value * factor))
+
+
+def _raw_volume(value: float, factor: float) -> str:
+    value, factor = float(value), float(factor)
+    if not math.isfinite(value):
+        return "0"
+    raw = value / factor
+    if factor != 1.0 or raw.is_integer():
+        return str(round(raw))
+    return repr(raw)
+
+
+def _empty_frame() -> pl.DataFrame:
+    return pl.DataFrame(schema={"timestamp": TIMESTAMP_DTYPE, "symbol": pl.String, **dict.fromkeys(_VALUES, pl.String)})
+
+
+def _epoch(ts: pd.Timestamp) -> int:
+    return int(pd.Timestamp(ts).timestamp())
+
+
+def _resolution_seconds(resolution: str) -> int:
+    from rustybt.data.resolution import parse_resolution
+
+    return parse_resolution(resolution).nominal_seconds
+
+
+def _split_range(start: pd.Timestamp, end: pd.Timestamp, span: timedelta) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    pieces = []
+    cursor = start
+    step = pd.Timedelta(span)
+    while True:
+        stop = min(cursor + step, end)
+        pieces.append((cursor, stop))
+        if stop >= end:
+            return pieces
+        cursor = stop
