@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _data import WORK, Timer, daily_csvdir, minute_csvs, table
+from _data import WORK, daily_csvdir, minute_csvs, table
 
 from rustybt import Catalog
 from rustybt.data.adapters.csv import CSVAdapter
@@ -138,8 +138,7 @@ def main() -> None:
 
     daily = daily_csvdir(args.assets, args.sessions)
     name = f"daily_{args.assets}x{args.sessions}"
-    with Timer() as t:
-        catalog = catalog_with(name, CSVAdapter.from_csvdir(daily), "XNYS")
+    catalog = catalog_with(name, CSVAdapter.from_csvdir(daily), "XNYS")
     rows = raw_arrays_rows(f"daily {args.assets} x {args.sessions}", catalog.bundle(name))
     hist, dates = history_rows(f"daily {args.assets} x {args.sessions}", catalog, name, args.sessions - 30, "1d")
     rows += hist

@@ -49,8 +49,8 @@ from rustybt.data.adapters._vendor import (
     session_labels,
     vendor_message,
 )
-from rustybt.data.adapters.base import AdapterMetadata
-from rustybt.data.adapters.network import NetworkAdapter, TransientError, _run_sync
+from rustybt.data.adapters.base import AdapterMetadata, run_sync
+from rustybt.data.adapters.network import NetworkAdapter, TransientError
 from rustybt.data.schema import ADAPTER_COLUMNS
 from rustybt.errors import (
     AdapterError,
@@ -490,7 +490,7 @@ class AlphaVantageAdapter(NetworkAdapter):
         known = pd.Timestamp(as_of).date() if as_of is not None else pd.Timestamp.now(tz="UTC").date()
         self.check_online()
         self._api_key()
-        return _run_sync(self._in_session(self._overview(names, known, dict(sids or {}), on_error)))
+        return run_sync(self._in_session(self._overview(names, known, dict(sids or {}), on_error)))
 
     async def _overview(self, names: list[str], known: dt.date, sids: dict[str, int], on_error: str) -> pl.DataFrame:
         import httpx

@@ -29,6 +29,7 @@ __all__ = [
     "adapter_class",
     "adapter_from_config",
     "registered_adapters",
+    "run_sync",
 ]
 
 #: Corporate actions an adapter may report. ``ratio`` multiplies prices before ``effective_date`` (a 7:1 split
@@ -112,26 +113,7 @@ class BarAdapter(abc.ABC):
         resolution: str = "1d",
     ) -> pl.DataFrame:
         """Synchronous :meth:`fetch`; works inside a running event loop (a Jupyter cell) too."""
-        coro = self.fetch(symbols, start_date, end_date, resolution)
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(coro)
-        # A notebook already runs a loop in this thread: run ours in a helper thread.
-        result: dict[str, Any] = {}
-
-        def runner() -> None:
-            try:
-                result["value"] = asyncio.run(coro)
-            except BaseException as exc:
-                result["error"] = exc
-
-        thread = threading.Thread(target=runner, name=f"rustybt-{self.name}-fetch")
-        thread.start()
-        thread.join()
-        if "error" in result:
-            raise result["error"]
-        return result["value"]
+        return run_sync(self.fetch(symbols, start_date, end_date, resolution), name=f"rustybt-{self.name}-fetch")
 
     def iter_bars(
         self,
@@ -175,6 +157,32 @@ class BarAdapter(abc.ABC):
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.to_config().items())
         return f"{type(self).__name__}({params})"
+
+
+def run_sync(coro: Any, name: str = "rustybt-adapter") -> Any:
+    """Run ``coro`` to completion from synchronous code.
+
+    Without a running event loop this is ``asyncio.run``; inside one (a Jupyter cell) the coroutine runs on its
+    own loop in a helper thread, so a notebook can call synchronous APIs that fetch asynchronously.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    result: dict[str, Any] = {}
+
+    def runner() -> None:
+        try:
+            result["value"] = asyncio.run(coro)
+        except BaseException as exc:
+            result["error"] = exc
+
+    thread = threading.Thread(target=runner, name=name)
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
 
 
 def registered_adapters() -> dict[str, type[BarAdapter]]:

@@ -22,6 +22,7 @@ import asyncio
 import logging
 import os
 import random
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
@@ -32,7 +33,7 @@ from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
 from rustybt.config import AdapterConfig, load_config
-from rustybt.data.adapters.base import BarAdapter, SymbolBars
+from rustybt.data.adapters.base import BarAdapter, SymbolBars, run_sync
 from rustybt.data.resolution import parse_resolution
 from rustybt.data.schema import ADAPTER_COLUMNS, TIMESTAMP_DTYPE
 from rustybt.errors import (
@@ -77,21 +78,23 @@ class _Quota:
         self.limit, self.period_s, self.name, self.wait = limit, period_s, name, wait
         self._window_start = time.monotonic()
         self._used = 0
-        self._lock = asyncio.Lock()
+        # a thread lock, never held across an await: the counts outlive the event loops of synchronous calls
+        self._lock = threading.Lock()
 
     async def acquire(self) -> None:
-        async with self._lock:
-            now = time.monotonic()
-            if now - self._window_start >= self.period_s:
-                self._window_start, self._used = now, 0
-            if self._used >= self.limit:
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                if now - self._window_start >= self.period_s:
+                    self._window_start, self._used = now, 0
+                if self._used < self.limit:
+                    self._used += 1
+                    return
                 reset_in = self.period_s - (now - self._window_start)
                 if not self.wait:
                     reset = pd.Timestamp.now(tz="UTC") + pd.Timedelta(seconds=reset_in)
                     raise QuotaExceeded(f"{self.name}: quota of {self.limit} requests used up; resets at {reset}")
-                await asyncio.sleep(reset_in)
-                self._window_start, self._used = time.monotonic(), 0
-            self._used += 1
+            await asyncio.sleep(reset_in)
 
 
 class NetworkAdapter(BarAdapter):
@@ -194,6 +197,7 @@ class NetworkAdapter(BarAdapter):
                 if self.rate_limit >= 1
                 else AsyncLimiter(1, 1.0 / self.rate_limit)
             )
+        if self._quotas is None:  # built once: quotas count across calls, unlike the loop-bound limiter
             self._quotas = []
             if self.requests_per_minute:
                 self._quotas.append(_Quota(self.requests_per_minute, 60.0, f"{self.name} per-minute", wait=True))
@@ -347,7 +351,7 @@ class NetworkAdapter(BarAdapter):
 
             return list(await asyncio.gather(*(one(s) for s in names)))
 
-        yield from _run_sync(self._in_session(run()))
+        yield from run_sync(self._in_session(run()))
 
     def asset_info(self, symbol: str) -> dict[str, Any]:
         """Asset metadata recorded in the catalog for ``symbol`` (asset class, exchange...)."""
@@ -358,7 +362,7 @@ class NetworkAdapter(BarAdapter):
 
     def fetch_sync(self, symbols, start_date, end_date, resolution="1d") -> pl.DataFrame:
         """:meth:`fetch` from synchronous code, also inside a running notebook event loop."""
-        return _run_sync(self._in_session(self.fetch(symbols, start_date, end_date, resolution)))
+        return run_sync(self._in_session(self.fetch(symbols, start_date, end_date, resolution)))
 
 
 def normalize_frame(frame: pl.DataFrame, symbol: str) -> pl.DataFrame:
@@ -375,26 +379,3 @@ def normalize_frame(frame: pl.DataFrame, symbol: str) -> pl.DataFrame:
 def _concat(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
     nonempty = [f for f in frames if f.height]
     return pl.concat(nonempty, how="vertical_relaxed") if nonempty else frames[0]
-
-
-def _run_sync(coro):
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    import threading
-
-    result: dict[str, Any] = {}
-
-    def runner() -> None:
-        try:
-            result["value"] = asyncio.run(coro)
-        except BaseException as exc:
-            result["error"] = exc
-
-    thread = threading.Thread(target=runner, name="rustybt-adapter")
-    thread.start()
-    thread.join()
-    if "error" in result:
-        raise result["error"]
-    return result["value"]

@@ -148,9 +148,8 @@ class DataPortal:
         labels = self._labels
         i = int(np.searchsorted(labels, ts.value, side="right")) - 1
         if i < 0:
-            raise NoDataBeforeDate(
-                f"{ts} is before the first bar of bundle {self.bundle.name!r} ({pd.Timestamp(int(labels[0]), tz='UTC')})"
-            )
+            first = pd.Timestamp(int(labels[0]), tz="UTC")
+            raise NoDataBeforeDate(f"{ts} is before the first bar of bundle {self.bundle.name!r} ({first})")
         if ts.value > self._last_ns:
             raise NoDataAfterDate(
                 f"{ts} is after the last bar of bundle {self.bundle.name!r} ({self.reader.last_available_dt})"
@@ -389,7 +388,8 @@ class DataPortal:
             out = out.fillna(0.0)
         if len(out) < bar_count:
             raise NoDataBeforeDate(
-                f"only {len(out)} {target} bars exist before {end} in bundle {self.bundle.name!r}; asked for {bar_count}"
+                f"only {len(out)} {target} bars exist before {end} in bundle {self.bundle.name!r}; "
+                f"asked for {bar_count}"
             )
         return out
 
