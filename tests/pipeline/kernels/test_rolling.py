@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from pit_reference import adjusted_as_of
 
 from rustybt.pipeline.kernels._adjust import empty_adjustments
 from rustybt.pipeline.kernels.rolling import (
@@ -103,27 +104,6 @@ def make_adjustments(seed: int, n: int = N_DATES, m: int = N_ASSETS, ops=(0, 1, 
         np.array([r[3] for r in flat], dtype=np.float64),
         np.array([r[4] for r in flat], dtype=np.int64),
     )
-
-
-def adjusted_as_of(data: np.ndarray, adj: tuple, t: int) -> np.ndarray:
-    """``data`` with every adjustment whose apply_row <= t applied, in CSR order."""
-    offsets, apply_row, first_row, last_row, value, op = adj
-    out = np.array(data, dtype=np.float64, copy=True)
-    n = out.shape[0]
-    for j in range(out.shape[1]):
-        for p in range(offsets[j], offsets[j + 1]):
-            if apply_row[p] > t:
-                continue
-            lo, hi = max(first_row[p], 0), min(last_row[p], n - 1)
-            if lo > hi:
-                continue
-            if op[p] == 0:
-                out[lo : hi + 1, j] *= value[p]
-            elif op[p] == 1:
-                out[lo : hi + 1, j] += value[p]
-            else:
-                out[lo : hi + 1, j] = value[p]
-    return out
 
 
 def point_in_time_reference(ref, inputs, adjs, wl: int) -> np.ndarray:

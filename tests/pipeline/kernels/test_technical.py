@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
+from pit_reference import adjusted_as_of as _adjusted_as_of
 
 from rustybt.pipeline.kernels import technical as tk
 
@@ -65,27 +66,6 @@ def _adjustments(seed: int, n: int, m: int, max_per_col: int = 4):
     val = np.array([r[3] for r in flat], dtype=np.float64)
     op = np.array([r[4] for r in flat], dtype=np.int64)
     return offsets, app, fst, lst, val, op
-
-
-def _adjusted_as_of(data: np.ndarray, adj, t: int) -> np.ndarray:
-    """Brute force: ``data`` with exactly the adjustments whose apply_row <= t applied, in CSR order."""
-    off, app, fst, lst, val, op = adj
-    out = data.copy()
-    n = data.shape[0]
-    for j in range(data.shape[1]):
-        for k in range(off[j], off[j + 1]):
-            if app[k] > t:
-                continue
-            lo, hi = max(fst[k], 0), min(lst[k], n - 1)
-            if lo > hi:
-                continue
-            if op[k] == 0:
-                out[lo : hi + 1, j] *= val[k]
-            elif op[k] == 1:
-                out[lo : hi + 1, j] += val[k]
-            else:
-                out[lo : hi + 1, j] = val[k]
-    return out
 
 
 def _brute_force(ref, arrays, adjs, wl):
