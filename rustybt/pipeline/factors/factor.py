@@ -21,7 +21,7 @@ from rustybt.pipeline.expression import (
     is_comparison,
     method_name_for_op,
 )
-from rustybt.pipeline.filters import Filter, MaximumFilter, NumExprFilter, PercentileFilter
+from rustybt.pipeline.filters import Filter, MaximumFilter, NumExprFilter, PercentileFilter, TopBottomFilter
 from rustybt.pipeline.kernels import crosssection as cs
 from rustybt.pipeline.mixins import RestrictedDTypeMixin, SingleInputMixin
 from rustybt.pipeline.sentinels import NotSpecified
@@ -316,11 +316,18 @@ class Factor(RestrictedDTypeMixin, ComputableTerm):
         """Filter: the ``N`` assets with the largest values each day (per group)."""
         if N == 1:
             return self._maximum(mask=mask, groupby=groupby)
-        return self.rank(ascending=False, mask=mask, groupby=groupby) <= N
+        return self._top_bottom(N, True, mask, groupby)
 
     def bottom(self, N, mask=NotSpecified, groupby=NotSpecified):
         """Filter: the ``N`` assets with the smallest values each day (per group)."""
-        return self.rank(ascending=True, mask=mask, groupby=groupby) <= N
+        return self._top_bottom(N, False, mask, groupby)
+
+    def _top_bottom(self, N, largest: bool, mask, groupby):
+        if groupby is NotSpecified and isinstance(N, Number) and not isinstance(N, bool) and np.isfinite(N):
+            _check_mask(mask)
+            # same result as rank(...) <= N, by per-day selection instead of a full sort
+            return TopBottomFilter(self, count=int(np.floor(N)), largest=largest, mask=mask)
+        return self.rank(ascending=not largest, mask=mask, groupby=groupby) <= N
 
     def _maximum(self, mask=NotSpecified, groupby=NotSpecified):
         return MaximumFilter(self, groupby=groupby, mask=mask)
@@ -423,17 +430,21 @@ class GroupedRowTransform(Factor):
 
     def _compute(self, arrays, dates, assets, mask):
         data = _as_float(arrays[0], self.inputs[0].missing_value)
-        groups = _group_labels(self.inputs[1], arrays[1], mask)
+        if isinstance(self.inputs[1], Everything):
+            # one group (no groupby given): the kernels' ungrouped path, no per-row group sort
+            groups, mask = None, np.asfortranarray(mask & (np.asarray(arrays[1]) != Everything.missing_value))
+        else:
+            groups, mask = _group_labels(self.inputs[1], arrays[1], mask), None
         name, args = self._transform, self._transform_args
         if name == "demean":
-            out = cs.demean(data, groups=groups)
+            out = cs.demean(data, mask=mask, groups=groups)
         elif name == "zscore":
             with np.errstate(all="ignore"):
-                out = cs.zscore(data, groups=groups)
+                out = cs.zscore(data, mask=mask, groups=groups)
         elif name == "winsorize":
-            out = cs.winsorize(data, args[0], args[1], groups=groups)
+            out = cs.winsorize(data, args[0], args[1], mask=mask, groups=groups)
         elif name == "rank":
-            out = cs.rank(data, groups=groups, method=args[0], ascending=args[1])
+            out = cs.rank(data, mask=mask, groups=groups, method=args[0], ascending=args[1])
         else:  # pragma: no cover
             raise AssertionError(f"unknown transform {name!r}")
         if self.dtype != float64_dtype:

@@ -14,6 +14,7 @@ from rustybt.pipeline.filters.filter import (
     SingleAsset,
     StaticAssets,
     StaticSids,
+    TopBottomFilter,
 )
 from rustybt.pipeline.filters.smoothing import All, Any, AtLeastN
 
@@ -34,4 +35,5 @@ __all__ = [
     "SingleAsset",
     "StaticAssets",
     "StaticSids",
+    "TopBottomFilter",
 ]

@@ -30,7 +30,7 @@ from rustybt.pipeline.mixins import (
     StandardOutputs,
 )
 from rustybt.pipeline.sentinels import NotSpecified
-from rustybt.pipeline.term import ComputableTerm, Term
+from rustybt.pipeline.term import AssetExists, ComputableTerm, Term
 
 __all__ = [
     "AllPresent",
@@ -46,6 +46,7 @@ __all__ = [
     "SingleAsset",
     "StaticAssets",
     "StaticSids",
+    "TopBottomFilter",
 ]
 
 
@@ -380,3 +381,44 @@ class MaximumFilter(Filter, StandardOutputs):
 
     def graph_repr(self) -> str:
         return f"Maximum:\\l  groupby: {self.inputs[1].recursive_repr()}\\l  mask: {self.mask.recursive_repr()}\\l"
+
+
+class TopBottomFilter(Filter, StandardOutputs):
+    """True for the ``count`` assets with the largest (``largest=True``) or smallest values of ``factor`` each day
+    within ``mask``: ``Factor.top(N)`` / ``Factor.bottom(N)`` without ``groupby``.
+
+    Equal to zipline's ``factor.rank(ascending=not largest, mask=mask) <= N`` (ordinal ranks: ties go to the
+    earlier asset), computed by per-day selection instead of a full sort.
+    """
+
+    window_length = 0
+
+    def __new__(cls, factor, count, largest, mask):
+        return super().__new__(cls, inputs=(factor,), count=int(count), largest=bool(largest), mask=mask)
+
+    def _init(self, count, largest, **kwargs):
+        self._count = count
+        self._largest = largest
+        return super()._init(**kwargs)
+
+    @classmethod
+    def _static_identity(cls, count, largest, **kwargs):
+        return (super()._static_identity(**kwargs), count, largest)
+
+    def _compute(self, arrays, dates, assets, mask):
+        from rustybt.pipeline.kernels.crosssection import top_bottom
+
+        data = np.asarray(arrays[0])
+        values = data.astype(np.float64)
+        if data.dtype.kind != "f":
+            values[is_missing(data, self.inputs[0].missing_value)] = np.nan
+        return top_bottom(values, self._count, mask=np.asfortranarray(mask), largest=self._largest)
+
+    def __repr__(self) -> str:
+        which = "top" if self._largest else "bottom"
+        mask_info = "" if self.mask is AssetExists() else f", mask={self.mask.recursive_repr()}"
+        return f"{self.inputs[0].recursive_repr()}.{which}({self._count}{mask_info})"
+
+    def graph_repr(self) -> str:
+        which = "Top" if self._largest else "Bottom"
+        return f"{which}({self._count}):\\l  mask: {type(self.mask).__name__}\\l"

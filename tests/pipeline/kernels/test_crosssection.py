@@ -96,6 +96,58 @@ def test_ordinal_rank_breaks_ties_by_column_order_both_directions():
     np.testing.assert_array_equal(cs.rank(data, ascending=False), [[1.0, 3.0, 2.0, np.nan, 4.0]])
 
 
+@pytest.mark.parametrize("method", ["ordinal", "average", "min", "max", "dense"])
+@pytest.mark.parametrize("ascending", [True, False])
+def test_rank_of_special_floats_matches_scipy(method, ascending):
+    # the sort works on the floats' bit patterns: signed zeros, infinities, subnormals and mixed magnitudes
+    # must still order (and tie) exactly as float comparisons do
+    rng = np.random.default_rng(11)
+    pool = np.array([0.0, -0.0, np.inf, -np.inf, 5e-324, -5e-324, 1e308, -1e308, 1.0, -1.0, 2.5, -2.5, 1e-300])
+    data = rng.choice(pool, size=(40, 300))
+    data[:, ::7] = rng.normal(0, 1e6, data[:, ::7].shape)
+    data[rng.random(data.shape) < 0.05] = np.nan
+    out = cs.rank(data, method=method, ascending=ascending)
+    expected = np.full(data.shape, np.nan)
+    for i in range(data.shape[0]):
+        cols = np.flatnonzero(~np.isnan(data[i]))
+        vals = data[i, cols] if ascending else -data[i, cols]
+        expected[i, cols] = stats.rankdata(vals, method=method)
+    _assert_close(out, expected)
+
+
+def test_grouped_rank_with_sparse_large_labels_matches_pandas():
+    data, mask, _ = _data(5, decimals=1)
+    rng = np.random.default_rng(5)
+    groups = rng.choice(np.array([-1, 3, 10**9, 2**40]), size=data.shape)
+    out = cs.rank(data, mask=mask, groups=groups)
+    expected = np.full(data.shape, np.nan)
+    for i in range(N_DATES):
+        frame = _grouped_frame(data, mask, groups, i)
+        if len(frame):
+            ranks = frame.groupby("g")["v"].rank(method="first")
+            expected[i, ranks.index.to_numpy()] = ranks.to_numpy()
+    _assert_close(out, expected)
+
+
+@pytest.mark.parametrize("largest", [True, False])
+@pytest.mark.parametrize("count", [-1, 0, 1, 3, 10, 24, 25, 40])
+@pytest.mark.parametrize("use_mask", [False, True])
+def test_top_bottom_matches_ordinal_rank_threshold(largest, count, use_mask):
+    data, mask, _ = _data(9, decimals=0)  # few distinct values: many ties at the threshold
+    data[7, :6] = [np.inf, -np.inf, -0.0, 0.0, np.inf, -np.inf]
+    mask = mask if use_mask else None
+    out = cs.top_bottom(data, count, mask=mask, largest=largest)
+    expected = np.zeros(data.shape, dtype=bool)
+    valid = _valid(data, mask, None)
+    for i in range(N_DATES):
+        cols = np.flatnonzero(valid[i])
+        if len(cols):
+            vals = -data[i, cols] if largest else data[i, cols]
+            expected[i, cols] = stats.rankdata(vals, method="ordinal") <= count
+    np.testing.assert_array_equal(out, expected)
+    assert out.dtype == np.bool_ and out.flags.f_contiguous
+
+
 def test_rank_rejects_unknown_method():
     with pytest.raises(ValueError, match="unknown method"):
         cs.rank(np.zeros((2, 2)), method="first")
