@@ -37,16 +37,17 @@ def get_calendar(name: str, start: str | pd.Timestamp | None = None, end: str | 
     start_ts = (
         _DEFAULT_START if start is None else min(pd.Timestamp(start).tz_localize(None).normalize(), _DEFAULT_START)
     )
-    return _cached(name, start_ts, None if end is None else pd.Timestamp(end).tz_localize(None).normalize())
+    # one calendar object for every end up to a year ahead: building XNYS costs ~0.3 s, so requests that differ
+    # only in an end date it already covers must share the cached instance
+    default_end = pd.Timestamp.now().normalize() + pd.Timedelta(days=366)
+    end_ts = default_end if end is None else max(pd.Timestamp(end).tz_localize(None).normalize(), default_end)
+    return _cached(name, start_ts, end_ts)
 
 
 @lru_cache(maxsize=32)
-def _cached(name: str, start: pd.Timestamp, end: pd.Timestamp | None):
+def _cached(name: str, start: pd.Timestamp, end: pd.Timestamp):
     try:
-        kwargs = {"start": start}
-        if end is not None:
-            kwargs["end"] = max(end, pd.Timestamp.now().normalize() + pd.Timedelta(days=366))
-        return xcals.get_calendar(name, **kwargs)
+        return xcals.get_calendar(name, start=start, end=end)
     except xcals.errors.InvalidCalendarName as exc:
         import difflib
 

@@ -306,14 +306,16 @@ class SimplePipelineEngine:
         assets = pd.Index(sids, dtype="int64")
         root = self._root_mask_term
 
+        # one load call per loader (one scan of the data), over the longest lookback its columns need; columns
+        # needing fewer rows get a row slice of the result
         will_be_loaded = plan.loadable_terms - set(workspace)
-        groups: dict[tuple, list] = {}
+        groups: dict[int, list] = {}
         loaders: dict[int, Any] = {}
         for term in execution_order:
             if term in will_be_loaded:
                 loader = self._loader(term)
                 loaders[id(loader)] = loader
-                groups.setdefault((id(loader), plan.extra_rows[term]), []).append(term)
+                groups.setdefault(id(loader), []).append(term)
 
         bar = _progress_bar(show_progress, len(execution_order), "pipeline terms")
         try:
@@ -321,14 +323,18 @@ class SimplePipelineEngine:
                 bar.update()
                 if term in workspace:
                     continue
-                mask, mask_dates = plan.mask_and_dates_for_term(term, root, workspace, dates)
                 if isinstance(term, LoadableTerm):
                     loader = self._loader(term)
-                    to_load = groups[(id(loader), plan.extra_rows[term])]
+                    to_load = groups[id(loader)]
+                    deepest = max(to_load, key=plan.extra_rows.__getitem__)
+                    mask, mask_dates = plan.mask_and_dates_for_term(deepest, root, workspace, dates)
                     loaded = loader.load_adjusted_array(domain, list(to_load), mask_dates, sids, mask)
                     _check_loaded(loader, to_load, loaded, (len(mask_dates), len(sids)))
-                    workspace.update(loaded)
+                    extra = plan.extra_rows[deepest]
+                    for column, value in loaded.items():
+                        workspace[column] = value.sliced(extra - plan.extra_rows[column])
                     continue
+                mask, mask_dates = plan.mask_and_dates_for_term(term, root, workspace, dates)
                 inputs = self._inputs_for_term(term, workspace, plan, refcounts)
                 try:
                     result = term._compute(inputs, mask_dates, assets, mask)

@@ -59,3 +59,64 @@ def test_unserved_dataset_is_a_clear_error(catalog):
     engine = engine_for_bundle(catalog.bundle("s"), progress=False)
     with pytest.raises(UnknownColumn, match="no loader for column"):
         engine.run_pipeline(Pipeline({"x": Unserved.x.latest}), "2014-07-14", "2014-07-24")
+
+
+def _many_pricing_factors():
+    from rustybt.pipeline.data import EquityPricing as P
+    from rustybt.pipeline.factors import (
+        EWMA,
+        RSI,
+        VWAP,
+        AnnualizedVolatility,
+        AverageDollarVolume,
+        BollingerBands,
+        FastStochasticOscillator,
+        MaxDrawdown,
+        Returns,
+        SimpleMovingAverage,
+        TrueRange,
+    )
+
+    bb = BollingerBands(window_length=20, k=2)
+    return Pipeline(
+        {
+            "close": P.close.latest,
+            "volume": P.volume.latest,
+            "sma": SimpleMovingAverage(inputs=[P.close], window_length=30),
+            "ewma": EWMA.from_span(inputs=[P.close], window_length=40, span=10),
+            "rsi": RSI(),
+            "bb_upper": bb.upper,
+            "vwap": VWAP(window_length=10),
+            "adv": AverageDollarVolume(window_length=20),
+            "ret": Returns(window_length=60),
+            "ret_z": Returns(window_length=60).zscore(),
+            "dd": MaxDrawdown(inputs=[P.close], window_length=30),
+            "vol": AnnualizedVolatility(window_length=60),
+            "fso": FastStochasticOscillator(),
+            "tr": TrueRange(),
+        },
+        screen=AverageDollarVolume(window_length=20).top(3),
+    )
+
+
+def test_repeated_runs_reuse_loaded_arrays_and_give_identical_results(catalog, monkeypatch):
+    bundle = catalog.bundle("s")
+    engine = engine_for_bundle(bundle, progress=False)
+    pipe = _many_pricing_factors()
+    first = engine.run_pipeline(pipe, "2013-06-03", "2014-12-31")
+    assert len(first) > 0 and not first.isna().all().any()
+
+    from rustybt.pipeline.data import EquityPricing
+
+    loader = engine._get_loader(EquityPricing.close)
+    calls = []
+    monkeypatch.setattr(loader.reader, "load_raw_arrays", lambda *a, **k: calls.append(a) or 1 / 0)
+    again = engine.run_pipeline(pipe, "2013-06-03", "2014-12-31")
+    shorter = engine.run_pipeline(pipe, "2014-03-03", "2014-09-30")  # a sub-range: a row slice of the cache
+    assert calls == []
+    pd.testing.assert_frame_equal(again, first)
+    monkeypatch.undo()
+
+    fresh = engine_for_bundle(catalog.bundle("s"), progress=False).run_pipeline(pipe, "2014-03-03", "2014-09-30")
+    pd.testing.assert_frame_equal(shorter, fresh)
+    pd.testing.assert_frame_equal(shorter, first.loc["2014-03-03":"2014-09-30"])

@@ -8,6 +8,7 @@ the bundle's Parquet reader, the events from its adjustments table: the same sou
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
@@ -23,6 +24,48 @@ __all__ = ["PricingLoader"]
 _FIELDS = ("open", "high", "low", "close", "volume")
 
 
+class _RawArrayCache:
+    """The most recently loaded raw ``(bars x sids)`` arrays per field, bounded in MiB (least recently used out).
+
+    A request is served from an entry for the same field and sids whose bar range contains the requested one (a
+    row slice of it). The bundle is pinned to one ingestion, so entries never go stale.
+    """
+
+    def __init__(self, max_mb: float) -> None:
+        self.max_bytes = int(max_mb * 2**20)
+        self._entries: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, field: str, sids_key: bytes, bar_ns: np.ndarray) -> np.ndarray | None:
+        for key, (labels, arr) in reversed(self._entries.items()):
+            if key[0] != field or key[1] != sids_key or labels[0] > bar_ns[0] or labels[-1] < bar_ns[-1]:
+                continue
+            lo = int(np.searchsorted(labels, bar_ns[0]))
+            hi = lo + len(bar_ns)
+            if hi > len(labels) or not np.array_equal(labels[lo:hi], bar_ns):
+                continue
+            self._entries.move_to_end(key)
+            return arr if (lo == 0 and hi == len(labels)) else arr[lo:hi]
+        return None
+
+    def put(self, field: str, sids_key: bytes, bar_ns: np.ndarray, arr: np.ndarray) -> None:
+        if arr.nbytes > self.max_bytes:
+            return
+        key = (field, sids_key, int(bar_ns[0]), int(bar_ns[-1]))
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self._bytes -= old[1].nbytes
+        self._entries[key] = (bar_ns, arr)
+        self._bytes += arr.nbytes
+        while self._bytes > self.max_bytes:
+            _, (_, evicted) = self._entries.popitem(last=False)
+            self._bytes -= evicted.nbytes
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._bytes = 0
+
+
 class PricingLoader:
     """Serve ``EquityPricing`` (open, high, low, close, volume) from a daily bundle.
 
@@ -31,12 +74,16 @@ class PricingLoader:
     bundle
         A bundle (pinned to an ingestion) storing daily bars.
     cache
-        Optional :class:`~rustybt.data.cache.CacheManager` for the loaded raw arrays.
+        Optional :class:`~rustybt.data.cache.CacheManager` for the bundle reader.
+    raw_cache_mb
+        The loader keeps the raw arrays it loaded last (up to this many MiB, least recently used out), so running
+        a pipeline again over the same or a shorter range skips the Parquet scan. ``0`` turns it off.
     """
 
-    def __init__(self, bundle: Bundle, *, cache=None) -> None:
+    def __init__(self, bundle: Bundle, *, cache=None, raw_cache_mb: float = 1024) -> None:
         self.bundle = bundle
         self.reader = ParquetBarReader(bundle, cache=cache)
+        self.raw_cache = _RawArrayCache(raw_cache_mb)
         self.adjustments = AdjustmentReader(bundle)
         if self.reader.data_frequency != "daily":
             raise ValueError(f"bundle {bundle.name!r} stores {bundle.resolution} bars; the pipeline needs daily bars")
@@ -54,15 +101,8 @@ class PricingLoader:
         # the bar shown on row D is the previous session's bar
         bar_sessions = pd.DatetimeIndex([cal.previous_session(naive[0])]).append(naive[:-1]).as_unit("ns")
         bar_utc = bar_sessions.tz_localize("UTC")
-        unique = list(dict.fromkeys(fields))
-        raw = dict(
-            zip(
-                unique,
-                self.reader.load_raw_arrays(unique, bar_utc[0], bar_utc[-1], [int(s) for s in sids]),
-                strict=True,
-            )
-        )
         bar_ns = bar_utc.asi8
+        raw = self._raw_arrays(list(dict.fromkeys(fields)), bar_utc, bar_ns, sids)
         date_ns = naive.as_unit("ns").tz_localize("UTC").asi8
         out = {}
         for col, field in zip(columns, fields, strict=True):
@@ -72,6 +112,17 @@ class PricingLoader:
             records = self._records(field, sids, bar_ns, date_ns)
             out[col] = AdjustedArray.from_records(data, records, missing_value=col.missing_value)
         return out
+
+    def _raw_arrays(self, fields: list[str], bar_utc: pd.DatetimeIndex, bar_ns: np.ndarray, sids) -> dict:
+        sids_key = np.asarray(sids, dtype=np.int64).tobytes()
+        raw = {f: self.raw_cache.get(f, sids_key, bar_ns) for f in fields}
+        missing = [f for f, arr in raw.items() if arr is None]
+        if missing:
+            loaded = self.reader.load_raw_arrays(missing, bar_utc[0], bar_utc[-1], [int(s) for s in sids])
+            for field, arr in zip(missing, loaded, strict=True):
+                raw[field] = arr
+                self.raw_cache.put(field, sids_key, bar_ns, arr)
+        return raw
 
     def _records(self, field: str, sids: np.ndarray, bar_ns: np.ndarray, date_ns: np.ndarray):
         records = []
