@@ -30,12 +30,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rustybt.pipeline._output import OutputCollector
 from rustybt.pipeline.adjusted_array import AdjustedArray, ensure_adjusted_array, ensure_ndarray
 from rustybt.pipeline.domain import GENERIC, Domain
 from rustybt.pipeline.errors import NoFurtherDataError, PipelineError, UnknownColumn
 from rustybt.pipeline.graph import SCREEN_NAME
-from rustybt.pipeline.labelarray import LabelArray
-from rustybt.pipeline.mixins import MultiOutput
 from rustybt.pipeline.pipeline import Pipeline
 from rustybt.pipeline.term import AssetExists, InputDates, LoadableTerm
 
@@ -248,9 +247,12 @@ class SimplePipelineEngine:
         }
         refcounts = plan.initial_refcounts(workspace)
         order = plan.execution_order(workspace, refcounts)
-        results = self.compute_chunk(plan, dates, sids, workspace, refcounts, order, show_progress)
-        screen = results.pop(SCREEN_NAME)
-        return self._to_narrow(plan.outputs, results, screen, dates[extra_rows:], sids)
+        columns = {name: plan._node(term) for name, term in plan.outputs.items() if name != SCREEN_NAME}
+        collector = OutputCollector(columns, plan.extra_rows, dates[extra_rows:], len(sids))
+        self.compute_chunk(plan, dates, sids, workspace, refcounts, order, show_progress, collector=collector)
+        assets = np.empty(len(sids), dtype=object)
+        assets[:] = self._finder.retrieve_all([int(s) for s in sids])
+        return collector.frame(assets)
 
     def _compute_root_mask(self, domain, sessions, start_date, end_date, extra_rows: int) -> pd.DataFrame:
         start_idx, end_idx = sessions.slice_locs(start_date, end_date)
@@ -299,12 +301,38 @@ class SimplePipelineEngine:
                 out.append(_slice_rows(ensure_ndarray(value), offset))
         return out
 
-    def compute_chunk(self, plan, dates, sids, workspace, refcounts, execution_order, show_progress=False) -> dict:
-        """Compute every term of ``execution_order``; return the outputs without their lookback rows."""
+    def compute_chunk(
+        self, plan, dates, sids, workspace, refcounts, execution_order, show_progress=False, *, collector=None
+    ) -> dict:
+        """Compute every term of ``execution_order``; return the outputs without their lookback rows.
+
+        With a ``collector`` (:class:`~rustybt.pipeline._output.OutputCollector`) each output term is handed to
+        it as soon as it is computed and then released like an intermediate; the return value is then empty.
+        """
         workspace = dict(workspace)
         domain = plan.domain
         assets = pd.Index(sids, dtype="int64")
         root = self._root_mask_term
+        screen = plan._node(plan.outputs[SCREEN_NAME])
+
+        def deliver(term) -> None:
+            # hand a finished output (or the screen) to the collector and drop the output's own reference
+            if collector is None:
+                return
+            released = 0
+            if term is screen:
+                collector.set_screen(workspace[term], plan.extra_rows[term])
+                released += 1
+            if collector.wants(term):
+                collector.add(term, workspace[term])
+                released += sum(1 for name, t in plan.outputs.items() if name != SCREEN_NAME and plan._node(t) is term)
+            if released:
+                refcounts[term] -= released
+                if refcounts[term] <= 0:
+                    del workspace[term]
+
+        for term in list(workspace):
+            deliver(term)
 
         # one load call per loader (one scan of the data), over the longest lookback its columns need; columns
         # needing fewer rows get a row slice of the result
@@ -333,6 +361,8 @@ class SimplePipelineEngine:
                     extra = plan.extra_rows[deepest]
                     for column, value in loaded.items():
                         workspace[column] = value.sliced(extra - plan.extra_rows[column])
+                    for column in loaded:
+                        deliver(column)
                     continue
                 mask, mask_dates = plan.mask_and_dates_for_term(term, root, workspace, dates)
                 inputs = self._inputs_for_term(term, workspace, plan, refcounts)
@@ -347,64 +377,17 @@ class SimplePipelineEngine:
                 workspace[term] = result
                 for garbage in plan.decref_dependencies(term, refcounts):
                     del workspace[garbage]
+                deliver(term)
         finally:
             bar.close()
 
         out = {}
+        if collector is not None:
+            return out
         for name, term in plan.outputs.items():
             node = plan._node(term)
             out[name] = _slice_rows(workspace[node], plan.extra_rows[node])
         return out
-
-    def _to_narrow(self, terms: dict, data: dict, mask: np.ndarray, dates: pd.DatetimeIndex, sids) -> pd.DataFrame:
-        mask = np.asarray(ensure_ndarray(mask), dtype=bool)
-        if not mask.any():
-            columns = {}
-            for name, value in data.items():
-                if isinstance(value, LabelArray):
-                    columns[name] = pd.Categorical([])
-                elif isinstance(value, MultiOutput):
-                    columns[name] = np.array([], dtype=object)
-                else:
-                    columns[name] = np.array([], dtype=np.asarray(ensure_ndarray(value)).dtype)
-            index = pd.MultiIndex.from_arrays([dates[:0], pd.Index([], dtype=object)], names=[None, None])
-            return pd.DataFrame(columns, index=index)
-        final = {}
-        for name, value in data.items():
-            final[name] = _postprocess(terms[name], _select(ensure_ndarray(value), mask))
-        assets = np.empty(len(sids), dtype=object)
-        assets[:] = self._finder.retrieve_all([int(s) for s in sids])
-        n, m = mask.shape
-        date_codes = np.broadcast_to(np.arange(n)[:, None], (n, m))[mask]
-        asset_codes = np.broadcast_to(np.arange(m)[None, :], (n, m))[mask]
-        index = pd.MultiIndex(
-            levels=[pd.DatetimeIndex(dates), pd.Index(assets, dtype=object)],
-            codes=[date_codes, asset_codes],
-            names=[None, None],
-            verify_integrity=False,
-        )
-        return pd.DataFrame(final, index=index)
-
-
-def _select(value, mask: np.ndarray):
-    if isinstance(value, MultiOutput):
-        fields = [np.asarray(v)[mask] for v in value.fields.values()]
-        return list(zip(*fields, strict=True))
-    if isinstance(value, LabelArray):
-        return value[mask]
-    arr = np.asarray(value)
-    if arr.shape != mask.shape:
-        arr = np.broadcast_to(arr, mask.shape)
-    return arr[mask]
-
-
-def _postprocess(term, values):
-    if isinstance(values, list):
-        return values
-    out = term.postprocess(values)
-    if isinstance(out, pd.Categorical):
-        out = out.remove_unused_categories()
-    return out
 
 
 def _check_output(output: str) -> None:

@@ -88,7 +88,7 @@ class TermGraph:
         return {t for t in self._parents if isinstance(t, LoadableTerm)}
 
     def ordered(self) -> list:
-        """All terms, dependencies first (depth-first from the outputs, so each output's chain is contiguous)."""
+        """All terms, dependencies first (depth-first from the screen, then the outputs: each chain is contiguous)."""
         order: list = []
         seen: set = set()
 
@@ -100,8 +100,11 @@ class TermGraph:
                 visit(parent)
             order.append(term)
 
-        for term in self._outputs.values():
-            visit(self._node(term))
+        # the screen first: the engine can then reduce every output column to the screened cells (and free it)
+        # as soon as it is computed
+        names = sorted(self._outputs, key=lambda name: name != SCREEN_NAME)
+        for name in names:
+            visit(self._node(self._outputs[name]))
         for term in self._parents:
             visit(term)
         return order

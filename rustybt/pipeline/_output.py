@@ -1,0 +1,162 @@
+"""The pipeline's output: screened columns gathered as soon as each output term is computed.
+
+The engine computes the screen first (its dependencies come first in the execution order). From then on every
+output term is reduced to the cells passing the screen the moment it is computed, and its full ``(dates x
+assets)`` array is freed unless another term still needs it. The run therefore never holds all output columns at
+full size: peak memory stays near the inputs plus the live intermediates, and the output costs one gather per
+column instead of a boolean-mask selection at the end.
+
+float64 columns are gathered straight into the columns of one F-ordered 2-D block, which becomes the result
+DataFrame's single float block without a copy (pandas would otherwise consolidate the columns, copying them all).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numba import njit, prange
+
+from rustybt.pipeline.labelarray import LabelArray
+from rustybt.pipeline.mixins import MultiOutput
+from rustybt.pipeline.term import ComputableTerm
+
+__all__ = ["OutputCollector"]
+
+_CHUNKS = 64
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _gather(src, flat, dest, out):
+    """``out[dest[k]] = src[flat[k]]``; ``flat`` ascending, so the reads stream through ``src``."""
+    nk = flat.shape[0]
+    step = (nk + _CHUNKS - 1) // _CHUNKS
+    for c in prange(_CHUNKS):
+        for k in range(c * step, min(nk, (c + 1) * step)):
+            out[dest[k]] = src[flat[k]]
+
+
+def _plain_postprocess(term) -> bool:
+    return getattr(type(term), "postprocess", None) is ComputableTerm.postprocess
+
+
+class OutputCollector:
+    """Collects the screened values of a run's output terms.
+
+    Parameters
+    ----------
+    outputs
+        ``{name: term}`` of the pipeline's columns (the screen excluded), terms as the plan holds them.
+    extra_rows
+        ``{term: lookback rows}`` of the plan: an output term's array has this many rows before the first
+        output date.
+    dates
+        The output dates (without lookback rows).
+    n_assets
+        Number of asset columns.
+    """
+
+    def __init__(self, outputs: dict[str, Any], extra_rows: dict, dates: pd.DatetimeIndex, n_assets: int) -> None:
+        self.outputs = dict(outputs)
+        self.extra_rows = extra_rows
+        self.dates = dates
+        self.n_assets = n_assets
+        self.rows: np.ndarray | None = None  # selected (date, asset) cells, date-major
+        self.cols: np.ndarray | None = None
+        self._pending: dict[str, tuple[Any, Any]] = {}
+        self._values: dict[str, Any] = {}
+        self._block: np.ndarray | None = None
+        self._block_names: list[str] = []
+        self._by_term: dict[Any, list[str]] = {}
+        for name, term in self.outputs.items():
+            self._by_term.setdefault(term, []).append(name)
+        self._flat_order: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    # --- feeding -----------------------------------------------------------------------------------------------
+    def wants(self, term) -> bool:
+        return term in self._by_term
+
+    def set_screen(self, screen, screen_extra_rows: int) -> None:
+        """The screen's result (bool, ``(extra + n_dates, n_assets)``): fixes the selected cells."""
+        mask = np.asarray(screen, dtype=bool)[screen_extra_rows:]
+        if mask.shape != (len(self.dates), self.n_assets):
+            mask = np.broadcast_to(mask, (len(self.dates), self.n_assets))
+        self.rows, self.cols = np.nonzero(mask)
+        floats = [
+            name
+            for name, term in self.outputs.items()
+            if term.ndim == 2 and np.dtype(term.dtype) == np.float64 and _plain_postprocess(term)
+        ]
+        self._block = np.empty((len(self.rows), len(floats)), dtype=np.float64, order="F")
+        self._block_names = floats
+        pending, self._pending = self._pending, {}
+        for name, (term, value) in pending.items():
+            self._take(name, term, value)
+
+    def add(self, term, value) -> None:
+        """An output term's full result (rows from ``extra_rows[term]`` before the first output date)."""
+        for name in self._by_term[term]:
+            if self.rows is None:
+                self._pending[name] = (term, value)
+            else:
+                self._take(name, term, value)
+
+    # --- gathering ---------------------------------------------------------------------------------------------
+    def _take(self, name: str, term, value) -> None:
+        extra = self.extra_rows[term]
+        if name in self._block_names and isinstance(value, np.ndarray):
+            arr = value
+            out = self._block[:, self._block_names.index(name)]
+            if arr.dtype == np.float64 and arr.flags.f_contiguous and arr.ndim == 2:
+                flat, dest = self._flat(arr.shape[0], extra)
+                _gather(arr.ravel(order="F"), flat, dest, out)
+            else:
+                out[:] = arr[self.rows + extra, self.cols]
+            return
+        rows = self.rows + extra
+        cols = np.zeros_like(self.cols) if term.ndim == 1 else self.cols
+        if isinstance(value, MultiOutput):
+            fields = [np.asarray(v)[rows, cols] for v in value.fields.values()]
+            self._values[name] = list(zip(*fields, strict=True))
+            return
+        if isinstance(value, LabelArray):
+            selected = value[rows, cols]
+        else:
+            selected = np.asarray(value)[rows, cols]
+        out = term.postprocess(selected)
+        if isinstance(out, pd.Categorical):
+            out = out.remove_unused_categories()
+        self._values[name] = out
+
+    def _flat(self, n_rows: int, extra: int) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of the selected cells in an F-ordered array of ``n_rows`` rows (ascending), and where each
+        goes in the output."""
+        key = n_rows * 1_000_003 + extra
+        hit = self._flat_order.get(key)
+        if hit is None:
+            flat = self.cols.astype(np.int64) * n_rows + (self.rows + extra)
+            dest = np.argsort(flat, kind="stable")
+            hit = (flat[dest], dest)
+            self._flat_order[key] = hit
+        return hit
+
+    # --- result ------------------------------------------------------------------------------------------------
+    def frame(self, assets: np.ndarray) -> pd.DataFrame:
+        """The ``(date, asset)``-indexed DataFrame; ``assets`` are the asset objects of the columns."""
+        index = pd.MultiIndex(
+            levels=[pd.DatetimeIndex(self.dates), pd.Index(assets, dtype=object)],
+            codes=[self.rows, self.cols],
+            names=[None, None],
+            verify_integrity=False,
+        )
+        names = list(self.outputs)
+        if self._block_names == names and not self._values:  # all float64: the block is the frame, no copy
+            return pd.DataFrame(self._block, index=index, columns=names, copy=False)
+        columns = {}
+        for name in names:
+            if name in self._values:
+                columns[name] = self._values[name]
+            else:
+                columns[name] = self._block[:, self._block_names.index(name)]
+        return pd.DataFrame(columns, index=index)
