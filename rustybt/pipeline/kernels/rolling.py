@@ -36,6 +36,7 @@ import numpy as np
 from numba import njit, prange
 
 from rustybt.pipeline.kernels._adjust import apply_pending, empty_adjustments
+from rustybt.pipeline.kernels._arrays import as_float_columns as _as_input
 
 __all__ = [
     "RESUM_PERIOD",
@@ -99,14 +100,6 @@ def _window(wl, minimum: int = 1, name: str = "wl") -> int:
     if wl < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {wl}")
     return wl
-
-
-def _as_input(data, name: str = "data") -> np.ndarray:
-    """``data`` as a float64 F-ordered 2-D array (no copy when it already is one)."""
-    arr = np.asarray(data, dtype=np.float64)
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D (n_dates, n_assets) array, got shape {arr.shape}")
-    return np.asfortranarray(arr)
 
 
 def _as_adjustments(adjustments, n_assets: int, n_dates: int, name: str = "adjustments") -> tuple:

@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit, prange
 
 from rustybt.pipeline.kernels._adjust import apply_pending, empty_adjustments
+from rustybt.pipeline.kernels._arrays import as_float_columns as _as_input
 
 __all__ = [
     "AroonResult",
@@ -121,13 +122,6 @@ def _dq_first_at_least(q, st, start):
 # ---------------------------------------------------------------------------------------------------------------
 # Python-side helpers
 # ---------------------------------------------------------------------------------------------------------------
-
-
-def _as_input(data, name: str) -> np.ndarray:
-    arr = np.asarray(data, dtype=np.float64)
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D (n_dates, n_assets) array, got shape {arr.shape}")
-    return np.asfortranarray(arr)
 
 
 def _as_adjustments(adjustments: Adjustments | None, n_assets: int, name: str) -> Adjustments:
