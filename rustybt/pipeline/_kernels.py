@@ -11,6 +11,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from rustybt.pipeline.kernels import _pool
+from rustybt.pipeline.kernels._arrays import as_float_columns
+
 __all__ = ["grouped_is_maximal", "latest", "peer_count", "rolling_true_count"]
 
 _JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
@@ -49,10 +52,12 @@ def latest(aa) -> np.ndarray:
     """Row ``t`` of an AdjustedArray as seen by a length-1 window ending at ``t`` (F-ordered copy)."""
     data = aa.data
     if not aa.has_adjustments:
-        return np.array(data, order="F", copy=True)
+        out = _pool.empty(data.shape, data.dtype)
+        np.copyto(out, data)
+        return out
     if data.dtype == np.float64:
-        out = np.empty(data.shape, dtype=np.float64, order="F")
-        _latest_float_kernel(np.asfortranarray(data), *aa.adjustments, out)
+        out = _pool.empty(data.shape)
+        _latest_float_kernel(as_float_columns(data), *aa.adjustments, out)
         return out
     # other dtypes (rare): per adjusted column, segment by segment in numpy
     out = np.array(data, order="F", copy=True)

@@ -35,6 +35,7 @@ from rustybt.pipeline.adjusted_array import AdjustedArray, ensure_adjusted_array
 from rustybt.pipeline.domain import GENERIC, Domain
 from rustybt.pipeline.errors import NoFurtherDataError, PipelineError, UnknownColumn
 from rustybt.pipeline.graph import SCREEN_NAME
+from rustybt.pipeline.kernels import _pool
 from rustybt.pipeline.pipeline import Pipeline
 from rustybt.pipeline.term import AssetExists, InputDates, LoadableTerm
 
@@ -249,7 +250,8 @@ class SimplePipelineEngine:
         order = plan.execution_order(workspace, refcounts)
         columns = {name: plan._node(term) for name, term in plan.outputs.items() if name != SCREEN_NAME}
         collector = OutputCollector(columns, plan.extra_rows, dates[extra_rows:], len(sids))
-        self.compute_chunk(plan, dates, sids, workspace, refcounts, order, show_progress, collector=collector)
+        with _pool.pooled():
+            self.compute_chunk(plan, dates, sids, workspace, refcounts, order, show_progress, collector=collector)
         assets = np.empty(len(sids), dtype=object)
         assets[:] = self._finder.retrieve_all([int(s) for s in sids])
         return collector.frame(assets)
@@ -314,6 +316,7 @@ class SimplePipelineEngine:
         assets = pd.Index(sids, dtype="int64")
         root = self._root_mask_term
         screen = plan._node(plan.outputs[SCREEN_NAME])
+        pool = _pool.active_pool() or _pool.ArrayPool(max_bytes=0)  # released arrays feed later allocations
 
         def deliver(term) -> None:
             # hand a finished output (or the screen) to the collector and drop the output's own reference
@@ -329,7 +332,7 @@ class SimplePipelineEngine:
             if released:
                 refcounts[term] -= released
                 if refcounts[term] <= 0:
-                    del workspace[term]
+                    pool.release(workspace.pop(term))
 
         for term in list(workspace):
             deliver(term)
@@ -376,7 +379,7 @@ class SimplePipelineEngine:
                 _check_result(term, result, mask)
                 workspace[term] = result
                 for garbage in plan.decref_dependencies(term, refcounts):
-                    del workspace[garbage]
+                    pool.release(workspace.pop(garbage))
                 deliver(term)
         finally:
             bar.close()

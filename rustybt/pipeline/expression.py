@@ -25,6 +25,7 @@ from numba import njit, prange
 
 from rustybt.pipeline.dtypes import bool_dtype
 from rustybt.pipeline.errors import BadBinaryOperator
+from rustybt.pipeline.kernels import _pool
 from rustybt.pipeline.term import ComputableTerm, Term
 
 __all__ = [
@@ -491,9 +492,8 @@ def evaluate_expression(expr: str, arrays, shape: tuple[int, int], dtype: np.dty
     # always NPY_MAXARGS slots: one kernel signature (compiled once) whatever the number of inputs
     flats.extend([_PAD] * (NPY_MAXARGS - len(flats)))
     ncols = np.concatenate((ncols[: len(arrays)], np.ones(NPY_MAXARGS - len(arrays), dtype=np.int64)))
-    out = np.empty(n * m, dtype=np.float64)
-    _vm_kernel(prog.code, prog.consts, tuple(flats), ncols, n, m, prog.n_regs, prog.out_reg, out)
-    res = out.reshape((n, m), order="F")
+    res = _pool.empty((n, m))
+    _vm_kernel(prog.code, prog.consts, tuple(flats), ncols, n, m, prog.n_regs, prog.out_reg, res.ravel(order="F"))
     if dtype == bool_dtype:
         return res != 0.0
     if dtype != np.float64:

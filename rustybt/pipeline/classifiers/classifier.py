@@ -10,6 +10,7 @@ import numpy as np
 from rustybt.pipeline.dtypes import CLASSIFIER_DTYPES, FACTOR_DTYPES, FILTER_DTYPES, categorical_dtype, int64_dtype
 from rustybt.pipeline.errors import UnsupportedDataType
 from rustybt.pipeline.filters import ArrayPredicate, NumExprFilter
+from rustybt.pipeline.kernels import _pool
 from rustybt.pipeline.labelarray import LabelArray
 from rustybt.pipeline.mixins import (
     CustomTermMixin,
@@ -223,7 +224,9 @@ class Everything(Classifier):
     missing_value = -1
 
     def _compute(self, arrays, dates, assets, mask):
-        return np.asfortranarray(np.where(mask, 0, self.missing_value).astype(np.int64))
+        out = _pool.full(mask.shape, self.missing_value, np.int64)
+        np.copyto(out, 0, where=np.asarray(mask, dtype=bool))
+        return out
 
 
 class Quantiles(SingleInputMixin, Classifier):

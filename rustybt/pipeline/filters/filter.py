@@ -409,9 +409,9 @@ class TopBottomFilter(Filter, StandardOutputs):
         from rustybt.pipeline.kernels.crosssection import top_bottom
 
         data = np.asarray(arrays[0])
-        values = data.astype(np.float64)
+        values = np.asarray(data, dtype=np.float64)  # no copy for float64 factors
         if data.dtype.kind != "f":
-            values[is_missing(data, self.inputs[0].missing_value)] = np.nan
+            values = np.where(is_missing(data, self.inputs[0].missing_value), np.nan, values)
         return top_bottom(values, self._count, mask=np.asfortranarray(mask), largest=self._largest)
 
     def __repr__(self) -> str:

@@ -28,6 +28,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from rustybt.pipeline.kernels import _pool
+
 __all__ = [
     "RANK_METHODS",
     "SUMMARY_FUNCS",
@@ -188,45 +190,97 @@ def _fill_row(out, i, value):
         out[i, j] = value
 
 
+# Kernels read F-ordered (date-strided) inputs in tiles of _TILE dates: a tile's rows of one asset are one
+# contiguous run, copied into a row-major buffer so each date's cross-section is contiguous while it is sorted;
+# results go back the same way. No whole-array transposed copies on the way in or out.
+_TILE = 16
+
+
+@njit(**_JIT)
+def _n_tiles(n):
+    return (n + _TILE - 1) // _TILE
+
+
+@njit(**_JIT)
+def _load_tile(src, i0, h, dst):
+    for j in range(src.shape[1]):
+        for r in range(h):
+            dst[r, j] = src[i0 + r, j]
+
+
+@njit(**_JIT)
+def _store_tile(src, dst, i0):
+    h, m = src.shape
+    for j in range(m):
+        for r in range(h):
+            dst[i0 + r, j] = src[r, j]
+
+
+@njit(**_JIT)
+def _load_tiles(data, mask, use_mask, groups, use_groups, i0, h):
+    """Rows ``i0 .. i0 + h`` of data (and of mask / groups when used) as row-major buffers."""
+    m = data.shape[1]
+    d = np.empty((h, m))
+    _load_tile(data, i0, h, d)
+    mk = np.empty((h, m) if use_mask else (1, 1), np.bool_)
+    if use_mask:
+        _load_tile(mask, i0, h, mk)
+    g = np.empty((h, m) if use_groups else (1, 1), np.int64)
+    if use_groups:
+        _load_tile(groups, i0, h, g)
+    return d, mk, g
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # rank
 # ---------------------------------------------------------------------------------------------------------------
+
+
+@njit(**_JIT)
+def _rank_row(data, mask, use_mask, groups, use_groups, method, ascending, out, i):
+    _fill_row(out, i, np.nan)
+    cols, keys, labels = _ordered_row(data, mask, use_mask, groups, use_groups, i, not ascending)
+    cnt = cols.shape[0]
+    a = 0
+    while a < cnt:
+        b = _segment_end(labels, a)
+        if method == 0:
+            for k in range(a, b):
+                out[i, cols[k]] = k - a + 1.0
+        else:
+            dense = 0.0
+            k = a
+            while k < b:
+                e = k
+                while e + 1 < b and keys[e + 1] == keys[k]:
+                    e += 1
+                dense += 1.0
+                if method == 1:
+                    rk = 0.5 * ((k - a) + (e - a)) + 1.0
+                elif method == 2:
+                    rk = k - a + 1.0
+                elif method == 3:
+                    rk = e - a + 1.0
+                else:
+                    rk = dense
+                for q in range(k, e + 1):
+                    out[i, cols[q]] = rk
+                k = e + 1
+        a = b
 
 
 @njit(parallel=True, **_JIT)
 def rank_kernel(data, mask, use_mask, groups, use_groups, method, ascending, out):
     """``method``: index into :data:`RANK_METHODS` (0 ordinal, 1 average, 2 min, 3 max, 4 dense)."""
     n = data.shape[0]
-    for i in prange(n):
-        _fill_row(out, i, np.nan)
-        cols, keys, labels = _ordered_row(data, mask, use_mask, groups, use_groups, i, not ascending)
-        cnt = cols.shape[0]
-        a = 0
-        while a < cnt:
-            b = _segment_end(labels, a)
-            if method == 0:
-                for k in range(a, b):
-                    out[i, cols[k]] = k - a + 1.0
-            else:
-                dense = 0.0
-                k = a
-                while k < b:
-                    e = k
-                    while e + 1 < b and keys[e + 1] == keys[k]:
-                        e += 1
-                    dense += 1.0
-                    if method == 1:
-                        rk = 0.5 * ((k - a) + (e - a)) + 1.0
-                    elif method == 2:
-                        rk = k - a + 1.0
-                    elif method == 3:
-                        rk = e - a + 1.0
-                    else:
-                        rk = dense
-                    for q in range(k, e + 1):
-                        out[i, cols[q]] = rk
-                    k = e + 1
-            a = b
+    for b in prange(_n_tiles(n)):
+        i0 = b * _TILE
+        h = min(_TILE, n - i0)
+        d, mk, g = _load_tiles(data, mask, use_mask, groups, use_groups, i0, h)
+        o = np.empty((h, out.shape[1]), np.float64)
+        for i in range(h):
+            _rank_row(d, mk, use_mask, g, use_groups, method, ascending, o, i)
+        _store_tile(o, out, i0)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -234,46 +288,59 @@ def rank_kernel(data, mask, use_mask, groups, use_groups, method, ascending, out
 # ---------------------------------------------------------------------------------------------------------------
 
 
+@njit(**_JIT)
+def _top_bottom_row(data, mask, use_mask, count, largest, out, i):
+    m = data.shape[1]
+    for j in range(m):
+        out[i, j] = False
+    if count <= 0:
+        return
+    vals = np.empty(m)
+    cols = np.empty(m, np.int64)
+    cnt = 0
+    for j in range(m):
+        if use_mask and not mask[i, j]:
+            continue
+        v = data[i, j]
+        if np.isnan(v):
+            continue
+        vals[cnt] = v
+        cols[cnt] = j
+        cnt += 1
+    if cnt <= count:
+        for k in range(cnt):
+            out[i, cols[k]] = True
+        return
+    kth = cnt - count if largest else count - 1
+    threshold = np.partition(vals[:cnt], kth)[kth]
+    beyond = 0  # entries strictly better than the threshold: all of them are in
+    for k in range(cnt):
+        if (vals[k] > threshold) if largest else (vals[k] < threshold):
+            out[i, cols[k]] = True
+            beyond += 1
+    ties = count - beyond  # ordinal ranks give the remaining places to the tied entries in column order
+    for k in range(cnt):
+        if ties == 0:
+            break
+        if vals[k] == threshold:
+            out[i, cols[k]] = True
+            ties -= 1
+
+
 @njit(parallel=True, **_JIT)
 def top_bottom_kernel(data, mask, use_mask, count, largest, out):
     """``out[i, j]`` = the ordinal rank of entry j among row i's valid entries (descending when ``largest``)
     is <= ``count``; found by selection (``np.partition``, O(m) per row) instead of a full sort."""
     n, m = data.shape
-    for i in prange(n):
-        for j in range(m):
-            out[i, j] = False
-        if count <= 0:
-            continue
-        vals = np.empty(m)
-        cols = np.empty(m, np.int64)
-        cnt = 0
-        for j in range(m):
-            if use_mask and not mask[i, j]:
-                continue
-            v = data[i, j]
-            if np.isnan(v):
-                continue
-            vals[cnt] = v
-            cols[cnt] = j
-            cnt += 1
-        if cnt <= count:
-            for k in range(cnt):
-                out[i, cols[k]] = True
-            continue
-        kth = cnt - count if largest else count - 1
-        threshold = np.partition(vals[:cnt], kth)[kth]
-        beyond = 0  # entries strictly better than the threshold: all of them are in
-        for k in range(cnt):
-            if (vals[k] > threshold) if largest else (vals[k] < threshold):
-                out[i, cols[k]] = True
-                beyond += 1
-        ties = count - beyond  # ordinal ranks give the remaining places to the tied entries in column order
-        for k in range(cnt):
-            if ties == 0:
-                break
-            if vals[k] == threshold:
-                out[i, cols[k]] = True
-                ties -= 1
+    no_groups = np.zeros((1, 1), np.int64)
+    for b in prange(_n_tiles(n)):
+        i0 = b * _TILE
+        h = min(_TILE, n - i0)
+        d, mk, _ = _load_tiles(data, mask, use_mask, no_groups, False, i0, h)
+        o = np.empty((h, m), np.bool_)
+        for i in range(h):
+            _top_bottom_row(d, mk, use_mask, count, largest, o, i)
+        _store_tile(o, out, i0)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -343,15 +410,26 @@ def _center(data, mask, use_mask, groups, use_groups, out, i, scale):
 
 
 @njit(parallel=True, **_JIT)
+def _center_kernel(data, mask, use_mask, groups, use_groups, out, scale):
+    n, m = data.shape
+    for b in prange(_n_tiles(n)):
+        i0 = b * _TILE
+        h = min(_TILE, n - i0)
+        d, mk, g = _load_tiles(data, mask, use_mask, groups, use_groups, i0, h)
+        o = np.empty((h, m), np.float64)
+        for i in range(h):
+            _center(d, mk, use_mask, g, use_groups, o, i, scale)
+        _store_tile(o, out, i0)
+
+
 def demean_kernel(data, mask, use_mask, groups, use_groups, out):
-    for i in prange(data.shape[0]):
-        _center(data, mask, use_mask, groups, use_groups, out, i, False)
+    """Each row minus its mean (per group)."""
+    _center_kernel(data, mask, use_mask, groups, use_groups, out, False)
 
 
-@njit(parallel=True, **_JIT)
 def zscore_kernel(data, mask, use_mask, groups, use_groups, out):
-    for i in prange(data.shape[0]):
-        _center(data, mask, use_mask, groups, use_groups, out, i, True)
+    """Each row's z-scores (per group, population standard deviation)."""
+    _center_kernel(data, mask, use_mask, groups, use_groups, out, True)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -359,35 +437,46 @@ def zscore_kernel(data, mask, use_mask, groups, use_groups, out):
 # ---------------------------------------------------------------------------------------------------------------
 
 
+@njit(**_JIT)
+def _winsorize_row(data, mask, use_mask, groups, use_groups, min_percentile, max_percentile, out, i):
+    _fill_row(out, i, np.nan)
+    cols, keys, labels = _ordered_row(data, mask, use_mask, groups, use_groups, i, False)
+    cnt = cols.shape[0]
+    a = 0
+    while a < cnt:
+        b = _segment_end(labels, a)
+        size = b - a
+        lo = -np.inf
+        hi = np.inf
+        if min_percentile > 0:
+            lo = keys[a + int(min_percentile * size)]
+        if max_percentile < 1:
+            upper = math.ceil(size * max_percentile)
+            if upper < size:
+                hi = keys[a + upper - 1]
+        for k in range(a, b):
+            v = keys[k]
+            if v < lo:
+                v = lo
+            if v > hi:
+                v = hi
+            out[i, cols[k]] = v
+        a = b
+
+
 @njit(parallel=True, **_JIT)
 def winsorize_kernel(data, mask, use_mask, groups, use_groups, min_percentile, max_percentile, out):
     """Values below the ``int(min_p * count)``-th order statistic are raised to it, values above the
     ``ceil(count * max_p) - 1``-th lowered to it (zipline's row function), per group."""
     n = data.shape[0]
-    for i in prange(n):
-        _fill_row(out, i, np.nan)
-        cols, keys, labels = _ordered_row(data, mask, use_mask, groups, use_groups, i, False)
-        cnt = cols.shape[0]
-        a = 0
-        while a < cnt:
-            b = _segment_end(labels, a)
-            size = b - a
-            lo = -np.inf
-            hi = np.inf
-            if min_percentile > 0:
-                lo = keys[a + int(min_percentile * size)]
-            if max_percentile < 1:
-                upper = math.ceil(size * max_percentile)
-                if upper < size:
-                    hi = keys[a + upper - 1]
-            for k in range(a, b):
-                v = keys[k]
-                if v < lo:
-                    v = lo
-                if v > hi:
-                    v = hi
-                out[i, cols[k]] = v
-            a = b
+    for b in prange(_n_tiles(n)):
+        i0 = b * _TILE
+        h = min(_TILE, n - i0)
+        d, mk, g = _load_tiles(data, mask, use_mask, groups, use_groups, i0, h)
+        o = np.empty((h, out.shape[1]), np.float64)
+        for i in range(h):
+            _winsorize_row(d, mk, use_mask, g, use_groups, min_percentile, max_percentile, o, i)
+        _store_tile(o, out, i0)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -421,32 +510,43 @@ def _linear_quantile(keys, a, size, p):
     return lo + diff * gamma
 
 
+@njit(**_JIT)
+def _quantiles_row(data, mask, use_mask, groups, use_groups, probs, out, i):
+    n_edges = probs.shape[0]
+    for j in range(out.shape[1]):
+        out[i, j] = -1
+    cols, keys, labels = _ordered_row(data, mask, use_mask, groups, use_groups, i, False)
+    cnt = cols.shape[0]
+    edges = np.empty(n_edges)
+    a = 0
+    while a < cnt:
+        b = _segment_end(labels, a)
+        for e in range(n_edges):
+            edges[e] = _linear_quantile(keys, a, b - a, probs[e])
+        for k in range(a, b):
+            x = keys[k]
+            ids = np.searchsorted(edges, x, side="left")
+            if x == edges[0]:
+                ids = 1
+            if ids == 0 or ids == n_edges:
+                out[i, cols[k]] = -1
+            else:
+                out[i, cols[k]] = ids - 1
+        a = b
+
+
 @njit(parallel=True, **_JIT)
 def quantiles_kernel(data, mask, use_mask, groups, use_groups, probs, out):
     """int64 labels 0..bins-1 (``bins = len(probs) - 1``), -1 where missing; see :func:`quantiles`."""
     n = data.shape[0]
-    n_edges = probs.shape[0]
-    for i in prange(n):
-        for j in range(out.shape[1]):
-            out[i, j] = -1
-        cols, keys, labels = _ordered_row(data, mask, use_mask, groups, use_groups, i, False)
-        cnt = cols.shape[0]
-        edges = np.empty(n_edges)
-        a = 0
-        while a < cnt:
-            b = _segment_end(labels, a)
-            for e in range(n_edges):
-                edges[e] = _linear_quantile(keys, a, b - a, probs[e])
-            for k in range(a, b):
-                x = keys[k]
-                ids = np.searchsorted(edges, x, side="left")
-                if x == edges[0]:
-                    ids = 1
-                if ids == 0 or ids == n_edges:
-                    out[i, cols[k]] = -1
-                else:
-                    out[i, cols[k]] = ids - 1
-            a = b
+    for b in prange(_n_tiles(n)):
+        i0 = b * _TILE
+        h = min(_TILE, n - i0)
+        d, mk, g = _load_tiles(data, mask, use_mask, groups, use_groups, i0, h)
+        o = np.empty((h, out.shape[1]), np.int64)
+        for i in range(h):
+            _quantiles_row(d, mk, use_mask, g, use_groups, probs, o, i)
+        _store_tile(o, out, i0)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -454,64 +554,75 @@ def quantiles_kernel(data, mask, use_mask, groups, use_groups, probs, out):
 # ---------------------------------------------------------------------------------------------------------------
 
 
+@njit(**_JIT)
+def _summary_row(data, mask, use_mask, how, out, i, out_i):
+    m = data.shape[1]
+    vals = np.empty(m)
+    cnt = 0
+    for j in range(m):
+        if use_mask and not mask[i, j]:
+            continue
+        v = data[i, j]
+        if not np.isnan(v):
+            vals[cnt] = v
+            cnt += 1
+    if how == 6:
+        out[out_i] = cnt
+        return
+    if how == 5:
+        total = 0.0
+        for k in range(cnt):
+            total += vals[k]
+        out[out_i] = total
+        return
+    if cnt == 0:
+        out[out_i] = np.nan
+        return
+    if how == 0 or how == 1:
+        total = 0.0
+        for k in range(cnt):
+            total += vals[k]
+        mean = total / cnt
+        if how == 0:
+            out[out_i] = mean
+        else:
+            ss = 0.0
+            for k in range(cnt):
+                d = vals[k] - mean
+                ss += d * d
+            out[out_i] = math.sqrt(ss / cnt)
+    elif how == 2:
+        best = vals[0]
+        for k in range(1, cnt):
+            if vals[k] > best:
+                best = vals[k]
+        out[out_i] = best
+    elif how == 3:
+        best = vals[0]
+        for k in range(1, cnt):
+            if vals[k] < best:
+                best = vals[k]
+        out[out_i] = best
+    else:
+        srt = np.sort(vals[:cnt])
+        half = cnt // 2
+        if cnt % 2 == 1:
+            out[out_i] = srt[half]
+        else:
+            out[out_i] = (srt[half - 1] + srt[half]) / 2.0
+
+
 @njit(parallel=True, **_JIT)
 def daily_summary_kernel(data, mask, use_mask, how, out):
     """``how``: index into :data:`SUMMARY_FUNCS`; ``out`` has shape (n_dates,)."""
-    n, m = data.shape
-    for i in prange(n):
-        vals = np.empty(m)
-        cnt = 0
-        for j in range(m):
-            if use_mask and not mask[i, j]:
-                continue
-            v = data[i, j]
-            if not np.isnan(v):
-                vals[cnt] = v
-                cnt += 1
-        if how == 6:
-            out[i] = cnt
-            continue
-        if how == 5:
-            total = 0.0
-            for k in range(cnt):
-                total += vals[k]
-            out[i] = total
-            continue
-        if cnt == 0:
-            out[i] = np.nan
-            continue
-        if how == 0 or how == 1:
-            total = 0.0
-            for k in range(cnt):
-                total += vals[k]
-            mean = total / cnt
-            if how == 0:
-                out[i] = mean
-            else:
-                ss = 0.0
-                for k in range(cnt):
-                    d = vals[k] - mean
-                    ss += d * d
-                out[i] = math.sqrt(ss / cnt)
-        elif how == 2:
-            best = vals[0]
-            for k in range(1, cnt):
-                if vals[k] > best:
-                    best = vals[k]
-            out[i] = best
-        elif how == 3:
-            best = vals[0]
-            for k in range(1, cnt):
-                if vals[k] < best:
-                    best = vals[k]
-            out[i] = best
-        else:
-            srt = np.sort(vals[:cnt])
-            half = cnt // 2
-            if cnt % 2 == 1:
-                out[i] = srt[half]
-            else:
-                out[i] = (srt[half - 1] + srt[half]) / 2.0
+    n = data.shape[0]
+    no_groups = np.zeros((1, 1), np.int64)
+    for b in prange(_n_tiles(n)):
+        i0 = b * _TILE
+        h = min(_TILE, n - i0)
+        d, mk, _ = _load_tiles(data, mask, use_mask, no_groups, False, i0, h)
+        for i in range(h):
+            _summary_row(d, mk, use_mask, how, out, i, i0 + i)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -520,17 +631,15 @@ def daily_summary_kernel(data, mask, use_mask, how, out):
 
 
 # Placeholders for "no mask" / "no groups": F-ordered like real inputs, so both cases share one compiled kernel.
-# Row-wise kernels run on C-ordered (row-contiguous) copies: a date's cross-section is then one contiguous run
-# instead of a stride of n_dates * 8 bytes per asset; the wrappers hand results back Fortran-ordered.
-_DUMMY_MASK = np.ones((2, 2), dtype=np.bool_, order="C")
-_DUMMY_GROUPS = np.zeros((2, 2), dtype=np.int64, order="C")
+_DUMMY_MASK = np.ones((2, 2), dtype=np.bool_, order="F")
+_DUMMY_GROUPS = np.zeros((2, 2), dtype=np.int64, order="F")
 
 
 def _prepare(data, mask, groups):
     arr = np.asarray(data, dtype=np.float64)
     if arr.ndim != 2:
         raise ValueError(f"data must be a 2-D (n_dates, n_assets) array, got shape {arr.shape}")
-    arr = np.ascontiguousarray(arr)
+    arr = np.asfortranarray(arr)
     if mask is None:
         mask_arr, use_mask = _DUMMY_MASK, False
     else:
@@ -539,7 +648,7 @@ def _prepare(data, mask, groups):
             raise ValueError(
                 f"mask must be a boolean array of shape {arr.shape}, got {mask_arr.dtype} {mask_arr.shape}"
             )
-        mask_arr, use_mask = np.ascontiguousarray(mask_arr), True
+        mask_arr, use_mask = np.asfortranarray(mask_arr), True
     if groups is None:
         groups_arr, use_groups = _DUMMY_GROUPS, False
     else:
@@ -549,12 +658,12 @@ def _prepare(data, mask, groups):
                 f"groups must be an integer array of shape {arr.shape} (-1 = no group), got "
                 f"{groups_arr.dtype} {groups_arr.shape}"
             )
-        groups_arr, use_groups = np.ascontiguousarray(groups_arr, dtype=np.int64), True
+        groups_arr, use_groups = np.asfortranarray(groups_arr, dtype=np.int64), True
     return arr, mask_arr, use_mask, groups_arr, use_groups
 
 
 def _alloc_like(arr: np.ndarray, dtype=np.float64) -> np.ndarray:
-    return np.empty(arr.shape, dtype=dtype, order="C")
+    return _pool.empty(arr.shape, dtype)
 
 
 def rank(data, mask=None, groups=None, method: str = "ordinal", ascending: bool = True) -> np.ndarray:
@@ -564,7 +673,7 @@ def rank(data, mask=None, groups=None, method: str = "ordinal", ascending: bool 
     arr, mask_arr, use_mask, groups_arr, use_groups = _prepare(data, mask, groups)
     out = _alloc_like(arr)
     rank_kernel(arr, mask_arr, use_mask, groups_arr, use_groups, RANK_METHODS.index(method), bool(ascending), out)
-    return np.asfortranarray(out)
+    return out
 
 
 def top_bottom(data, count: int, mask=None, largest: bool = True) -> np.ndarray:
@@ -573,7 +682,7 @@ def top_bottom(data, count: int, mask=None, largest: bool = True) -> np.ndarray:
     arr, mask_arr, use_mask, _, _ = _prepare(data, mask, None)
     out = _alloc_like(arr, np.bool_)
     top_bottom_kernel(arr, mask_arr, use_mask, int(count), bool(largest), out)
-    return np.asfortranarray(out)
+    return out
 
 
 def demean(data, mask=None, groups=None) -> np.ndarray:
@@ -581,7 +690,7 @@ def demean(data, mask=None, groups=None) -> np.ndarray:
     arr, mask_arr, use_mask, groups_arr, use_groups = _prepare(data, mask, groups)
     out = _alloc_like(arr)
     demean_kernel(arr, mask_arr, use_mask, groups_arr, use_groups, out)
-    return np.asfortranarray(out)
+    return out
 
 
 def zscore(data, mask=None, groups=None) -> np.ndarray:
@@ -589,7 +698,7 @@ def zscore(data, mask=None, groups=None) -> np.ndarray:
     arr, mask_arr, use_mask, groups_arr, use_groups = _prepare(data, mask, groups)
     out = _alloc_like(arr)
     zscore_kernel(arr, mask_arr, use_mask, groups_arr, use_groups, out)
-    return np.asfortranarray(out)
+    return out
 
 
 def winsorize(data, min_percentile: float, max_percentile: float, mask=None, groups=None) -> np.ndarray:
@@ -603,7 +712,7 @@ def winsorize(data, min_percentile: float, max_percentile: float, mask=None, gro
     arr, mask_arr, use_mask, groups_arr, use_groups = _prepare(data, mask, groups)
     out = _alloc_like(arr)
     winsorize_kernel(arr, mask_arr, use_mask, groups_arr, use_groups, lo, hi, out)
-    return np.asfortranarray(out)
+    return out
 
 
 def quantiles(data, bins: int, mask=None, groups=None) -> np.ndarray:
@@ -614,7 +723,7 @@ def quantiles(data, bins: int, mask=None, groups=None) -> np.ndarray:
     arr, mask_arr, use_mask, groups_arr, use_groups = _prepare(data, mask, groups)
     out = _alloc_like(arr, np.int64)
     quantiles_kernel(arr, mask_arr, use_mask, groups_arr, use_groups, qcut_probabilities(bins), out)
-    return np.asfortranarray(out)
+    return out
 
 
 def daily_summary(data, how: str, mask=None) -> np.ndarray:

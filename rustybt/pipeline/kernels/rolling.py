@@ -35,6 +35,7 @@ import operator
 import numpy as np
 from numba import njit, prange
 
+from rustybt.pipeline.kernels import _pool
 from rustybt.pipeline.kernels._adjust import apply_pending, empty_adjustments
 from rustybt.pipeline.kernels._arrays import as_float_columns as _as_input
 
@@ -146,7 +147,7 @@ def _as_adjustments(adjustments, n_assets: int, n_dates: int, name: str = "adjus
 
 
 def _alloc_out(n_dates: int, wl: int, n_assets: int) -> np.ndarray:
-    return np.empty((max(n_dates - wl + 1, 0), n_assets), dtype=np.float64, order="F")
+    return _pool.empty((max(n_dates - wl + 1, 0), n_assets))
 
 
 def _single(kernel, data, wl, adjustments, *params, minimum: int = 1):

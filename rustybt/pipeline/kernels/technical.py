@@ -18,6 +18,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
+from rustybt.pipeline.kernels import _pool
 from rustybt.pipeline.kernels._adjust import apply_pending, empty_adjustments
 from rustybt.pipeline.kernels._arrays import as_float_columns as _as_input
 
@@ -160,7 +161,7 @@ def _check_same_shape(*arrays: np.ndarray) -> None:
 
 
 def _alloc(n_out: int, n_assets: int) -> np.ndarray:
-    return np.full((n_out, n_assets), np.nan, dtype=np.float64, order="F")
+    return _pool.full((n_out, n_assets), np.nan)
 
 
 # ---------------------------------------------------------------------------------------------------------------

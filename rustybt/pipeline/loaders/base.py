@@ -12,9 +12,10 @@
             mask: np.ndarray,
         ) -> dict[BoundColumn, AdjustedArray]: ...
 
-The engine calls ``load_adjusted_array`` once per group of columns served by the same loader and needing the same
-number of lookback rows, and expects one :class:`~rustybt.pipeline.adjusted_array.AdjustedArray` per requested
-column (keys: exactly the ``columns`` objects it passed; they are already specialized to ``domain``).
+The engine calls ``load_adjusted_array`` once per loader and run, for all the columns it serves, over the longest
+lookback any of them needs (columns needing fewer rows get row slices of the result), and expects one
+:class:`~rustybt.pipeline.adjusted_array.AdjustedArray` per requested column (keys: exactly the ``columns`` objects
+it passed; they are already specialized to ``domain``).
 
 Arguments
 ---------
