@@ -186,10 +186,11 @@ class SimplePipelineEngine:
         bar = _progress_bar(enabled, len(ranges), "pipeline chunks")
         chunks = []
         try:
-            for s, e in ranges:
-                bar.set_postfix_str(f"{s.date()}..{e.date()}")
-                chunks.append(self._run_pipeline_impl(pipeline, s, e, show_progress=False))
-                bar.update()
+            with _pool.pooled(_pool.active_pool()):  # chunks of one size reuse each other's arrays
+                for s, e in ranges:
+                    bar.set_postfix_str(f"{s.date()}..{e.date()}")
+                    chunks.append(self._run_pipeline_impl(pipeline, s, e, show_progress=False))
+                    bar.update()
         finally:
             bar.close()
         if len(chunks) == 1:
@@ -250,7 +251,7 @@ class SimplePipelineEngine:
         order = plan.execution_order(workspace, refcounts)
         columns = {name: plan._node(term) for name, term in plan.outputs.items() if name != SCREEN_NAME}
         collector = OutputCollector(columns, plan.extra_rows, dates[extra_rows:], len(sids))
-        with _pool.pooled():
+        with _pool.pooled(_pool.active_pool()):  # an enclosing pool (chunked runs) is shared
             self.compute_chunk(plan, dates, sids, workspace, refcounts, order, show_progress, collector=collector)
         assets = np.empty(len(sids), dtype=object)
         assets[:] = self._finder.retrieve_all([int(s) for s in sids])
@@ -378,6 +379,7 @@ class SimplePipelineEngine:
                     raise
                 _check_result(term, result, mask)
                 workspace[term] = result
+                del result, inputs, mask  # the workspace holds the only references: released arrays get recycled
                 for garbage in plan.decref_dependencies(term, refcounts):
                     pool.release(workspace.pop(garbage))
                 deliver(term)

@@ -1,0 +1,130 @@
+"""The per-run array pool: what it may recycle, and that recycling never changes results."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from _world import xnys_sessions
+from scipy import stats
+
+from rustybt.assets import AssetFinder, Equity
+from rustybt.pipeline import US_EQUITIES, Pipeline, SimplePipelineEngine
+from rustybt.pipeline.data import USEquityPricing as P
+from rustybt.pipeline.factors import Factor, Returns, SimpleMovingAverage
+from rustybt.pipeline.kernels import _pool
+from rustybt.pipeline.loaders import DataFrameLoader
+
+BIG = (400, 400)  # 1.2 MiB of float64: above the pool's size threshold
+
+
+def test_release_keeps_only_unreferenced_owning_arrays():
+    pool = _pool.ArrayPool()
+    box = {"free": np.empty(BIG), "kept": np.empty(BIG), "view": np.empty((401, 400))[1:], "small": np.empty(10)}
+    kept = box["kept"]
+    # (outside assert statements: pytest's assertion rewriting keeps references to the values it shows)
+    released = [pool.release(box.pop("free"))]
+    released.append(pool.release(box.pop("kept")))  # someone still holds it
+    released.append(pool.release(box.pop("view")))  # a view of another array
+    released.append(pool.release(box.pop("small")))
+    assert released == [True, False, False, False]
+    assert pool.released == 1 and kept.shape == BIG
+
+    with _pool.pooled(pool):
+        again = _pool.empty(BIG, order="C")
+        assert pool.reused == 1 and again.shape == BIG
+        fresh = _pool.full(BIG, np.nan, order="C")  # the pool is empty now: a new array
+        assert np.isnan(fresh).all() and fresh is not again
+    assert _pool.active_pool() is None
+    assert _pool.empty(BIG).flags.f_contiguous
+
+
+def test_released_array_in_use_elsewhere_is_not_recycled():
+    pool = _pool.ArrayPool()
+    box = {"a": np.ones(BIG)}
+    alias = [box["a"]]
+    released = pool.release(box.pop("a"))
+    assert released is False
+    with _pool.pooled(pool):
+        other = _pool.full(BIG, 7.0)
+    assert (alias[0] == 1.0).all() and (other == 7.0).all()
+
+
+class _Stash(Factor):
+    """Twice its input; keeps a reference to each result it returns, as user code might."""
+
+    window_length = 0
+    dtype = np.dtype("float64")
+    kept: list = []
+
+    def _compute(self, arrays, dates, assets, mask):
+        out = np.asfortranarray(np.asarray(arrays[0]) * 2.0)
+        type(self).kept.append(out)
+        return out
+
+
+@pytest.fixture(scope="module")
+def big_world():
+    sessions = xnys_sessions("2012-01-03", "2013-08-30")
+    sids = np.arange(1, 401)
+    rng = np.random.default_rng(3)
+    close = pd.DataFrame(
+        50 * np.exp(np.cumsum(rng.normal(0, 0.02, (len(sessions), len(sids))), axis=0)), index=sessions, columns=sids
+    )
+    close.iloc[rng.random(close.shape) < 0.02] = np.nan
+    start = sessions[0] - pd.Timedelta(days=1)
+    equities = [Equity(int(s), f"S{s}", start_date=start, end_date=sessions[-1], exchange="NYSE") for s in sids]
+    finder = AssetFinder(equities)
+    engine = SimplePipelineEngine({P.close: DataFrameLoader(P.close, close)}, finder, default_domain=US_EQUITIES)
+    return engine, close
+
+
+def test_results_with_recycled_arrays_match_plain_references(big_world):
+    engine, close = big_world
+    ret = Returns(window_length=5)
+    stash = _Stash(inputs=[SimpleMovingAverage(inputs=[P.close], window_length=10)])
+    pipe = Pipeline(
+        {
+            "stash": stash,  # first: every later term allocates after it was released (if it wrongly were)
+            "close": P.close.latest,
+            "sma10": SimpleMovingAverage(inputs=[P.close], window_length=10),
+            "sma30": SimpleMovingAverage(inputs=[P.close], window_length=30),
+            "ret": ret,
+            "ret_z": ret.zscore(),
+            "ret_rank": ret.rank(),
+        }
+    )
+    start, end = close.index[40], close.index[-1]
+    _Stash.kept = []
+    with _pool.pooled() as pool:
+        result = engine.run_pipeline(pipe, start, end)
+    assert pool.reused > 0  # the run did recycle arrays
+
+    def wide(name):
+        col = result[name]
+        frame = pd.Series(col.to_numpy(), index=pd.MultiIndex.from_arrays(
+            [col.index.get_level_values(0), [a.sid for a in col.index.get_level_values(1)]]))  # fmt: skip
+        return frame.unstack().reindex(index=close.loc[start:end].index, columns=close.columns)
+
+    window = close.loc[:end]
+    expected = {
+        "close": window,
+        "sma10": window.rolling(10, min_periods=1).mean(),
+        "sma30": window.rolling(30, min_periods=1).mean(),
+        "ret": window / window.shift(4) - 1,
+        "stash": 2 * window.rolling(10, min_periods=1).mean(),
+    }
+    r = expected["ret"].loc[start:end]
+    expected["ret_z"] = r.sub(r.mean(axis=1), axis=0).div(r.std(axis=1, ddof=0), axis=0)
+    ranks = np.full(r.shape, np.nan)
+    for i, row in enumerate(r.to_numpy()):
+        ok = ~np.isnan(row)
+        ranks[i, ok] = stats.rankdata(row[ok], method="ordinal")
+    expected["ret_rank"] = pd.DataFrame(ranks, index=r.index, columns=r.columns)
+    for name, ref in expected.items():
+        got, want = wide(name).to_numpy(), ref.loc[start:end].to_numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12, err_msg=name)
+
+    # the array the term returned (and its author kept) was not recycled: later terms did not overwrite it
+    (kept,) = _Stash.kept
+    np.testing.assert_allclose(kept[-len(r) :], wide("stash").to_numpy(), rtol=1e-12)
