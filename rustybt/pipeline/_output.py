@@ -37,6 +37,41 @@ def _gather(src, flat, dest, out):
             out[dest[k]] = src[flat[k]]
 
 
+@njit(cache=True, nogil=True)
+def _selected_cells(mask):
+    """The True cells of a 2-D bool array: ``rows``/``cols`` in date-major order (the output's row order), and
+    ``f_rows``/``f_cols``/``dest`` in memory order of an F-ordered array (ascending flat index) with ``dest`` the
+    output position of each. One pass over the mask in its own (F) order; no sort."""
+    n, m = mask.shape
+    per_row = np.zeros(n + 1, np.int64)
+    for j in range(m):
+        for i in range(n):
+            if mask[i, j]:
+                per_row[i + 1] += 1
+    for i in range(n):
+        per_row[i + 1] += per_row[i]
+    total = per_row[n]
+    rows = np.empty(total, np.int64)
+    cols = np.empty(total, np.int64)
+    f_rows = np.empty(total, np.int64)
+    f_cols = np.empty(total, np.int64)
+    dest = np.empty(total, np.int64)
+    nxt = per_row[:n].copy()
+    k = 0
+    for j in range(m):
+        for i in range(n):
+            if mask[i, j]:
+                p = nxt[i]
+                nxt[i] = p + 1
+                rows[p] = i
+                cols[p] = j
+                f_rows[k] = i
+                f_cols[k] = j
+                dest[k] = p
+                k += 1
+    return rows, cols, f_rows, f_cols, dest
+
+
 def _plain_postprocess(term) -> bool:
     return getattr(type(term), "postprocess", None) is ComputableTerm.postprocess
 
@@ -71,7 +106,7 @@ class OutputCollector:
         self._by_term: dict[Any, list[str]] = {}
         for name, term in self.outputs.items():
             self._by_term.setdefault(term, []).append(name)
-        self._flat_order: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._flat_order: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 
     # --- feeding -----------------------------------------------------------------------------------------------
     def wants(self, term) -> bool:
@@ -82,7 +117,7 @@ class OutputCollector:
         mask = np.asarray(screen, dtype=bool)[screen_extra_rows:]
         if mask.shape != (len(self.dates), self.n_assets):
             mask = np.broadcast_to(mask, (len(self.dates), self.n_assets))
-        self.rows, self.cols = np.nonzero(mask)
+        self.rows, self.cols, self._f_rows, self._f_cols, self._dest = _selected_cells(np.asfortranarray(mask))
         floats = [
             name
             for name, term in self.outputs.items()
@@ -132,12 +167,11 @@ class OutputCollector:
     def _flat(self, n_rows: int, extra: int) -> tuple[np.ndarray, np.ndarray]:
         """Positions of the selected cells in an F-ordered array of ``n_rows`` rows (ascending), and where each
         goes in the output."""
-        key = n_rows * 1_000_003 + extra
+        key = (n_rows, extra)
         hit = self._flat_order.get(key)
         if hit is None:
-            flat = self.cols.astype(np.int64) * n_rows + (self.rows + extra)
-            dest = np.argsort(flat, kind="stable")
-            hit = (flat[dest], dest)
+            flat = self._f_cols * n_rows + (self._f_rows + extra)
+            hit = (flat, self._dest)
             self._flat_order[key] = hit
         return hit
 
