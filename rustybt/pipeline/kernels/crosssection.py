@@ -121,6 +121,36 @@ def _radix_argsort(keys):
 
 
 @njit(**_JIT)
+def _radix_select(bits, k):
+    """The ``k``-th smallest (0-based) of the uint64 ``bits``: MSD radix selection, one byte per pass, each pass
+    keeping only the bucket that holds the answer (O(n), about 4x faster than ``np.partition`` here)."""
+    cand = bits
+    hist = np.empty(256, np.int64)
+    for d in range(7, -1, -1):
+        n = cand.shape[0]
+        if n == 1:
+            return cand[0]
+        shift = np.uint64(8 * d)
+        hist[:] = 0
+        for q in range(n):
+            hist[(cand[q] >> shift) & np.uint64(255)] += 1
+        bucket = 0
+        while k >= hist[bucket]:
+            k -= hist[bucket]
+            bucket += 1
+        if hist[bucket] == n:
+            continue  # every candidate shares this byte
+        kept = np.empty(hist[bucket], np.uint64)
+        c = 0
+        for q in range(n):
+            if (cand[q] >> shift) & np.uint64(255) == bucket:
+                kept[c] = cand[q]
+                c += 1
+        cand = kept
+    return cand[0]
+
+
+@njit(**_JIT)
 def _ordered_row(data, mask, use_mask, groups, use_groups, i, negate):
     """Valid columns of row ``i`` ordered by (group, key, column), their keys and group labels.
 
@@ -194,6 +224,7 @@ def _fill_row(out, i, value):
 # contiguous run, copied into a row-major buffer so each date's cross-section is contiguous while it is sorted;
 # results go back the same way. No whole-array transposed copies on the way in or out.
 _TILE = 16
+_CHUNKS = 64  # prange work items: enough to balance threads, few enough to allocate buffers rarely
 
 
 @njit(**_JIT)
@@ -209,26 +240,30 @@ def _load_tile(src, i0, h, dst):
 
 
 @njit(**_JIT)
-def _store_tile(src, dst, i0):
-    h, m = src.shape
-    for j in range(m):
+def _store_tile(src, dst, i0, h):
+    for j in range(src.shape[1]):
         for r in range(h):
             dst[i0 + r, j] = src[r, j]
 
 
 @njit(**_JIT)
-def _load_tiles(data, mask, use_mask, groups, use_groups, i0, h):
-    """Rows ``i0 .. i0 + h`` of data (and of mask / groups when used) as row-major buffers."""
+def _tile_buffers(data, use_mask, use_groups):
+    """Row-major buffers for one tile of data, mask and groups (1 x 1 placeholders when unused)."""
     m = data.shape[1]
-    d = np.empty((h, m))
+    d = np.empty((_TILE, m))
+    mk = np.empty((_TILE, m) if use_mask else (1, 1), np.bool_)
+    g = np.empty((_TILE, m) if use_groups else (1, 1), np.int64)
+    return d, mk, g
+
+
+@njit(**_JIT)
+def _fill_tiles(data, mask, use_mask, groups, use_groups, i0, h, d, mk, g):
+    """Copy rows ``i0 .. i0 + h`` of data (and of mask / groups when used) into the tile buffers."""
     _load_tile(data, i0, h, d)
-    mk = np.empty((h, m) if use_mask else (1, 1), np.bool_)
     if use_mask:
         _load_tile(mask, i0, h, mk)
-    g = np.empty((h, m) if use_groups else (1, 1), np.int64)
     if use_groups:
         _load_tile(groups, i0, h, g)
-    return d, mk, g
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -273,14 +308,18 @@ def _rank_row(data, mask, use_mask, groups, use_groups, method, ascending, out, 
 def rank_kernel(data, mask, use_mask, groups, use_groups, method, ascending, out):
     """``method``: index into :data:`RANK_METHODS` (0 ordinal, 1 average, 2 min, 3 max, 4 dense)."""
     n = data.shape[0]
-    for b in prange(_n_tiles(n)):
-        i0 = b * _TILE
-        h = min(_TILE, n - i0)
-        d, mk, g = _load_tiles(data, mask, use_mask, groups, use_groups, i0, h)
-        o = np.empty((h, out.shape[1]), np.float64)
-        for i in range(h):
-            _rank_row(d, mk, use_mask, g, use_groups, method, ascending, o, i)
-        _store_tile(o, out, i0)
+    n_tiles = _n_tiles(n)
+    n_chunks = min(n_tiles, _CHUNKS)
+    for c in prange(n_chunks):  # per chunk of tiles: buffers allocated once per chunk, not per tile
+        d, mk, g = _tile_buffers(data, use_mask, use_groups)
+        o = np.empty((_TILE, out.shape[1]), np.float64)
+        for b in range(c * n_tiles // n_chunks, (c + 1) * n_tiles // n_chunks):
+            i0 = b * _TILE
+            h = min(_TILE, n - i0)
+            _fill_tiles(data, mask, use_mask, groups, use_groups, i0, h, d, mk, g)
+            for i in range(h):
+                _rank_row(d, mk, use_mask, g, use_groups, method, ascending, o, i)
+            _store_tile(o, out, i0, h)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -311,18 +350,20 @@ def _top_bottom_row(data, mask, use_mask, count, largest, out, i):
         for k in range(cnt):
             out[i, cols[k]] = True
         return
+    # compare order-preserving bit patterns: unsigned order is float order, and -0.0 / 0.0 share one pattern
+    bits = _sortable_bits(vals[:cnt])
     kth = cnt - count if largest else count - 1
-    threshold = np.partition(vals[:cnt], kth)[kth]
+    threshold = _radix_select(bits, kth)
     beyond = 0  # entries strictly better than the threshold: all of them are in
     for k in range(cnt):
-        if (vals[k] > threshold) if largest else (vals[k] < threshold):
+        if (bits[k] > threshold) if largest else (bits[k] < threshold):
             out[i, cols[k]] = True
             beyond += 1
     ties = count - beyond  # ordinal ranks give the remaining places to the tied entries in column order
     for k in range(cnt):
         if ties == 0:
             break
-        if vals[k] == threshold:
+        if bits[k] == threshold:
             out[i, cols[k]] = True
             ties -= 1
 
@@ -330,17 +371,21 @@ def _top_bottom_row(data, mask, use_mask, count, largest, out, i):
 @njit(parallel=True, **_JIT)
 def top_bottom_kernel(data, mask, use_mask, count, largest, out):
     """``out[i, j]`` = the ordinal rank of entry j among row i's valid entries (descending when ``largest``)
-    is <= ``count``; found by selection (``np.partition``, O(m) per row) instead of a full sort."""
+    is <= ``count``; found by radix selection (O(m) per row) instead of a full sort."""
     n, m = data.shape
     no_groups = np.zeros((1, 1), np.int64)
-    for b in prange(_n_tiles(n)):
-        i0 = b * _TILE
-        h = min(_TILE, n - i0)
-        d, mk, _ = _load_tiles(data, mask, use_mask, no_groups, False, i0, h)
-        o = np.empty((h, m), np.bool_)
-        for i in range(h):
-            _top_bottom_row(d, mk, use_mask, count, largest, o, i)
-        _store_tile(o, out, i0)
+    n_tiles = _n_tiles(n)
+    n_chunks = min(n_tiles, _CHUNKS)
+    for c in prange(n_chunks):  # per chunk of tiles: buffers allocated once per chunk, not per tile
+        d, mk, g = _tile_buffers(data, use_mask, False)
+        o = np.empty((_TILE, m), np.bool_)
+        for b in range(c * n_tiles // n_chunks, (c + 1) * n_tiles // n_chunks):
+            i0 = b * _TILE
+            h = min(_TILE, n - i0)
+            _fill_tiles(data, mask, use_mask, no_groups, False, i0, h, d, mk, g)
+            for i in range(h):
+                _top_bottom_row(d, mk, use_mask, count, largest, o, i)
+            _store_tile(o, out, i0, h)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -412,14 +457,18 @@ def _center(data, mask, use_mask, groups, use_groups, out, i, scale):
 @njit(parallel=True, **_JIT)
 def _center_kernel(data, mask, use_mask, groups, use_groups, out, scale):
     n, m = data.shape
-    for b in prange(_n_tiles(n)):
-        i0 = b * _TILE
-        h = min(_TILE, n - i0)
-        d, mk, g = _load_tiles(data, mask, use_mask, groups, use_groups, i0, h)
-        o = np.empty((h, m), np.float64)
-        for i in range(h):
-            _center(d, mk, use_mask, g, use_groups, o, i, scale)
-        _store_tile(o, out, i0)
+    n_tiles = _n_tiles(n)
+    n_chunks = min(n_tiles, _CHUNKS)
+    for c in prange(n_chunks):  # per chunk of tiles: buffers allocated once per chunk, not per tile
+        d, mk, g = _tile_buffers(data, use_mask, use_groups)
+        o = np.empty((_TILE, m), np.float64)
+        for b in range(c * n_tiles // n_chunks, (c + 1) * n_tiles // n_chunks):
+            i0 = b * _TILE
+            h = min(_TILE, n - i0)
+            _fill_tiles(data, mask, use_mask, groups, use_groups, i0, h, d, mk, g)
+            for i in range(h):
+                _center(d, mk, use_mask, g, use_groups, o, i, scale)
+            _store_tile(o, out, i0, h)
 
 
 def demean_kernel(data, mask, use_mask, groups, use_groups, out):
@@ -469,14 +518,18 @@ def winsorize_kernel(data, mask, use_mask, groups, use_groups, min_percentile, m
     """Values below the ``int(min_p * count)``-th order statistic are raised to it, values above the
     ``ceil(count * max_p) - 1``-th lowered to it (zipline's row function), per group."""
     n = data.shape[0]
-    for b in prange(_n_tiles(n)):
-        i0 = b * _TILE
-        h = min(_TILE, n - i0)
-        d, mk, g = _load_tiles(data, mask, use_mask, groups, use_groups, i0, h)
-        o = np.empty((h, out.shape[1]), np.float64)
-        for i in range(h):
-            _winsorize_row(d, mk, use_mask, g, use_groups, min_percentile, max_percentile, o, i)
-        _store_tile(o, out, i0)
+    n_tiles = _n_tiles(n)
+    n_chunks = min(n_tiles, _CHUNKS)
+    for c in prange(n_chunks):  # per chunk of tiles: buffers allocated once per chunk, not per tile
+        d, mk, g = _tile_buffers(data, use_mask, use_groups)
+        o = np.empty((_TILE, out.shape[1]), np.float64)
+        for b in range(c * n_tiles // n_chunks, (c + 1) * n_tiles // n_chunks):
+            i0 = b * _TILE
+            h = min(_TILE, n - i0)
+            _fill_tiles(data, mask, use_mask, groups, use_groups, i0, h, d, mk, g)
+            for i in range(h):
+                _winsorize_row(d, mk, use_mask, g, use_groups, min_percentile, max_percentile, o, i)
+            _store_tile(o, out, i0, h)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -539,14 +592,18 @@ def _quantiles_row(data, mask, use_mask, groups, use_groups, probs, out, i):
 def quantiles_kernel(data, mask, use_mask, groups, use_groups, probs, out):
     """int64 labels 0..bins-1 (``bins = len(probs) - 1``), -1 where missing; see :func:`quantiles`."""
     n = data.shape[0]
-    for b in prange(_n_tiles(n)):
-        i0 = b * _TILE
-        h = min(_TILE, n - i0)
-        d, mk, g = _load_tiles(data, mask, use_mask, groups, use_groups, i0, h)
-        o = np.empty((h, out.shape[1]), np.int64)
-        for i in range(h):
-            _quantiles_row(d, mk, use_mask, g, use_groups, probs, o, i)
-        _store_tile(o, out, i0)
+    n_tiles = _n_tiles(n)
+    n_chunks = min(n_tiles, _CHUNKS)
+    for c in prange(n_chunks):  # per chunk of tiles: buffers allocated once per chunk, not per tile
+        d, mk, g = _tile_buffers(data, use_mask, use_groups)
+        o = np.empty((_TILE, out.shape[1]), np.int64)
+        for b in range(c * n_tiles // n_chunks, (c + 1) * n_tiles // n_chunks):
+            i0 = b * _TILE
+            h = min(_TILE, n - i0)
+            _fill_tiles(data, mask, use_mask, groups, use_groups, i0, h, d, mk, g)
+            for i in range(h):
+                _quantiles_row(d, mk, use_mask, g, use_groups, probs, o, i)
+            _store_tile(o, out, i0, h)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -617,12 +674,16 @@ def daily_summary_kernel(data, mask, use_mask, how, out):
     """``how``: index into :data:`SUMMARY_FUNCS`; ``out`` has shape (n_dates,)."""
     n = data.shape[0]
     no_groups = np.zeros((1, 1), np.int64)
-    for b in prange(_n_tiles(n)):
-        i0 = b * _TILE
-        h = min(_TILE, n - i0)
-        d, mk, _ = _load_tiles(data, mask, use_mask, no_groups, False, i0, h)
-        for i in range(h):
-            _summary_row(d, mk, use_mask, how, out, i, i0 + i)
+    n_tiles = _n_tiles(n)
+    n_chunks = min(n_tiles, _CHUNKS)
+    for c in prange(n_chunks):  # per chunk of tiles: buffers allocated once per chunk, not per tile
+        d, mk, g = _tile_buffers(data, use_mask, False)
+        for b in range(c * n_tiles // n_chunks, (c + 1) * n_tiles // n_chunks):
+            i0 = b * _TILE
+            h = min(_TILE, n - i0)
+            _fill_tiles(data, mask, use_mask, no_groups, False, i0, h, d, mk, g)
+            for i in range(h):
+                _summary_row(d, mk, use_mask, how, out, i, i0 + i)
 
 
 # ---------------------------------------------------------------------------------------------------------------
