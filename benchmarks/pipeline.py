@@ -395,7 +395,12 @@ def main() -> None:
         ("RustyBT", "imports (not in cold)", ours["imports_s"], "s"),
         ("RustyBT", "cold: catalog + engine + run_pipeline (fresh process)", ours["cold_s"], "s"),
         ("RustyBT", "warm: median of 3 more run_pipeline calls, same process", ours["warm_s"], "s"),
-        ("RustyBT", "warm, loader's raw-array cache cleared before each run (median of 3)", ours["warm_uncached_s"], "s"),
+        (
+            "RustyBT",
+            "warm, loader's raw-array cache cleared before each run (median of 3)",
+            ours["warm_uncached_s"],
+            "s",
+        ),
         ("RustyBT", f"result rows (warm result == cold result: {ours['warm_equals_cold']})", ours["rows"], "rows"),
     ]
     if z is not None:

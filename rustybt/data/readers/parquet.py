@@ -112,33 +112,39 @@ class ParquetBarReader(BarReader):
         if len(labels) == 0 or len(sids) == 0:
             return out
         lo, hi = labels[0], labels[-1]
-        frame = (
-            self.bundle.scan(self.resolution, lo.year, hi.year)
-            .filter(
-                pl.col("timestamp").is_between(
-                    pl.lit(lo.value).cast(TIMESTAMP_DTYPE), pl.lit(hi.value).cast(TIMESTAMP_DTYPE)
-                )
-                & pl.col("sid").is_in(sids.tolist())
-            )
-            .select(
-                pl.col("timestamp").dt.epoch("ns").alias("ts"),
-                "sid",
-                *[pl.col(c).cast(pl.Float64) for c in columns],
-            )
-            .collect()
-        )
-        if frame.height == 0:
-            return out
         order = np.argsort(sids, kind="stable")
-        rows, cols = grid_positions(
-            frame.get_column("ts").to_numpy(),
-            frame.get_column("sid").to_numpy(),
-            labels.asi8,
-            sids[order],
-            order.astype(np.int64),
-        )
-        for arr, col in zip(out, columns, strict=True):
-            scatter_into(arr, rows, cols, frame.get_column(col).to_numpy())
+        sorted_sids, positions = sids[order], order.astype(np.int64)
+        sid_list = sids.tolist()
+        # one year partition at a time: the long (timestamp, sid, values) frame of a whole range is several times
+        # the size of the arrays it fills, so reading year by year bounds the transient memory to one year's
+        for year in range(lo.year, hi.year + 1):
+            frame = (
+                self.bundle.scan(self.resolution, year, year)
+                .filter(
+                    pl.col("timestamp").is_between(
+                        pl.lit(lo.value).cast(TIMESTAMP_DTYPE), pl.lit(hi.value).cast(TIMESTAMP_DTYPE)
+                    )
+                    & pl.col("sid").is_in(sid_list)
+                )
+                .select(
+                    pl.col("timestamp").dt.epoch("ns").alias("ts"),
+                    "sid",
+                    *[pl.col(c).cast(pl.Float64) for c in columns],
+                )
+                .collect()
+            )
+            if frame.height == 0:
+                continue
+            rows, cols = grid_positions(
+                frame.get_column("ts").to_numpy(),
+                frame.get_column("sid").to_numpy(),
+                labels.asi8,
+                sorted_sids,
+                positions,
+            )
+            for arr, col in zip(out, columns, strict=True):
+                scatter_into(arr, rows, cols, frame.get_column(col).to_numpy())
+            del frame
         return out
 
     # --- one asset -----------------------------------------------------------------------------------------

@@ -406,13 +406,14 @@ class GroupedRowTransform(Factor):
             mask = factor.mask
         else:
             mask = mask & factor.mask
-        if groupby is NotSpecified:
-            groupby = Everything(mask=mask)
+        # without groupby there is one group: no classifier input (zipline adds Everything(); computing its
+        # int64 labels would cost a full array and buy nothing: the kernels' ungrouped path uses the mask)
+        inputs = (factor,) if groupby is NotSpecified else (factor, groupby)
         return super().__new__(
             GroupedRowTransform,
             transform=transform,
             transform_args=transform_args,
-            inputs=(factor, groupby),
+            inputs=inputs,
             missing_value=missing_value,
             mask=mask,
             dtype=dtype,
@@ -430,8 +431,9 @@ class GroupedRowTransform(Factor):
 
     def _compute(self, arrays, dates, assets, mask):
         data = _as_float(arrays[0], self.inputs[0].missing_value)
-        if isinstance(self.inputs[1], Everything):
-            # one group (no groupby given): the kernels' ungrouped path, no per-row group sort
+        if len(self.inputs) == 1:  # no groupby: one group, the kernels' ungrouped path
+            groups, mask = None, np.asfortranarray(mask)
+        elif isinstance(self.inputs[1], Everything):
             groups, mask = None, np.asfortranarray(mask & (np.asarray(arrays[1]) != Everything.missing_value))
         else:
             groups, mask = _group_labels(self.inputs[1], arrays[1], mask), None

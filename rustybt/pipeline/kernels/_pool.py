@@ -24,12 +24,14 @@ __all__ = ["ArrayPool", "empty", "full", "pooled"]
 
 #: arrays smaller than this are not worth recycling
 MIN_BYTES = 1 << 20
+#: what a run's pool may hold: a few result arrays (it trades a little peak memory for no page faults)
+DEFAULT_MAX_BYTES = 192 << 20
 
 
 class ArrayPool:
     """Free arrays by ``(shape, dtype, order)``, bounded by ``max_bytes``."""
 
-    def __init__(self, max_bytes: int = 1 << 30) -> None:
+    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.max_bytes = max_bytes
         self._free: dict[tuple, list[np.ndarray]] = {}
         self._bytes = 0
