@@ -11,8 +11,9 @@ csvdir's own ingest adds ``exchanges=DataFrame({"exchange": ["CSVDIR"], "country
 own output.
 
 Cold = bundles.load + engine + first run_pipeline in this fresh process (imports excluded, timed separately);
-warm = the median of further run_pipeline calls on the same engine (--warm-runs, default 3). Prints one JSON line; with --dump, writes the first run's
-result (dates, sids, one float64 array per column) to an .npz for the cross-check in benchmarks/pipeline.py.
+warm = the median of further run_pipeline calls on the same engine (--warm-runs, default 3). Prints one JSON
+line; with --dump, writes the first run's result (dates, sids, one float64 array per column) to an .npz for the
+cross-check in benchmarks/pipeline.py.
 """
 
 import argparse
