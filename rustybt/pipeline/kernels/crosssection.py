@@ -1,9 +1,11 @@
-"""Cross-sectional (per-date) kernels: rank, demean, zscore, winsorize, quantiles and daily summaries.
+"""Cross-sectional (per-date) kernels: rank, top/bottom, demean, zscore, winsorize, quantiles and daily summaries.
 
-Inputs are float64 ``(n_dates, n_assets)`` arrays, an optional boolean ``mask`` of the same shape (False = ignore
-this asset on this date) and optional int64 ``groups`` labels (``-1`` = no group). Each kernel runs ``prange``
-over dates; within a date the valid entries are ordered by (group, value, column) with two stable sorts, so every
-group of every date is handled in one pass with no Python loop over rows or groups.
+Inputs are F-ordered float64 ``(n_dates, n_assets)`` arrays, an optional boolean ``mask`` of the same shape
+(False = ignore this asset on this date) and optional int64 ``groups`` labels (``-1`` = no group). Each kernel runs
+``prange`` over tiles of dates, copied into row-major buffers; within a date the valid entries are ordered by
+(group, value, column) with two stable sorts (a radix sort on the values' order-preserving bits, then a counting
+sort on the group labels), so every group of every date is handled in one pass with no Python loop over rows or
+groups. ``top``/``bottom`` only select (radix selection), they do not sort.
 
 Semantics follow zipline-reloaded (``Factor.rank/demean/zscore/winsorize/quantiles`` and ``DailySummary``):
 
@@ -123,7 +125,7 @@ def _radix_argsort(keys):
 @njit(**_JIT)
 def _radix_select(bits, k):
     """The ``k``-th smallest (0-based) of the uint64 ``bits``: MSD radix selection, one byte per pass, each pass
-    keeping only the bucket that holds the answer (O(n), about 4x faster than ``np.partition`` here)."""
+    keeping only the bucket that holds the answer: O(n), and no copy of the values to partition."""
     cand = bits
     hist = np.empty(256, np.int64)
     for d in range(7, -1, -1):
