@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any, ClassVar
 
 import numpy as np
@@ -268,13 +269,21 @@ class AssetFinder:
         dates = pd.DatetimeIndex(dates)
         if dates.tz is not None:
             dates = dates.tz_convert(None)
+        sids, starts, ends = self._lifetime_bounds
+        d = dates.as_unit("ns").asi8[:, None]
+        # F-ordered (each asset's dates contiguous), as the pipeline engine uses it
+        alive = np.empty((len(dates), len(sids)), dtype=bool, order="F")
+        (np.greater_equal if include_start_date else np.greater)(d, starts[None, :], out=alive)
+        alive &= d <= ends[None, :]
+        return pd.DataFrame(alive, index=dates, columns=pd.Index(sids, dtype="int64"), copy=False)
+
+    @cached_property
+    def _lifetime_bounds(self) -> tuple[list[int], np.ndarray, np.ndarray]:
+        """Sids (ascending) with their start and end dates as int64 ns (open ends: the int64 extremes)."""
         sids = self.sids
         starts = np.array([_ns(self._by_sid[s].start_date, np.iinfo(np.int64).min) for s in sids], dtype=np.int64)
         ends = np.array([_ns(self._by_sid[s].end_date, np.iinfo(np.int64).max) for s in sids], dtype=np.int64)
-        d = dates.as_unit("ns").asi8[:, None]
-        alive = (d >= starts[None, :]) if include_start_date else (d > starts[None, :])
-        alive &= d <= ends[None, :]
-        return pd.DataFrame(alive, index=dates, columns=pd.Index(sids, dtype="int64"))
+        return sids, starts, ends
 
     def group_by_class(self, sids: Iterable[int]) -> dict[str, list[int]]:
         """Sids grouped by asset class (used by dispatching readers)."""

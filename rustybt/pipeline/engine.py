@@ -158,6 +158,7 @@ class SimplePipelineEngine:
             raise TypeError(f"default_domain must be a Domain or a calendar name, got {default_domain!r}")
         self._default_domain = default_domain
         self._progress = progress
+        self._in_domain: dict[tuple, np.ndarray] = {}
 
     # --- public API ------------------------------------------------------------------------------------------
     def run_pipeline(self, pipeline: Pipeline, start_date, end_date, *, output: str = "pandas", progress=None):
@@ -267,11 +268,15 @@ class SimplePipelineEngine:
         lifetimes = self._finder.lifetimes(dates, include_start_date=False)
         if not lifetimes.columns.is_unique:
             raise AssertionError(f"Duplicated sids: {sorted(set(lifetimes.columns[lifetimes.columns.duplicated()]))}")
-        in_domain = np.array(
-            [domain.includes(self._finder.retrieve_asset(int(sid))) for sid in lifetimes.columns], dtype=bool
-        )
+        key = (domain, len(lifetimes.columns))
+        in_domain = self._in_domain.get(key)
+        if in_domain is None:  # one Python call per asset: computed once per domain
+            in_domain = np.array(
+                [domain.includes(self._finder.retrieve_asset(int(sid))) for sid in lifetimes.columns], dtype=bool
+            )
+            self._in_domain[key] = in_domain
         existed = lifetimes.to_numpy(dtype=bool).any(axis=0) & in_domain
-        result = lifetimes.loc[:, existed]
+        result = lifetimes if existed.all() else lifetimes.loc[:, existed]
         if result.shape[1] == 0:
             raise ValueError(
                 f"Failed to find any assets of domain {domain!r} that existed between {start_date.date()} and "

@@ -249,7 +249,8 @@ def bollinger_bands(
     n, m = close.shape
     wl = _check_window(n, window_length, 1, "bollinger_bands")
     adj = _as_adjustments(adjustments, m, "adjustments")
-    lower, middle, upper = _alloc(n - wl + 1, m), _alloc(n - wl + 1, m), _alloc(n - wl + 1, m)
+    shape = (n - wl + 1, m)  # the kernel writes every cell: no NaN prefill
+    lower, middle, upper = _pool.empty(shape), _pool.empty(shape), _pool.empty(shape)
     bollinger_bands_kernel(close, wl, float(k), *adj, lower, middle, upper)
     return BollingerBandsResult(lower, middle, upper)
 
