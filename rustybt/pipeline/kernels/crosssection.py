@@ -274,7 +274,32 @@ def _fill_tiles(data, mask, use_mask, groups, use_groups, i0, h, d, mk, g):
 
 
 @njit(**_JIT)
+def _ordinal_rank_row(data, mask, use_mask, out, i, negate):
+    """Ordinal ranks of one row without groups: the stable radix order gives them directly."""
+    m = data.shape[1]
+    cols = np.empty(m, np.int64)
+    keys = np.empty(m)
+    cnt = 0
+    for j in range(m):
+        out[i, j] = np.nan
+        if use_mask and not mask[i, j]:
+            continue
+        v = data[i, j]
+        if np.isnan(v):
+            continue
+        cols[cnt] = j
+        keys[cnt] = -v if negate else v
+        cnt += 1
+    order = _radix_argsort(keys[:cnt])
+    for k in range(cnt):
+        out[i, cols[order[k]]] = k + 1.0
+
+
+@njit(**_JIT)
 def _rank_row(data, mask, use_mask, groups, use_groups, method, ascending, out, i):
+    if method == 0 and not use_groups:
+        _ordinal_rank_row(data, mask, use_mask, out, i, not ascending)
+        return
     _fill_row(out, i, np.nan)
     cols, keys, labels = _ordered_row(data, mask, use_mask, groups, use_groups, i, not ascending)
     cnt = cols.shape[0]
