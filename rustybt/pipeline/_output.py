@@ -37,38 +37,67 @@ def _gather(src, flat, dest, out):
             out[dest[k]] = src[flat[k]]
 
 
-@njit(cache=True, nogil=True)
+_BLOCK_ROWS = 64
+
+
+@njit(parallel=True, cache=True, nogil=True)
 def _selected_cells(mask):
-    """The True cells of a 2-D bool array: ``rows``/``cols`` in date-major order (the output's row order), and
-    ``f_rows``/``f_cols``/``dest`` in memory order of an F-ordered array (ascending flat index) with ``dest`` the
-    output position of each. One pass over the mask in its own (F) order; no sort."""
+    """The True cells of an F-ordered 2-D bool array: ``rows``/``cols`` in date-major order (the output's row
+    order), and ``f_rows``/``f_cols``/``dest`` in the array's memory order (ascending flat index), ``dest`` being
+    each cell's output position. Two parallel sweeps over the mask, no sort."""
     n, m = mask.shape
+    # date-major: per-date counts (blocks of dates, every asset), then each block fills its own output range
+    n_blocks = (n + _BLOCK_ROWS - 1) // _BLOCK_ROWS
     per_row = np.zeros(n + 1, np.int64)
-    for j in range(m):
-        for i in range(n):
-            if mask[i, j]:
-                per_row[i + 1] += 1
+    for b in prange(n_blocks):
+        i0 = b * _BLOCK_ROWS
+        i1 = min(n, i0 + _BLOCK_ROWS)
+        for j in range(m):
+            for i in range(i0, i1):
+                if mask[i, j]:
+                    per_row[i + 1] += 1
     for i in range(n):
         per_row[i + 1] += per_row[i]
     total = per_row[n]
     rows = np.empty(total, np.int64)
     cols = np.empty(total, np.int64)
+    for b in prange(n_blocks):
+        i0 = b * _BLOCK_ROWS
+        i1 = min(n, i0 + _BLOCK_ROWS)
+        nxt = per_row[i0:i1].copy()
+        for j in range(m):
+            for i in range(i0, i1):
+                if mask[i, j]:
+                    p = nxt[i - i0]
+                    nxt[i - i0] = p + 1
+                    rows[p] = i
+                    cols[p] = j
+    # memory order: per-asset counts, then each asset's cells in date order
+    per_col = np.zeros(m + 1, np.int64)
+    for j in prange(m):
+        c = 0
+        for i in range(n):
+            if mask[i, j]:
+                c += 1
+        per_col[j + 1] = c
+    for j in range(m):
+        per_col[j + 1] += per_col[j]
     f_rows = np.empty(total, np.int64)
     f_cols = np.empty(total, np.int64)
     dest = np.empty(total, np.int64)
-    nxt = per_row[:n].copy()
-    k = 0
-    for j in range(m):
+    for j in prange(m):
+        k = per_col[j]
         for i in range(n):
             if mask[i, j]:
-                p = nxt[i]
-                nxt[i] = p + 1
-                rows[p] = i
-                cols[p] = j
                 f_rows[k] = i
                 f_cols[k] = j
-                dest[k] = p
                 k += 1
+    # where each memory-order cell lands in the output: its date's start plus its rank among that date's cells
+    seen = per_row[:n].copy()
+    for k in range(total):
+        i = f_rows[k]
+        dest[k] = seen[i]
+        seen[i] += 1
     return rows, cols, f_rows, f_cols, dest
 
 
