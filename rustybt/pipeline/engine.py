@@ -159,6 +159,7 @@ class SimplePipelineEngine:
         self._default_domain = default_domain
         self._progress = progress
         self._in_domain: dict[tuple, np.ndarray] = {}
+        self._array_pool = _pool.ArrayPool()
 
     # --- public API ------------------------------------------------------------------------------------------
     def run_pipeline(self, pipeline: Pipeline, start_date, end_date, *, output: str = "pandas", progress=None):
@@ -187,7 +188,7 @@ class SimplePipelineEngine:
         bar = _progress_bar(enabled, len(ranges), "pipeline chunks")
         chunks = []
         try:
-            with _pool.pooled(_pool.active_pool()):  # chunks of one size reuse each other's arrays
+            with _pool.pooled(_pool.active_pool() or self._array_pool):
                 for s, e in ranges:
                     bar.set_postfix_str(f"{s.date()}..{e.date()}")
                     chunks.append(self._run_pipeline_impl(pipeline, s, e, show_progress=False))
@@ -200,6 +201,11 @@ class SimplePipelineEngine:
             nonempty = [c for c in chunks if len(c)]
             result = categorical_df_concat(nonempty) if nonempty else chunks[0]
         return to_polars(result) if output == "polars" else result
+
+    @property
+    def array_pool(self) -> _pool.ArrayPool:
+        """Result arrays kept between runs for reuse (at most 192 MiB); ``engine.array_pool.clear()`` frees them."""
+        return self._array_pool
 
     def resolve_domain(self, pipeline: Pipeline) -> Domain:
         """The concrete domain ``pipeline`` runs on."""
@@ -252,7 +258,7 @@ class SimplePipelineEngine:
         order = plan.execution_order(workspace, refcounts)
         columns = {name: plan._node(term) for name, term in plan.outputs.items() if name != SCREEN_NAME}
         collector = OutputCollector(columns, plan.extra_rows, dates[extra_rows:], len(sids))
-        with _pool.pooled(_pool.active_pool()):  # an enclosing pool (chunked runs) is shared
+        with _pool.pooled(_pool.active_pool() or self._array_pool):
             self.compute_chunk(plan, dates, sids, workspace, refcounts, order, show_progress, collector=collector)
         assets = np.empty(len(sids), dtype=object)
         assets[:] = self._finder.retrieve_all([int(s) for s in sids])

@@ -128,3 +128,18 @@ def test_results_with_recycled_arrays_match_plain_references(big_world):
     # the array the term returned (and its author kept) was not recycled: later terms did not overwrite it
     (kept,) = _Stash.kept
     np.testing.assert_allclose(kept[-len(r) :], wide("stash").to_numpy(), rtol=1e-12)
+
+
+def test_engine_keeps_its_pool_between_runs(big_world):
+    engine, close = big_world
+    engine.array_pool.clear()
+    pipe = Pipeline({"sma": SimpleMovingAverage(inputs=[P.close], window_length=10), "ret": Returns(window_length=5)})
+    start, end = close.index[40], close.index[-1]
+    first = engine.run_pipeline(pipe, start, end)
+    held, reused = engine.array_pool.nbytes, engine.array_pool.reused
+    assert held > 0  # the run's released arrays stay for the next one
+    again = engine.run_pipeline(pipe, start, end)
+    assert engine.array_pool.reused > reused
+    pd.testing.assert_frame_equal(again, first)
+    engine.array_pool.clear()
+    assert engine.array_pool.nbytes == 0

@@ -1,11 +1,12 @@
-"""Recycling of large result arrays within one pipeline run.
+"""Recycling of large result arrays within and across pipeline runs.
 
 A run computes a dozen or more ``(dates x assets)`` arrays of the same few shapes, and most become garbage soon
 after they are made (an output column once gathered, an intermediate once its last consumer ran). Handing a fresh
 50 MB array to each kernel costs a page fault per page, and under memory pressure the OS's page compaction can
 make that cost many times the kernel's own run time. While a pool is active (:func:`pooled`, entered by the
 engine for each run), arrays the engine releases are kept and handed out again by :func:`empty` / :func:`full`
-for the next request of the same shape, dtype and order; the pool is dropped when the run ends.
+for the next request of the same shape, dtype and order. Each engine keeps its pool between runs (bounded by
+``DEFAULT_MAX_BYTES``), so running a pipeline again reuses the previous run's memory.
 
 An array is only recycled when nothing else refers to it (CPython reference count) and it owns its memory, so a
 value a user kept from a custom factor, or a view of one, is never overwritten.
@@ -14,6 +15,7 @@ value a user kept from a custom factor, or a view of one, is never overwritten.
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -37,15 +39,17 @@ class ArrayPool:
         self._bytes = 0
         self.reused = 0  # statistics, for tests and benchmarks
         self.released = 0
+        self._lock = threading.Lock()
 
     def take(self, shape: tuple, dtype, order: str) -> np.ndarray | None:
-        stack = self._free.get((tuple(shape), np.dtype(dtype), order))
-        if not stack:
-            return None
-        arr = stack.pop()
-        self._bytes -= arr.nbytes
-        self.reused += 1
-        return arr
+        with self._lock:  # an engine's pool may serve runs in several threads
+            stack = self._free.get((tuple(shape), np.dtype(dtype), order))
+            if not stack:
+                return None
+            arr = stack.pop()
+            self._bytes -= arr.nbytes
+            self.reused += 1
+            return arr
 
     def release(self, value) -> bool:
         """Keep ``value`` for reuse if it is a large array that owns its memory and nobody else refers to it.
@@ -60,10 +64,22 @@ class ArrayPool:
         if self._bytes + value.nbytes > self.max_bytes:
             return False
         order = "F" if value.flags.f_contiguous and not value.flags.c_contiguous else "C"
-        self._free.setdefault((value.shape, value.dtype, order), []).append(value)
-        self._bytes += value.nbytes
-        self.released += 1
+        with self._lock:
+            self._free.setdefault((value.shape, value.dtype, order), []).append(value)
+            self._bytes += value.nbytes
+            self.released += 1
         return True
+
+    def clear(self) -> None:
+        """Drop every kept array."""
+        with self._lock:
+            self._free.clear()
+            self._bytes = 0
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held."""
+        return self._bytes
 
     def _refs(self, value) -> int:
         # same signature and call pattern as release(): see _UNREFERENCED
