@@ -59,8 +59,8 @@ def _selected_cells(mask):
     for i in range(n):
         per_row[i + 1] += per_row[i]
     total = per_row[n]
-    rows = np.empty(total, np.int64)
-    cols = np.empty(total, np.int64)
+    rows = np.empty(total, np.int32)  # int32: dates and assets are far below 2**31, and this halves the indexes
+    cols = np.empty(total, np.int32)
     for b in prange(n_blocks):
         i0 = b * _BLOCK_ROWS
         i1 = min(n, i0 + _BLOCK_ROWS)
@@ -70,8 +70,8 @@ def _selected_cells(mask):
                 if mask[i, j]:
                     p = nxt[i - i0]
                     nxt[i - i0] = p + 1
-                    rows[p] = i
-                    cols[p] = j
+                    rows[p] = np.int32(i)
+                    cols[p] = np.int32(j)
     # memory order: per-asset counts, then each asset's cells in date order
     per_col = np.zeros(m + 1, np.int64)
     for j in prange(m):
@@ -82,21 +82,21 @@ def _selected_cells(mask):
         per_col[j + 1] = c
     for j in range(m):
         per_col[j + 1] += per_col[j]
-    f_rows = np.empty(total, np.int64)
-    f_cols = np.empty(total, np.int64)
-    dest = np.empty(total, np.int64)
+    f_rows = np.empty(total, np.int32)
+    f_cols = np.empty(total, np.int32)
+    dest = np.empty(total, np.int32)
     for j in prange(m):
         k = per_col[j]
         for i in range(n):
             if mask[i, j]:
-                f_rows[k] = i
-                f_cols[k] = j
+                f_rows[k] = np.int32(i)
+                f_cols[k] = np.int32(j)
                 k += 1
     # where each memory-order cell lands in the output: its date's start plus its rank among that date's cells
     seen = per_row[:n].copy()
     for k in range(total):
         i = f_rows[k]
-        dest[k] = seen[i]
+        dest[k] = np.int32(seen[i])
         seen[i] += 1
     return rows, cols, f_rows, f_cols, dest
 
@@ -135,7 +135,6 @@ class OutputCollector:
         self._by_term: dict[Any, list[str]] = {}
         for name, term in self.outputs.items():
             self._by_term.setdefault(term, []).append(name)
-        self._flat_order: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 
     # --- feeding -----------------------------------------------------------------------------------------------
     def wants(self, term) -> bool:
@@ -194,15 +193,13 @@ class OutputCollector:
         self._values[name] = out
 
     def _flat(self, n_rows: int, extra: int) -> tuple[np.ndarray, np.ndarray]:
-        """Positions of the selected cells in an F-ordered array of ``n_rows`` rows (ascending), and where each
-        goes in the output."""
-        key = (n_rows, extra)
-        hit = self._flat_order.get(key)
-        if hit is None:
-            flat = self._f_cols * n_rows + (self._f_rows + extra)
-            hit = (flat, self._dest)
-            self._flat_order[key] = hit
-        return hit
+        """Positions of the selected cells in an F-ordered array of ``n_rows`` rows (ascending, int64), and where
+        each goes in the output. Recomputed per column (about a millisecond) rather than kept per shape."""
+        flat = self._f_cols.astype(np.int64)
+        flat *= n_rows
+        flat += self._f_rows
+        flat += extra
+        return flat, self._dest
 
     # --- result ------------------------------------------------------------------------------------------------
     def frame(self, assets: np.ndarray) -> pd.DataFrame:
