@@ -157,13 +157,16 @@ class OutputCollector:
         for name, (term, value) in pending.items():
             self._take(name, term, value)
 
-    def add(self, term, value) -> None:
-        """An output term's full result (rows from ``extra_rows[term]`` before the first output date)."""
-        for name in self._by_term[term]:
+    def add(self, term, value) -> int:
+        """An output term's full result (rows from ``extra_rows[term]`` before the first output date); returns
+        how many output columns it fills."""
+        names = self._by_term[term]
+        for name in names:
             if self.rows is None:
                 self._pending[name] = (term, value)
             else:
                 self._take(name, term, value)
+        return len(names)
 
     # --- gathering ---------------------------------------------------------------------------------------------
     def _take(self, name: str, term, value) -> None:

@@ -339,8 +339,7 @@ class SimplePipelineEngine:
                 collector.set_screen(workspace[term], plan.extra_rows[term])
                 released += 1
             if collector.wants(term):
-                collector.add(term, workspace[term])
-                released += sum(1 for name, t in plan.outputs.items() if name != SCREEN_NAME and plan._node(t) is term)
+                released += collector.add(term, workspace[term])  # one reference per output column it fills
             if released:
                 refcounts[term] -= released
                 if refcounts[term] <= 0:

@@ -120,3 +120,10 @@ def test_repeated_runs_reuse_loaded_arrays_and_give_identical_results(catalog, m
     fresh = engine_for_bundle(catalog.bundle("s"), progress=False).run_pipeline(pipe, "2014-03-03", "2014-09-30")
     pd.testing.assert_frame_equal(shorter, fresh)
     pd.testing.assert_frame_equal(shorter, first.loc["2014-03-03":"2014-09-30"])
+
+
+def test_pricing_loader_rejects_a_negative_cache_size(catalog):
+    from rustybt.pipeline.loaders.pricing import PricingLoader
+
+    with pytest.raises(ValueError, match="raw_cache_mb must be a size in MiB >= 0"):
+        PricingLoader(catalog.bundle("s"), raw_cache_mb=-5)

@@ -225,6 +225,9 @@ def _fill_row(out, i, value):
 # Kernels read F-ordered (date-strided) inputs in tiles of _TILE dates: a tile's rows of one asset are one
 # contiguous run, copied into a row-major buffer so each date's cross-section is contiguous while it is sorted;
 # results go back the same way. No whole-array transposed copies on the way in or out.
+# Each parallel kernel below spells out the same tile loop around its own row function. A generic driver taking
+# the row function as an argument would be shorter, but Numba cannot cache a function that takes another jitted
+# function as an argument (its type includes that function's identity), so it would recompile in every process.
 _TILE = 16
 _CHUNKS = 64  # prange work items: enough to balance threads, few enough to allocate buffers rarely
 

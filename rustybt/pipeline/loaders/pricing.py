@@ -83,6 +83,8 @@ class PricingLoader:
     def __init__(self, bundle: Bundle, *, cache=None, raw_cache_mb: float = 1024) -> None:
         self.bundle = bundle
         self.reader = ParquetBarReader(bundle, cache=cache)
+        if not raw_cache_mb >= 0:
+            raise ValueError(f"raw_cache_mb must be a size in MiB >= 0 (0 turns the cache off), got {raw_cache_mb!r}")
         self.raw_cache = _RawArrayCache(raw_cache_mb)
         self.adjustments = AdjustmentReader(bundle)
         if self.reader.data_frequency != "daily":
