@@ -29,6 +29,10 @@ class _RawArrayCache:
 
     A request is served from an entry for the same field and sids whose bar range contains the requested one (a
     row slice of it). The bundle is pinned to one ingestion, so entries never go stale.
+
+    Not the shared :class:`~rustybt.data.cache.CacheManager`: that one copies arrays in and hands out read-only
+    views (which Numba compiles separate kernel versions for) and only answers exact keys, while this one keeps
+    the loader's own arrays, which nothing writes to, and serves sub-ranges.
     """
 
     def __init__(self, max_mb: float) -> None:
