@@ -270,11 +270,20 @@ class AssetFinder:
         if dates.tz is not None:
             dates = dates.tz_convert(None)
         sids, starts, ends = self._lifetime_bounds
-        d = dates.as_unit("ns").asi8[:, None]
-        # F-ordered (each asset's dates contiguous), as the pipeline engine uses it
-        alive = np.empty((len(dates), len(sids)), dtype=bool, order="F")
-        (np.greater_equal if include_start_date else np.greater)(d, starts[None, :], out=alive)
-        alive &= d <= ends[None, :]
+        d = dates.as_unit("ns").asi8
+        if dates.is_monotonic_increasing:
+            # each asset is alive over one run of rows: built asset by asset (the transpose of an F-ordered
+            # array, as the pipeline engine uses it), with contiguous inner loops
+            first = np.searchsorted(d, starts, side="left" if include_start_date else "right")
+            stop = np.searchsorted(d, ends, side="right")
+            rows = np.arange(len(d))
+            alive_t = rows >= first[:, None]
+            alive_t &= rows < stop[:, None]
+            alive = alive_t.T
+        else:
+            alive = np.empty((len(dates), len(sids)), dtype=bool, order="F")
+            (np.greater_equal if include_start_date else np.greater)(d[:, None], starts[None, :], out=alive)
+            alive &= d[:, None] <= ends[None, :]
         return pd.DataFrame(alive, index=dates, columns=pd.Index(sids, dtype="int64"), copy=False)
 
     @cached_property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -62,6 +63,28 @@ def test_lifetimes_follow_zipline_start_rule():
     assert got[1].tolist() == [False, True, True, True, True]
     with_start = AssetFinder([a, b]).lifetimes(dates, include_start_date=True)
     assert with_start[0].tolist() == [False, True, True, True, False]
+
+
+@pytest.mark.parametrize("include_start_date", [False, True])
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_lifetimes_match_plain_date_comparisons(include_start_date, shuffled):
+    rng = np.random.default_rng(3)
+    days = pd.bdate_range("2015-01-01", periods=60)
+    assets = []
+    for sid in range(40):
+        start, end = sorted(rng.choice(len(days) + 20, size=2, replace=False) - 10)
+        start_date = None if sid % 7 == 0 else days[0] + pd.Timedelta(days=int(start))
+        end_date = None if sid % 5 == 0 else days[0] + pd.Timedelta(days=int(end))
+        assets.append(Equity(sid, f"S{sid}", start_date=start_date, end_date=end_date))
+    dates = pd.DatetimeIndex(rng.permutation(days)) if shuffled else days
+    got = AssetFinder(assets).lifetimes(dates, include_start_date=include_start_date)
+    for a in assets:
+        after_start = np.ones(len(dates), bool)
+        if a.start_date is not None:
+            after_start = dates >= a.start_date if include_start_date else dates > a.start_date
+        before_end = np.ones(len(dates), bool) if a.end_date is None else dates <= a.end_date
+        assert got[a.sid].tolist() == list(after_start & before_end), a
+    assert got.index.equals(dates)
 
 
 def test_assets_compare_and_hash_by_sid():

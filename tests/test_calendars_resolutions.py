@@ -40,3 +40,68 @@ def test_resolutions_parse_and_order():
 def test_unknown_resolution_lists_supported():
     with pytest.raises(ResolutionError, match="supported: 1m, 5m"):
         parse_resolution("3m")
+
+
+# --- calendar_sessions: the session dates, kept on disk between processes ----------------------------------------
+
+
+@pytest.fixture
+def fresh_sessions_cache(monkeypatch, tmp_path):
+    """Empty in-process caches and a cache directory of this test's own."""
+    from rustybt import calendars
+
+    monkeypatch.setenv("RUSTYBT_CACHE_DIR", str(tmp_path / "cache"))
+    calendars._sessions_cached.cache_clear()
+    yield tmp_path / "cache" / "calendars"
+    calendars._sessions_cached.cache_clear()
+
+
+def test_calendar_sessions_match_exchange_calendars_and_are_saved(fresh_sessions_cache):
+    import exchange_calendars as xcals
+
+    from rustybt.calendars import calendar_sessions
+
+    got = calendar_sessions("XNYS", "2005-03-01", "2006-06-30")
+    reference = xcals.get_calendar("XNYS", start="1990-01-01", end=got[-1]).sessions
+    assert got.tz is None and got.equals(pd.DatetimeIndex(reference))
+    (saved,) = fresh_sessions_cache.glob("XNYS-19900101-*.npy")
+    assert xcals.__version__ in saved.name
+
+
+def test_calendar_sessions_are_read_back_without_building_the_calendar(fresh_sessions_cache, monkeypatch):
+    from rustybt import calendars
+
+    first = calendars.calendar_sessions("XLON")
+    calendars._sessions_cached.cache_clear()  # as in a new process
+
+    def no_build(*args):
+        raise AssertionError("the calendar was built again")
+
+    monkeypatch.setattr(calendars, "_cached", no_build)
+    assert calendars.calendar_sessions("XLON").equals(first)
+
+
+def test_unreadable_sessions_file_is_rebuilt(fresh_sessions_cache):
+    from rustybt import calendars
+
+    first = calendars.calendar_sessions("XNYS")
+    (saved,) = fresh_sessions_cache.glob("XNYS-*.npy")
+    saved.write_bytes(b"not a numpy file")
+    calendars._sessions_cached.cache_clear()
+    assert calendars.calendar_sessions("XNYS").equals(first)
+    assert saved.read_bytes()[:6] == b"\x93NUMPY"  # written again
+
+
+def test_calendar_sessions_files_can_be_turned_off(fresh_sessions_cache, monkeypatch):
+    from rustybt import calendars
+
+    monkeypatch.setenv("RUSTYBT_CALENDAR_CACHE", "0")
+    assert len(calendars.calendar_sessions("XNYS")) > 8000
+    assert not fresh_sessions_cache.exists()
+
+
+def test_calendar_sessions_unknown_name_is_a_calendar_error(fresh_sessions_cache):
+    from rustybt.calendars import calendar_sessions
+
+    with pytest.raises(CalendarError, match="XNYZ"):
+        calendar_sessions("XNYZ")

@@ -28,13 +28,15 @@ _CHUNKS = 64
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _gather(src, flat, dest, out):
-    """``out[dest[k]] = src[flat[k]]``; ``flat`` ascending, so the reads stream through ``src``."""
-    nk = flat.shape[0]
+def _gather(src, rows, cols, extra, out):
+    """``out[k] = src[rows[k] + extra, cols[k]]``. The cells come date by date and a screen keeps mostly the
+    same assets from one date to the next, so the cache lines read for one date serve the next ones too
+    (measured: faster than streaming ``src`` in memory order and scattering the writes)."""
+    nk = rows.shape[0]
     step = (nk + _CHUNKS - 1) // _CHUNKS
     for c in prange(_CHUNKS):
         for k in range(c * step, min(nk, (c + 1) * step)):
-            out[dest[k]] = src[flat[k]]
+            out[k] = src[rows[k] + extra, cols[k]]
 
 
 _BLOCK_ROWS = 64
@@ -42,9 +44,8 @@ _BLOCK_ROWS = 64
 
 @njit(parallel=True, cache=True, nogil=True)
 def _selected_cells(mask):
-    """The True cells of an F-ordered 2-D bool array: ``rows``/``cols`` in date-major order (the output's row
-    order), and ``f_rows``/``f_cols``/``dest`` in the array's memory order (ascending flat index), ``dest`` being
-    each cell's output position. Two parallel sweeps over the mask, no sort."""
+    """The True cells of an F-ordered 2-D bool array as ``rows``/``cols`` in date-major order (the output's row
+    order): two parallel sweeps over blocks of dates, no sort."""
     n, m = mask.shape
     # date-major: per-date counts (blocks of dates, every asset), then each block fills its own output range
     n_blocks = (n + _BLOCK_ROWS - 1) // _BLOCK_ROWS
@@ -72,33 +73,7 @@ def _selected_cells(mask):
                     nxt[i - i0] = p + 1
                     rows[p] = np.int32(i)
                     cols[p] = np.int32(j)
-    # memory order: per-asset counts, then each asset's cells in date order
-    per_col = np.zeros(m + 1, np.int64)
-    for j in prange(m):
-        c = 0
-        for i in range(n):
-            if mask[i, j]:
-                c += 1
-        per_col[j + 1] = c
-    for j in range(m):
-        per_col[j + 1] += per_col[j]
-    f_rows = np.empty(total, np.int32)
-    f_cols = np.empty(total, np.int32)
-    dest = np.empty(total, np.int32)
-    for j in prange(m):
-        k = per_col[j]
-        for i in range(n):
-            if mask[i, j]:
-                f_rows[k] = np.int32(i)
-                f_cols[k] = np.int32(j)
-                k += 1
-    # where each memory-order cell lands in the output: its date's start plus its rank among that date's cells
-    seen = per_row[:n].copy()
-    for k in range(total):
-        i = f_rows[k]
-        dest[k] = np.int32(seen[i])
-        seen[i] += 1
-    return rows, cols, f_rows, f_cols, dest
+    return rows, cols
 
 
 def _plain_postprocess(term) -> bool:
@@ -145,7 +120,7 @@ class OutputCollector:
         mask = np.asarray(screen, dtype=bool)[screen_extra_rows:]
         if mask.shape != (len(self.dates), self.n_assets):
             mask = np.broadcast_to(mask, (len(self.dates), self.n_assets))
-        self.rows, self.cols, self._f_rows, self._f_cols, self._dest = _selected_cells(np.asfortranarray(mask))
+        self.rows, self.cols = _selected_cells(np.asfortranarray(mask))
         floats = [
             name
             for name, term in self.outputs.items()
@@ -175,8 +150,7 @@ class OutputCollector:
             arr = value
             out = self._block[:, self._block_names.index(name)]
             if arr.dtype == np.float64 and arr.flags.f_contiguous and arr.ndim == 2:
-                flat, dest = self._flat(arr.shape[0], extra)
-                _gather(arr.ravel(order="F"), flat, dest, out)
+                _gather(arr, self.rows, self.cols, extra, out)
             else:
                 out[:] = arr[self.rows + extra, self.cols]
             return
@@ -194,15 +168,6 @@ class OutputCollector:
         if isinstance(out, pd.Categorical):
             out = out.remove_unused_categories()
         self._values[name] = out
-
-    def _flat(self, n_rows: int, extra: int) -> tuple[np.ndarray, np.ndarray]:
-        """Positions of the selected cells in an F-ordered array of ``n_rows`` rows (ascending, int64), and where
-        each goes in the output. Recomputed per column (about a millisecond) rather than kept per shape."""
-        flat = self._f_cols.astype(np.int64)
-        flat *= n_rows
-        flat += self._f_rows
-        flat += extra
-        return flat, self._dest
 
     # --- result ------------------------------------------------------------------------------------------------
     def frame(self, assets: np.ndarray) -> pd.DataFrame:

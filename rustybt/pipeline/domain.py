@@ -35,12 +35,9 @@ def _canonical_calendar(name: str) -> str:
 
 @lru_cache(maxsize=32)
 def _sessions(calendar_name: str) -> pd.DatetimeIndex:
-    from rustybt.calendars import get_calendar
+    from rustybt.calendars import calendar_sessions
 
-    sessions = pd.DatetimeIndex(get_calendar(calendar_name).sessions)
-    if sessions.tz is not None:
-        sessions = sessions.tz_convert(None)
-    return sessions
+    return calendar_sessions(calendar_name)
 
 
 class Domain:

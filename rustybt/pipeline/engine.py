@@ -35,7 +35,7 @@ from rustybt.pipeline.adjusted_array import AdjustedArray, ensure_adjusted_array
 from rustybt.pipeline.domain import GENERIC, Domain
 from rustybt.pipeline.errors import NoFurtherDataError, PipelineError, UnknownColumn
 from rustybt.pipeline.graph import SCREEN_NAME
-from rustybt.pipeline.kernels import _pool
+from rustybt.pipeline.kernels import _pool, _warmup
 from rustybt.pipeline.pipeline import Pipeline
 from rustybt.pipeline.term import AssetExists, InputDates, LoadableTerm
 
@@ -241,6 +241,7 @@ class SimplePipelineEngine:
             raise ValueError(
                 f"start_date must be before or equal to end_date \nstart_date={start_date}, end_date={end_date}"
             )
+        _warmup.start()  # Numba's one-time set-up, alongside the calendar, root mask and load
         domain = self.resolve_domain(pipeline)
         sessions = domain.sessions()
         _check_session(sessions, start_date, "start", domain)

@@ -50,6 +50,60 @@ def test_released_array_in_use_elsewhere_is_not_recycled():
     assert (alias[0] == 1.0).all() and (other == 7.0).all()
 
 
+def test_a_kept_buffer_serves_other_shapes_as_a_view_and_comes_back():
+    pool = _pool.ArrayPool()
+    box = {"a": np.empty(BIG)}
+    buffer_id = id(box["a"])
+    released = [pool.release(box.pop("a"))]  # (outside asserts: see above)
+    with _pool.pooled(pool):
+        box["v"] = _pool.empty((390, 400), np.float64, "F")  # 2.5% smaller: a view of the kept buffer
+        assert box["v"].flags.f_contiguous and id(box["v"].base) == buffer_id and pool.nbytes == 0
+        box["v"][:] = 3.0
+        released.append(pool.release(box.pop("v")))  # the buffer returns
+        assert released == [True, True]
+        assert pool.nbytes == np.empty(BIG).nbytes
+        whole = _pool.empty(BIG, order="C")  # the exact shape again: the buffer itself
+        assert id(whole) == buffer_id and whole.base is None
+    assert pool.reused == 2
+
+
+def test_a_lent_view_is_not_recycled_while_its_buffer_is_used_elsewhere():
+    pool = _pool.ArrayPool()
+    box = {"a": np.empty(BIG)}
+    pool.release(box.pop("a"))
+    with _pool.pooled(pool):
+        box["v"] = _pool.full((390, 400), 1.0)
+        user_slice = box["v"][10:]  # the user kept a view of the result: it shares the buffer
+        released = pool.release(box.pop("v"))
+        assert released is False
+        other = _pool.full((390, 400), 2.0)  # so this one is new memory
+    assert (user_slice == 1.0).all() and (other == 2.0).all()
+
+
+def test_lent_buffers_dropped_without_release_are_freed():
+    import gc
+    import weakref
+
+    pool = _pool.ArrayPool()
+    box = {"a": np.empty(BIG)}
+    pool.release(box.pop("a"))
+    with _pool.pooled(pool):
+        view = _pool.empty((390, 400))
+    buffer = weakref.ref(view.base)
+    del view
+    gc.collect()
+    assert buffer() is None and len(pool._lent) == 0
+
+
+def test_a_much_larger_buffer_is_not_spent_on_a_small_request():
+    pool = _pool.ArrayPool()
+    box = {"a": np.empty(BIG)}
+    pool.release(box.pop("a"))
+    with _pool.pooled(pool):
+        small = _pool.empty((200, 400))  # half the size: a kept buffer this much larger stays for a larger request
+    assert small.base is None and pool.reused == 0 and pool.nbytes > 0
+
+
 class _Stash(Factor):
     """Twice its input; keeps a reference to each result it returns, as user code might."""
 

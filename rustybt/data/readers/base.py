@@ -39,6 +39,11 @@ class BarReader(abc.ABC):
         """The ``exchange_calendars`` calendar the bars follow."""
 
     @property
+    def calendar_name(self) -> str:
+        """Name of :attr:`trading_calendar` (readers that know it without building the calendar say so)."""
+        return self.trading_calendar.name
+
+    @property
     @abc.abstractmethod
     def first_trading_day(self) -> pd.Timestamp:
         """First session with data."""

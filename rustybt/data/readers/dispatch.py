@@ -42,6 +42,10 @@ class AssetDispatchBarReader:
     def trading_calendar(self):
         return self._first.trading_calendar
 
+    @property
+    def calendar_name(self) -> str:
+        return self._first.calendar_name
+
     def reader_for(self, sid: int) -> BarReader:
         """The reader serving ``sid``'s asset class."""
         asset = self.asset_finder.retrieve_asset(sid)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rustybt.calendars import get_calendar
+from rustybt.calendars import calendar_sessions, get_calendar
 from rustybt.data.resolution import Resolution, parse_resolution
 
 __all__ = ["bar_labels", "session_labels"]
@@ -18,15 +18,9 @@ __all__ = ["bar_labels", "session_labels"]
 
 def session_labels(calendar_name: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
     """Sessions from ``start`` to ``end`` inclusive as midnight-UTC timestamps (ns)."""
-    cal = get_calendar(calendar_name, start, end)
-    start_d = _naive_day(start)
-    end_d = _naive_day(end)
-    start_d = max(start_d, cal.first_session)
-    end_d = min(end_d, cal.last_session)
-    if start_d > end_d:
-        return pd.DatetimeIndex([], dtype="datetime64[ns, UTC]")
-    sessions = cal.sessions_in_range(start_d, end_d)
-    return pd.DatetimeIndex(sessions).as_unit("ns").tz_localize("UTC")
+    sessions = calendar_sessions(calendar_name, start, end)
+    lo, hi = sessions.slice_locs(_naive_day(start), _naive_day(end))
+    return sessions[lo:hi].tz_localize("UTC")
 
 
 def bar_labels(

@@ -54,6 +54,10 @@ class ParquetBarReader(BarReader):
         return get_calendar(self.bundle.calendar_name, self.bundle.start, self.bundle.end)
 
     @property
+    def calendar_name(self) -> str:
+        return self.bundle.calendar_name
+
+    @property
     def first_trading_day(self) -> pd.Timestamp:
         return self.bundle.start.normalize()
 

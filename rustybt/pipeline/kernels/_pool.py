@@ -4,18 +4,22 @@ A run computes a dozen or more ``(dates x assets)`` arrays of the same few shape
 after they are made (an output column once gathered, an intermediate once its last consumer ran). Handing a fresh
 50 MB array to each kernel costs a page fault per page, and under memory pressure the OS's page compaction can
 make that cost many times the kernel's own run time. While a pool is active (:func:`pooled`, entered by the
-engine for each run), arrays the engine releases are kept and handed out again by :func:`empty` / :func:`full`
-for the next request of the same shape, dtype and order. Each engine keeps its pool between runs (bounded by
-``DEFAULT_MAX_BYTES``), so running a pipeline again reuses the previous run's memory.
+engine for each run), arrays the engine releases are kept and handed out again by :func:`empty` / :func:`full`.
+A request of the same shape, dtype and order gets a kept array as it is; any other request gets a view of the
+smallest kept buffer that holds it with little waste (terms differ in their lookback rows, and filters are bool),
+and that buffer returns to the pool when the view is released. Each engine keeps its pool between runs (bounded
+by ``DEFAULT_MAX_BYTES``), so running a pipeline again reuses the previous run's memory.
 
-An array is only recycled when nothing else refers to it (CPython reference count) and it owns its memory, so a
-value a user kept from a custom factor, or a view of one, is never overwritten.
+An array is only recycled when nothing else refers to it (CPython reference count) and it owns its memory or is a
+view this pool lent whose buffer nothing else refers to, so a value a user kept from a custom factor, or a view of
+one, is never overwritten.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -28,45 +32,69 @@ __all__ = ["ArrayPool", "empty", "full", "pooled"]
 MIN_BYTES = 1 << 20
 #: what a run's pool may hold: a few result arrays (it trades a little peak memory for no page faults)
 DEFAULT_MAX_BYTES = 192 << 20
+#: a kept buffer serves a request of another shape if it is at most this much larger (no 60 MB buffer for a
+#: 7 MB mask while a 60 MB request would then need fresh memory)
+MAX_WASTE = 1.5
 
 
 class ArrayPool:
-    """Free arrays by ``(shape, dtype, order)``, bounded by ``max_bytes``."""
+    """Free arrays (any shape), handed out whole or as views, bounded by ``max_bytes``."""
 
     def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.max_bytes = max_bytes
-        self._free: dict[tuple, list[np.ndarray]] = {}
+        self._free: list[np.ndarray] = []  # arrays that own their memory
+        self._lent: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # id -> buffer behind a lent view
         self._bytes = 0
         self.reused = 0  # statistics, for tests and benchmarks
         self.released = 0
         self._lock = threading.Lock()
 
     def take(self, shape: tuple, dtype, order: str) -> np.ndarray | None:
+        """A kept array of exactly ``shape``/``dtype``/``order``, else a view of the smallest kept buffer that
+        holds it (at most ``MAX_WASTE`` times larger), else None."""
+        shape, dtype = tuple(shape), np.dtype(dtype)
+        need = dtype.itemsize * int(np.prod(shape, dtype=np.int64))
         with self._lock:  # an engine's pool may serve runs in several threads
-            stack = self._free.get((tuple(shape), np.dtype(dtype), order))
-            if not stack:
+            best = None
+            for k, buf in enumerate(self._free):
+                if buf.shape == shape and buf.dtype == dtype and _order(buf) == order:
+                    best = k
+                    break
+                if need <= buf.nbytes <= need * MAX_WASTE and (best is None or buf.nbytes < self._free[best].nbytes):
+                    best = k
+            if best is None:
                 return None
-            arr = stack.pop()
-            self._bytes -= arr.nbytes
+            buf = self._free.pop(best)
+            self._bytes -= buf.nbytes
             self.reused += 1
-            return arr
+            if buf.shape == shape and buf.dtype == dtype and _order(buf) == order:
+                return buf
+            self._lent[id(buf)] = buf
+        view = buf.ravel(order="K").view(np.uint8)[:need].view(dtype).reshape(shape, order=order)
+        return view
 
     def release(self, value) -> bool:
-        """Keep ``value`` for reuse if it is a large array that owns its memory and nobody else refers to it.
+        """Keep ``value`` for reuse if it is a large array that owns its memory (or a view this pool lent) and
+        nobody else refers to it (nor, for a view, to its buffer).
 
         The caller must hold no other reference to ``value`` than the argument it passes (pass the result of
         ``dict.pop`` directly, not a variable it keeps).
         """
         if type(value) is not np.ndarray or sys.getrefcount(value) > _UNREFERENCED:
             return False
-        if value.base is not None or value.nbytes < MIN_BYTES or not value.flags.writeable:
+        if value.nbytes < MIN_BYTES or not value.flags.writeable:
             return False
-        if self._bytes + value.nbytes > self.max_bytes:
+        buf = value.base
+        if buf is None:
+            buf = value
+        elif self._lent.get(id(buf)) is not buf or sys.getrefcount(buf) > _LENT_BUFFER_REFS:
+            return False  # a view of someone else's array, or its buffer is referred to elsewhere
+        if self._bytes + buf.nbytes > self.max_bytes:
             return False
-        order = "F" if value.flags.f_contiguous and not value.flags.c_contiguous else "C"
         with self._lock:
-            self._free.setdefault((value.shape, value.dtype, order), []).append(value)
-            self._bytes += value.nbytes
+            self._lent.pop(id(buf), None)
+            self._free.append(buf)
+            self._bytes += buf.nbytes
             self.released += 1
         return True
 
@@ -85,10 +113,35 @@ class ArrayPool:
         # same signature and call pattern as release(): see _UNREFERENCED
         return sys.getrefcount(value)
 
+    def _buffer_refs(self, value) -> int:
+        # same lookups as release() on a lent view: see _LENT_BUFFER_REFS
+        buf = value.base
+        if buf is None:
+            buf = value
+        elif self._lent.get(id(buf)) is not buf:
+            return -1
+        return sys.getrefcount(buf)
+
+
+def _order(arr: np.ndarray) -> str:
+    return "F" if arr.flags.f_contiguous and not arr.flags.c_contiguous else "C"
+
 
 # The reference count release() sees for a value passed as a temporary that nothing else refers to, measured once
 # with the same call pattern: CPython versions differ in how call arguments are counted.
 _UNREFERENCED = ArrayPool()._refs(np.empty(1))
+
+
+def _calibrate_lent_buffer_refs() -> int:
+    # the reference count release() sees for the buffer behind a lent view that nothing else refers to
+    pool = ArrayPool()
+    pool._free.append(np.empty(MIN_BYTES // 8 + 8))
+    pool._bytes = pool._free[0].nbytes
+    box = {"view": pool.take((MIN_BYTES // 8,), np.float64, "C")}
+    return pool._buffer_refs(box.pop("view"))
+
+
+_LENT_BUFFER_REFS = _calibrate_lent_buffer_refs()
 
 _ACTIVE: ContextVar[ArrayPool | None] = ContextVar("rustybt_array_pool", default=None)
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from rustybt.calendars import calendar_sessions
 from rustybt.data.catalog.bundle import Bundle
 from rustybt.data.readers.adjustments import AdjustmentReader
 from rustybt.data.readers.parquet import ParquetBarReader
@@ -103,9 +104,8 @@ class PricingLoader:
                 raise ValueError(f"PricingLoader serves {', '.join(_FIELDS)}, not {name}")
             fields.append(col.name)
         naive = pd.DatetimeIndex(dates).tz_localize(None) if pd.DatetimeIndex(dates).tz else pd.DatetimeIndex(dates)
-        cal = self.reader.trading_calendar
         # the bar shown on row D is the previous session's bar
-        bar_sessions = pd.DatetimeIndex([cal.previous_session(naive[0])]).append(naive[:-1]).as_unit("ns")
+        bar_sessions = pd.DatetimeIndex([self._previous_session(naive[0])]).append(naive[:-1]).as_unit("ns")
         bar_utc = bar_sessions.tz_localize("UTC")
         bar_ns = bar_utc.asi8
         raw = self._raw_arrays(list(dict.fromkeys(fields)), bar_utc, bar_ns, sids)
@@ -118,6 +118,17 @@ class PricingLoader:
             records = self._records(field, sids, bar_ns, date_ns)
             out[col] = AdjustedArray.from_records(data, records, missing_value=col.missing_value)
         return out
+
+    def _previous_session(self, day: pd.Timestamp) -> pd.Timestamp:
+        """The session before ``day`` on the bars' calendar (from its session dates: no calendar object built)."""
+        name = self.reader.calendar_name
+        sessions = calendar_sessions(name, day - pd.Timedelta(days=31), day)
+        pos = sessions.searchsorted(day)
+        if pos >= len(sessions) or sessions[pos] != day:
+            raise ValueError(f"{day.date()} is not a {name} session")
+        if pos == 0:
+            raise ValueError(f"{day.date()} is the first {name} session: no earlier session holds its bar")
+        return sessions[pos - 1]
 
     def _raw_arrays(self, fields: list[str], bar_utc: pd.DatetimeIndex, bar_ns: np.ndarray, sids) -> dict:
         sids_key = np.asarray(sids, dtype=np.int64).tobytes()

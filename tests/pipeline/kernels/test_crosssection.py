@@ -115,6 +115,29 @@ def test_rank_of_special_floats_matches_scipy(method, ascending):
     _assert_close(out, expected)
 
 
+@pytest.mark.parametrize("method", ["ordinal", "average", "min", "max", "dense"])
+@pytest.mark.parametrize("ascending", [True, False])
+def test_rank_of_values_differing_in_the_last_bits_matches_scipy(method, ascending):
+    # the sort orders the high 32 bits of each value first, then runs sharing them by the low bits: values a
+    # few ulps apart form such runs, short ones (a handful of values) and long ones (hundreds), with exact ties
+    rng = np.random.default_rng(12)
+    data = np.empty((12, 900))
+    for i in range(data.shape[0]):
+        bases = rng.normal(0, 5, size=3 if i % 2 else 90)  # runs of about 300 or 10 values
+        base = rng.choice(bases, size=data.shape[1])
+        ulps = rng.integers(0, 40 if i % 4 < 2 else 400, size=data.shape[1])
+        data[i] = base + ulps * np.spacing(base)
+    data[:, ::11] = rng.normal(0, 10, data[:, ::11].shape)
+    data[rng.random(data.shape) < 0.03] = np.nan
+    out = cs.rank(data, method=method, ascending=ascending)
+    expected = np.full(data.shape, np.nan)
+    for i in range(data.shape[0]):
+        cols = np.flatnonzero(~np.isnan(data[i]))
+        vals = data[i, cols] if ascending else -data[i, cols]
+        expected[i, cols] = stats.rankdata(vals, method=method)
+    _assert_close(out, expected)
+
+
 def test_grouped_rank_with_sparse_large_labels_matches_pandas():
     data, mask, _ = _data(5, decimals=1)
     rng = np.random.default_rng(5)
