@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 
 import numpy as np
@@ -23,9 +21,6 @@ from rustybt.data.schema import TIMESTAMP_DTYPE
 from rustybt.errors import NoDataAfterDate, NoDataBeforeDate, NoDataForSid, NoDataOnDate
 
 __all__ = ["ParquetBarReader", "ParquetDailyBarReader", "ParquetMinuteBarReader"]
-
-#: year partitions read ahead of the one being placed into the arrays
-_READ_AHEAD = 4
 
 
 class ParquetBarReader(BarReader):
@@ -126,9 +121,10 @@ class ParquetBarReader(BarReader):
         order = np.argsort(sids, kind="stable")
         sorted_sids, positions = sids[order], order.astype(np.int64)
         sid_list = sids.tolist()
-
-        def read(year: int) -> pl.DataFrame:
-            return (
+        # one year partition at a time: the long (timestamp, sid, values) frame of a whole range is several times
+        # the size of the arrays it fills, so reading year by year bounds the transient memory to one year's
+        for year in range(lo.year, hi.year + 1):
+            frame = (
                 self.bundle.scan(self.resolution, year, year)
                 .filter(
                     pl.col("timestamp").is_between(
@@ -143,34 +139,18 @@ class ParquetBarReader(BarReader):
                 )
                 .collect()
             )
-
-        # one year partition at a time: the long (timestamp, sid, values) frame of a whole range is several times
-        # the size of the arrays it fills, so reading year by year bounds the transient memory to a few years'.
-        # The next years are read in a background thread (polars releases the GIL) while this one is placed.
-        years = range(lo.year, hi.year + 1)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rustybt-parquet") as pool:
-            pending = deque(pool.submit(read, year) for year in years[:_READ_AHEAD])
-            following = iter(years[_READ_AHEAD:])
-            try:
-                while pending:
-                    frame = pending.popleft().result()
-                    year = next(following, None)
-                    if year is not None:
-                        pending.append(pool.submit(read, year))
-                    if frame.height:
-                        rows, cols = grid_positions(
-                            frame.get_column("ts").to_numpy(),
-                            frame.get_column("sid").to_numpy(),
-                            labels.asi8,
-                            sorted_sids,
-                            positions,
-                        )
-                        for arr, col in zip(out, columns, strict=True):
-                            scatter_into(arr, rows, cols, frame.get_column(col).to_numpy())
-                    del frame
-            finally:
-                for future in pending:
-                    future.cancel()
+            if frame.height == 0:
+                continue
+            rows, cols = grid_positions(
+                frame.get_column("ts").to_numpy(),
+                frame.get_column("sid").to_numpy(),
+                labels.asi8,
+                sorted_sids,
+                positions,
+            )
+            for arr, col in zip(out, columns, strict=True):
+                scatter_into(arr, rows, cols, frame.get_column(col).to_numpy())
+            del frame
         return out
 
     # --- one asset -----------------------------------------------------------------------------------------

@@ -1,9 +1,7 @@
-"""ParquetBarReader.load_raw_arrays over many year partitions (read ahead in a background thread) against a plain
-pandas pivot of the CSVs it was ingested from."""
+"""ParquetBarReader.load_raw_arrays over many year partitions against a plain pandas pivot of the CSVs it was
+ingested from."""
 
 from __future__ import annotations
-
-import threading
 
 import numpy as np
 import pandas as pd
@@ -13,7 +11,6 @@ from rustybt import Catalog
 from rustybt.calendars import sessions_in_range
 from rustybt.data.adapters.csv import CSVAdapter
 from rustybt.data.readers import ParquetDailyBarReader
-from rustybt.data.readers import parquet as parquet_module
 
 SYMBOLS = ("AAA", "BBB", "CCC", "DDD")
 
@@ -52,7 +49,6 @@ def decade(tmp_path_factory):
 
 def test_ten_year_partitions_match_a_pandas_pivot(decade):
     catalog, frames, sessions = decade
-    assert len(range(2005, 2015)) > parquet_module._READ_AHEAD  # the read-ahead queue refills
     bundle = catalog.bundle("d")
     reader = ParquetDailyBarReader(bundle)
     order = ["CCC", "AAA", "DDD", "BBB"]  # not in sid order
@@ -64,23 +60,3 @@ def test_ten_year_partitions_match_a_pandas_pivot(decade):
     for j, symbol in enumerate(order):
         np.testing.assert_array_equal(close[:, j], frames[symbol]["close"].reindex(days).to_numpy(), err_msg=symbol)
         np.testing.assert_array_equal(volume[:, j], frames[symbol]["volume"].reindex(days).to_numpy(float))
-
-
-def test_a_failed_partition_read_raises_and_leaves_no_reader_thread(decade, tmp_path):
-    catalog, _, _ = decade
-    bundle = catalog.bundle("d")
-    reader = ParquetDailyBarReader(bundle)
-    original = bundle.scan
-
-    def scan(resolution, first=None, last=None):
-        if first == 2008:
-            raise OSError("disk read error in the 2008 partition")
-        return original(resolution, first, last)
-
-    bundle.scan = scan
-    try:
-        with pytest.raises(OSError, match="2008 partition"):
-            reader.load_raw_arrays(["close"], pd.Timestamp("2005-06-01"), pd.Timestamp("2014-11-28"), [0, 1])
-    finally:
-        del bundle.scan
-    assert not [t for t in threading.enumerate() if t.name.startswith("rustybt-parquet")]
