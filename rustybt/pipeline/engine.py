@@ -36,6 +36,7 @@ from rustybt.pipeline.domain import GENERIC, Domain
 from rustybt.pipeline.errors import NoFurtherDataError, PipelineError, UnknownColumn
 from rustybt.pipeline.graph import SCREEN_NAME
 from rustybt.pipeline.kernels import _pool, _warmup
+from rustybt.pipeline.mixins import MultiOutput
 from rustybt.pipeline.pipeline import Pipeline
 from rustybt.pipeline.term import AssetExists, InputDates, LoadableTerm
 
@@ -344,7 +345,7 @@ class SimplePipelineEngine:
             if released:
                 refcounts[term] -= released
                 if refcounts[term] <= 0:
-                    pool.release(workspace.pop(term))
+                    _release(pool, workspace, term)
 
         for term in list(workspace):
             deliver(term)
@@ -392,7 +393,7 @@ class SimplePipelineEngine:
                 workspace[term] = result
                 del result, inputs, mask  # the workspace holds the only references: released arrays get recycled
                 for garbage in plan.decref_dependencies(term, refcounts):
-                    pool.release(workspace.pop(garbage))
+                    _release(pool, workspace, garbage)
                 deliver(term)
         finally:
             bar.close()
@@ -404,6 +405,18 @@ class SimplePipelineEngine:
             node = plan._node(term)
             out[name] = _slice_rows(workspace[node], plan.extra_rows[node])
         return out
+
+
+def _release(pool: _pool.ArrayPool, workspace: dict, term) -> None:
+    """Drop ``term``'s value from the workspace, handing its arrays to the pool (each passed as a temporary, so
+    the pool sees only its own reference). A multiple-output value gives back each field array: its field
+    terms' results are those arrays, which the pool could not take while this value still held them."""
+    if isinstance(workspace[term], MultiOutput):
+        fields = workspace.pop(term).fields
+        while fields:
+            pool.release(fields.popitem()[1])
+    else:
+        pool.release(workspace.pop(term))
 
 
 def _check_output(output: str) -> None:

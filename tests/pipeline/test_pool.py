@@ -197,3 +197,25 @@ def test_engine_keeps_its_pool_between_runs(big_world):
     pd.testing.assert_frame_equal(again, first)
     engine.array_pool.clear()
     assert engine.array_pool.nbytes == 0
+
+
+def test_multiple_output_arrays_are_recycled(big_world):
+    from rustybt.pipeline.factors import BollingerBands
+
+    engine, close = big_world
+    bb = BollingerBands(window_length=10, k=2)
+    pipe = Pipeline({"lower": bb.lower, "middle": bb.middle, "upper": bb.upper})
+    start, end = close.index[40], close.index[-1]
+    with _pool.pooled() as pool:
+        result = engine.run_pipeline(pipe, start, end)
+    # the three band arrays come back once gathered (the multiple-output value held them until it was dropped)
+    assert pool.released == 3
+    window = close.loc[:end]
+    mean = window.rolling(10, min_periods=1).mean()  # zipline's nanmean / nanstd over each window
+    std = window.rolling(10, min_periods=1).std(ddof=0)
+    for name, ref in {"lower": mean - 2 * std, "middle": mean, "upper": mean + 2 * std}.items():
+        col = result[name]
+        got = pd.Series(col.to_numpy(), index=pd.MultiIndex.from_arrays(
+            [col.index.get_level_values(0), [a.sid for a in col.index.get_level_values(1)]])).unstack()  # fmt: skip
+        want = ref.loc[start:end].reindex(columns=got.columns)
+        np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-9, atol=1e-9, err_msg=name)
