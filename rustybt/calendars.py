@@ -12,6 +12,7 @@ holiday rules are never answered from an old file. ``RUSTYBT_CALENDAR_CACHE=0`` 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -96,6 +97,7 @@ def _sessions_cached(name: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.Da
     sessions = pd.DatetimeIndex(sessions.as_unit("ns"), freq=None)
     if path is not None:
         _write_atomically(path, sessions.asi8)
+        _remove_superseded(path)
     return sessions
 
 
@@ -127,6 +129,16 @@ def _write_atomically(path: Path, values: np.ndarray) -> None:
             raise
     except OSError:  # a read-only or full disk costs only the speed-up
         log.debug("could not write calendar sessions file %s", path, exc_info=True)
+
+
+def _remove_superseded(path: Path) -> None:
+    """Delete the files this one replaces: same calendar and start, any other end or library version (the end
+    moves with today's date, so without this a file would be left behind every day)."""
+    calendar_and_start = path.name.split("-")[:2]
+    for other in path.parent.glob(f"{calendar_and_start[0]}-{calendar_and_start[1]}-*.npy"):
+        if other != path and other.name.split("-")[:2] == calendar_and_start:
+            with contextlib.suppress(OSError):  # another process may have removed it first
+                other.unlink()
 
 
 @lru_cache(maxsize=32)

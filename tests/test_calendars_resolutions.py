@@ -105,3 +105,22 @@ def test_calendar_sessions_unknown_name_is_a_calendar_error(fresh_sessions_cache
 
     with pytest.raises(CalendarError, match="XNYZ"):
         calendar_sessions("XNYZ")
+
+
+def test_a_new_sessions_file_replaces_the_ones_it_supersedes(fresh_sessions_cache):
+    from rustybt import calendars
+
+    calendars.calendar_sessions("XNYS")  # writes today's file
+    (current,) = fresh_sessions_cache.glob("XNYS-*.npy")
+    start = current.name.split("-")[1]
+    older = [
+        fresh_sessions_cache / f"XNYS-{start}-20200101-xcals4.0.0.npy",  # an earlier end and version
+        fresh_sessions_cache / f"XNYS-{start}-20990101-xcals{calendars.xcals.__version__}.npy",
+    ]
+    kept = [fresh_sessions_cache / "XNYS-19800101-20990101-xcals4.0.0.npy", fresh_sessions_cache / "XLON-x.npy"]
+    for f in older + kept:
+        f.write_bytes(b"old")
+    current.unlink()
+    calendars._sessions_cached.cache_clear()
+    calendars.calendar_sessions("XNYS")  # rebuilt, written again
+    assert current.exists() and not any(f.exists() for f in older) and all(f.exists() for f in kept)
