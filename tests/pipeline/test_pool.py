@@ -219,3 +219,41 @@ def test_multiple_output_arrays_are_recycled(big_world):
             [col.index.get_level_values(0), [a.sid for a in col.index.get_level_values(1)]])).unstack()  # fmt: skip
         want = ref.loc[start:end].reindex(columns=got.columns)
         np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-9, atol=1e-9, err_msg=name)
+
+
+def test_recycling_across_shapes_keeps_results_exact(big_world):
+    # terms with different lookback rows (and bool filters) share buffers through views of other-shaped arrays
+    engine, close = big_world
+    daily = Returns(window_length=2)
+    pipe = Pipeline(
+        {
+            "ret2": daily,
+            "ret2_sma20": SimpleMovingAverage(inputs=[daily], window_length=20),  # daily gets 19 lookback rows
+            "close": P.close.latest,
+            "sma30": SimpleMovingAverage(inputs=[P.close], window_length=30),
+            "up": daily > 0,
+        }
+    )
+    start, end = close.index[40], close.index[-1]
+    engine.array_pool.clear()
+    box = {"spare": np.empty((len(close) + 10, close.shape[1]), order="F")}  # larger than any array of the run
+    engine.array_pool.release(box.pop("spare"))
+    views_before = engine.array_pool.views
+    result = engine.run_pipeline(pipe, start, end)
+    assert engine.array_pool.views > views_before  # kernels wrote into a view of the spare buffer
+
+    window = close.loc[:end]
+    ret2 = window / window.shift(1) - 1
+    expected = {
+        "ret2": ret2,
+        "ret2_sma20": ret2.rolling(20, min_periods=1).mean(),
+        "close": window,
+        "sma30": window.rolling(30, min_periods=1).mean(),
+        "up": (ret2 > 0).astype(float),
+    }
+    sids = [a.sid for a in result.index.get_level_values(1)]
+    for name, ref in expected.items():
+        got = pd.Series(result[name].to_numpy(dtype=float), index=pd.MultiIndex.from_arrays(
+            [result.index.get_level_values(0), sids])).unstack()  # fmt: skip
+        want = ref.loc[start:end].reindex(index=got.index, columns=got.columns)
+        np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-10, atol=1e-12, err_msg=name)

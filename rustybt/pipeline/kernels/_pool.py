@@ -47,6 +47,7 @@ class ArrayPool:
         self._bytes = 0
         self.reused = 0  # statistics, for tests and benchmarks
         self.released = 0
+        self.views = 0  # reuses that handed out a view of a buffer of another shape
         self._lock = threading.Lock()
 
     def take(self, shape: tuple, dtype, order: str) -> np.ndarray | None:
@@ -70,6 +71,7 @@ class ArrayPool:
             if buf.shape == shape and buf.dtype == dtype and _order(buf) == order:
                 return buf
             self._lent[id(buf)] = buf
+            self.views += 1
         view = buf.ravel(order="K").view(np.uint8)[:need].view(dtype).reshape(shape, order=order)
         return view
 
