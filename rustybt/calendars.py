@@ -154,12 +154,10 @@ def _cached(name: str, start: pd.Timestamp, end: pd.Timestamp):
 
 
 def sessions_in_range(name: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
-    """Sessions of calendar ``name`` from ``start`` to ``end`` (inclusive, naive dates)."""
+    """Sessions of calendar ``name`` from ``start`` to ``end`` (inclusive, naive dates; from
+    :func:`calendar_sessions`, so no calendar is built when its session file exists)."""
     start = pd.Timestamp(start).tz_localize(None).normalize() if pd.Timestamp(start).tzinfo else pd.Timestamp(start)
     end = pd.Timestamp(end).tz_localize(None).normalize() if pd.Timestamp(end).tzinfo else pd.Timestamp(end)
-    cal = get_calendar(name, start, end)
-    start = max(start.normalize(), cal.first_session)
-    end = min(end.normalize(), cal.last_session)
-    if start > end:
-        return pd.DatetimeIndex([])
-    return cal.sessions_in_range(start, end)
+    sessions = calendar_sessions(name, start, end)
+    lo, hi = sessions.slice_locs(start.normalize(), end.normalize())
+    return sessions[lo:hi]

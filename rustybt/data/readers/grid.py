@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rustybt.calendars import calendar_sessions, get_calendar
+from rustybt.calendars import get_calendar, sessions_in_range
 from rustybt.data.resolution import Resolution, parse_resolution
 
 __all__ = ["bar_labels", "session_labels"]
@@ -18,9 +18,7 @@ __all__ = ["bar_labels", "session_labels"]
 
 def session_labels(calendar_name: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
     """Sessions from ``start`` to ``end`` inclusive as midnight-UTC timestamps (ns)."""
-    sessions = calendar_sessions(calendar_name, start, end)
-    lo, hi = sessions.slice_locs(_naive_day(start), _naive_day(end))
-    return sessions[lo:hi].tz_localize("UTC")
+    return sessions_in_range(calendar_name, _naive_day(start), _naive_day(end)).tz_localize("UTC")
 
 
 def bar_labels(
