@@ -56,10 +56,10 @@ class ArrayPool:
         shape, dtype = tuple(shape), np.dtype(dtype)
         need = dtype.itemsize * int(np.prod(shape, dtype=np.int64))
         with self._lock:  # an engine's pool may serve runs in several threads
-            best = None
+            best, exact = None, False
             for k, buf in enumerate(self._free):
                 if buf.shape == shape and buf.dtype == dtype and _order(buf) == order:
-                    best = k
+                    best, exact = k, True
                     break
                 if need <= buf.nbytes <= need * MAX_WASTE and (best is None or buf.nbytes < self._free[best].nbytes):
                     best = k
@@ -68,7 +68,7 @@ class ArrayPool:
             buf = self._free.pop(best)
             self._bytes -= buf.nbytes
             self.reused += 1
-            if buf.shape == shape and buf.dtype == dtype and _order(buf) == order:
+            if exact:
                 return buf
             self._lent[id(buf)] = buf
             self.views += 1
