@@ -30,12 +30,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rustybt import _warmup
+from rustybt.pipeline import _gc
 from rustybt.pipeline._output import OutputCollector
 from rustybt.pipeline.adjusted_array import AdjustedArray, ensure_adjusted_array, ensure_ndarray
 from rustybt.pipeline.domain import GENERIC, Domain
 from rustybt.pipeline.errors import NoFurtherDataError, PipelineError, UnknownColumn
 from rustybt.pipeline.graph import SCREEN_NAME
-from rustybt.pipeline.kernels import _pool, _warmup
+from rustybt.pipeline.kernels import _pool
 from rustybt.pipeline.mixins import MultiOutput
 from rustybt.pipeline.pipeline import Pipeline
 from rustybt.pipeline.term import AssetExists, InputDates, LoadableTerm
@@ -238,11 +240,15 @@ class SimplePipelineEngine:
         return hi - lo > AUTO_PROGRESS_SESSIONS
 
     def _run_pipeline_impl(self, pipeline, start_date, end_date, show_progress: bool = False) -> pd.DataFrame:
+        with _gc.paused():  # see rustybt.pipeline._gc
+            return self._run(pipeline, start_date, end_date, show_progress)
+
+    def _run(self, pipeline, start_date, end_date, show_progress: bool) -> pd.DataFrame:
         if end_date < start_date:
             raise ValueError(
                 f"start_date must be before or equal to end_date \nstart_date={start_date}, end_date={end_date}"
             )
-        _warmup.start()  # Numba's one-time set-up, alongside the calendar, root mask and load
+        _warmup.start()  # Numba's set-up and the kernels last used, alongside the calendar, root mask and load
         domain = self.resolve_domain(pipeline)
         sessions = domain.sessions()
         _check_session(sessions, start_date, "start", domain)
@@ -262,6 +268,7 @@ class SimplePipelineEngine:
         collector = OutputCollector(columns, plan.extra_rows, dates[extra_rows:], len(sids))
         with _pool.pooled(_pool.active_pool() or self._array_pool):
             self.compute_chunk(plan, dates, sids, workspace, refcounts, order, show_progress, collector=collector)
+        _warmup.record()  # the kernels this process used, for the next process to load in the background
         assets = np.empty(len(sids), dtype=object)
         assets[:] = self._finder.retrieve_all([int(s) for s in sids])
         return collector.frame(assets)

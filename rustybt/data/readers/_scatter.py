@@ -1,7 +1,11 @@
-"""Placing long-format bars (sorted by sid, then time) into calendar-aligned (bars x sids) arrays, compiled.
+"""Placing long-format bars into calendar-aligned (bars x sids) arrays, compiled.
 
-One pass with a moving hint: consecutive bars of one asset usually sit on consecutive labels, so a binary search
-is only needed at an asset change or a gap.
+One pass per year partition fills that year's block of rows in every output array: each asset's column is set to
+NaN when the asset is first met (the column block is then hot in cache for its bars), its bars are written on
+their rows, and the columns of assets without a bar that year are set to NaN at the end. A moving hint makes the
+row lookup cheap: consecutive bars of one asset (partitions are sorted by sid, then time) usually sit on
+consecutive labels, so a binary search is only needed at an asset change or a gap. Any order is still placed
+correctly.
 """
 
 from __future__ import annotations
@@ -9,43 +13,44 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["grid_positions", "scatter_into"]
+__all__ = ["place_bars"]
 
 
 @njit(cache=True, nogil=True)
-def grid_positions(ts, sid, labels, sorted_sids, sid_order):
-    """Row (label index, -1 off the grid) and column (position of the sid in the request) of every bar."""
-    n = ts.shape[0]
-    n_labels = labels.shape[0]
-    rows = np.empty(n, dtype=np.int64)
-    cols = np.empty(n, dtype=np.int64)
-    prev_row = -1
+def place_bars(outs, values, ts, sid, labels, r0, r1, sorted_sids, sid_order):
+    """Fill rows ``r0:r1`` of every array of ``outs``: ``values[f][i]`` at the row of label ``ts[i]`` and the
+    column of ``sid[i]`` (its position in ``sid_order`` via ``sorted_sids``), NaN where no bar. Bars whose sid
+    is not requested or whose timestamp is not a label in ``labels[r0:r1]`` are left out."""
+    n_fields = len(outs)
+    m = outs[0].shape[1]
+    block = labels[r0:r1]
+    seen = np.zeros(m, np.bool_)
     prev_sid = -1
     col = -1
-    for i in range(n):
+    prev_row = r0 - 1
+    for i in range(ts.shape[0]):
         s = sid[i]
-        if s != prev_sid:
+        if s != prev_sid or i == 0:
             k = np.searchsorted(sorted_sids, s)
             col = sid_order[k] if k < sorted_sids.shape[0] and sorted_sids[k] == s else -1
             prev_sid = s
-            prev_row = -1
+            prev_row = r0 - 1
+            if col >= 0 and not seen[col]:
+                seen[col] = True
+                for f in range(n_fields):
+                    outs[f][r0:r1, col] = np.nan
+        if col < 0:
+            continue
         t = ts[i]
         r = prev_row + 1
-        if r < 0 or r >= n_labels or labels[r] != t:
-            r = np.searchsorted(labels, t)
-            if r >= n_labels or labels[r] != t:
-                r = -1
-        if r >= 0:
-            prev_row = r
-        rows[i] = r if col >= 0 else -1
-        cols[i] = col
-    return rows, cols
-
-
-@njit(cache=True, nogil=True)
-def scatter_into(out, rows, cols, values):
-    """``out[rows[i], cols[i]] = values[i]`` for every bar on the grid."""
-    for i in range(rows.shape[0]):
-        r = rows[i]
-        if r >= 0:
-            out[r, cols[i]] = values[i]
+        if r >= r1 or labels[r] != t:
+            r = r0 + np.searchsorted(block, t)
+            if r >= r1 or labels[r] != t:
+                continue
+        prev_row = r
+        for f in range(n_fields):
+            outs[f][r, col] = values[f][i]
+    for j in range(m):
+        if not seen[j]:
+            for f in range(n_fields):
+                outs[f][r0:r1, j] = np.nan

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from rustybt import _pages
+from rustybt import _pages, _warmup
 from rustybt.calendars import get_calendar
 from rustybt.data.catalog.bundle import Bundle
-from rustybt.data.readers._scatter import grid_positions, scatter_into
+from rustybt.data.readers._scatter import place_bars
 from rustybt.data.readers.base import OHLCV_FIELDS, BarReader
 from rustybt.data.readers.grid import bar_labels
 from rustybt.data.resolution import parse_resolution
@@ -21,6 +21,9 @@ from rustybt.data.schema import TIMESTAMP_DTYPE
 from rustybt.errors import NoDataAfterDate, NoDataBeforeDate, NoDataForSid, NoDataOnDate
 
 __all__ = ["ParquetBarReader", "ParquetDailyBarReader", "ParquetMinuteBarReader"]
+
+#: while Numba sets up, year frames are read ahead up to the size of the arrays they fill, or this much
+READ_AHEAD_MIN_BYTES = 64 << 20
 
 
 class ParquetBarReader(BarReader):
@@ -113,45 +116,65 @@ class ParquetBarReader(BarReader):
     ) -> list[np.ndarray]:
         labels = self.labels(start_date, end_date)
         sids = np.asarray([int(a) for a in assets], dtype=np.int64)
-        # small pages: these arrays are filled once and usually kept (see rustybt._pages)
-        out = [_pages.full((len(labels), len(sids)), np.nan, np.float64, "F") for _ in columns]
+        unique, inverse = np.unique(sids, return_inverse=True)
+        if len(unique) < len(sids):  # a sid asked for twice: load each once, then repeat its column
+            once = self._load_raw_arrays(columns, start_date, end_date, unique)
+            return [np.asfortranarray(arr[:, inverse]) for arr in once]
+        # small pages: these arrays are filled once and usually kept (see rustybt._pages); every cell is written
+        # below, year block by year block
+        out = tuple(_pages.empty((len(labels), len(sids)), np.float64, "F") for _ in columns)
         if len(labels) == 0 or len(sids) == 0:
-            return out
-        lo, hi = labels[0], labels[-1]
+            return list(out)
+        label_ns = labels.asi8
+        lo, hi = int(label_ns[0]), int(label_ns[-1])
         order = np.argsort(sids, kind="stable")
         sorted_sids, positions = sids[order], order.astype(np.int64)
+        # place_bars drops unrequested sids and timestamps off the labels itself: a filter only pays when it lets
+        # Parquet statistics skip row groups (a few sids of many, a year cut by the range); otherwise it is a
+        # wasted pass over millions of rows
+        bundle_sids = self.sids
+        few_sids = 2 * len(sids) < len(bundle_sids)
         sid_list = sids.tolist()
         # one year partition at a time: the long (timestamp, sid, values) frame of a whole range is several times
-        # the size of the arrays it fills, so reading year by year bounds the transient memory to one year's
-        for year in range(lo.year, hi.year + 1):
-            frame = (
-                self.bundle.scan(self.resolution, year, year)
-                .filter(
-                    pl.col("timestamp").is_between(
-                        pl.lit(lo.value).cast(TIMESTAMP_DTYPE), pl.lit(hi.value).cast(TIMESTAMP_DTYPE)
-                    )
-                    & pl.col("sid").is_in(sid_list)
+        # the size of the arrays it fills, so reading year by year bounds the transient memory to one year's.
+        # Except while Numba is still setting up in the background (the first run in a process): placing would
+        # wait for it, so the next years are read meanwhile and placed once it is done
+        years = range(labels[0].year, labels[-1].year + 1)
+        pending, pending_bytes = [], 0
+        read_ahead_bytes = max(READ_AHEAD_MIN_BYTES, sum(arr.nbytes for arr in out))  # as much as the arrays
+        for year in years:
+            year_lo = pd.Timestamp(year, 1, 1, tz="UTC").value
+            year_hi = pd.Timestamp(year + 1, 1, 1, tz="UTC").value
+            query = self.bundle.scan(self.resolution, year, year)
+            if lo > year_lo or hi < year_hi - 1:
+                query = query.filter(
+                    pl.col("timestamp").is_between(pl.lit(lo).cast(TIMESTAMP_DTYPE), pl.lit(hi).cast(TIMESTAMP_DTYPE))
                 )
-                .select(
-                    pl.col("timestamp").dt.epoch("ns").alias("ts"),
-                    "sid",
-                    *[pl.col(c).cast(pl.Float64) for c in columns],
-                )
-                .collect()
-            )
-            if frame.height == 0:
+            if few_sids:
+                query = query.filter(pl.col("sid").is_in(sid_list))
+            frame = query.select(
+                pl.col("timestamp").dt.epoch("ns").alias("ts"),
+                "sid",
+                *[pl.col(c).cast(pl.Float64) for c in columns],
+            ).collect()
+            pending.append((frame, *np.searchsorted(label_ns, [year_lo, year_hi])))
+            pending_bytes += frame.estimated_size()
+            if _warmup.setting_up() and year != years[-1] and pending_bytes < read_ahead_bytes:
                 continue
-            rows, cols = grid_positions(
-                frame.get_column("ts").to_numpy(),
-                frame.get_column("sid").to_numpy(),
-                labels.asi8,
-                sorted_sids,
-                positions,
-            )
-            for arr, col in zip(out, columns, strict=True):
-                scatter_into(arr, rows, cols, frame.get_column(col).to_numpy())
-            del frame
-        return out
+            for frame, r0, r1 in pending:
+                place_bars(
+                    out,
+                    tuple(frame.get_column(c).to_numpy() for c in columns),
+                    frame.get_column("ts").to_numpy(),
+                    frame.get_column("sid").to_numpy(),
+                    label_ns,
+                    int(r0),
+                    int(r1),
+                    sorted_sids,
+                    positions,
+                )
+            pending, pending_bytes = [], 0
+        return list(out)
 
     # --- one asset -----------------------------------------------------------------------------------------
     def series(self, sid: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
