@@ -1,4 +1,4 @@
-"""Numba's one-time set-up and the loading of cached kernels, started in the background when a run begins.
+"""Numba's one-time set-up and the loading of cached kernels, in a background thread started when a run begins.
 
 The first jitted call in a process makes Numba load its lowering registries: it imports its NumPy support
 (``numba.np.arraymath``, which imports SciPy's BLAS bindings when SciPy is installed) and registers thousands of
@@ -9,11 +9,13 @@ The first kernel call then finds it done, or waits for it on Numba's compiler lo
 same lock and the same ``refresh()`` call a Numba dispatcher uses itself before compiling or loading a kernel.
 
 Then each kernel still costs 5-20 ms to load from Numba's disk cache on its first call, one after the other on
-the main thread while the other core waits. So the same thread goes on to load, from that cache, the kernels the
-previous process used: :func:`record` (called after every run) keeps their names and exact signatures in
-``<cache dir>/kernels/``, and :func:`start` loads them while the loader reads Parquet. Loading goes through the
-dispatcher's own ``compile(signature)``, under the compiler lock, so a kernel the main thread asks for meanwhile
-is loaded once. ``RUSTYBT_KERNEL_PRELOAD=0`` turns the list off (the set-up still runs in the background).
+the main thread while the other core waits. So the engine names the steps of a run before computing them
+(:func:`want`: its loaders and term types, in execution order), and the same thread loads, from that cache, the
+kernels those steps called in earlier processes. Which kernels a step calls is learned by watching it
+(:func:`observe`: the kernels Numba had to load on demand during the step) and kept by :func:`record` in
+``<cache dir>/kernels/``. Loading goes through the dispatcher's own ``compile(signature)`` under the compiler
+lock, so a kernel the main thread asks for meanwhile is loaded once, and only kernels of the steps a run has are
+loaded. ``RUSTYBT_KERNEL_PRELOAD=0`` turns the map off (the set-up still runs in the background).
 """
 
 from __future__ import annotations
@@ -22,26 +24,35 @@ import importlib
 import logging
 import os
 import pickle
+import queue
 import sys
 import tempfile
 import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["record", "setting_up", "start", "used_kernels"]
+__all__ = ["observe", "record", "setting_up", "start", "want"]
 
 log = logging.getLogger(__name__)
 
-#: at most this many signatures are kept (a long notebook session may have used many kernels; loading is cheap
-#: but not free, and it competes with the run for the second core)
-MAX_KERNELS = 96
+_FORMAT = 1
+#: at most this many kernel signatures per step are kept
+MAX_PER_STEP = 16
 
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
 _set_up_done = threading.Event()
-_recorded: list | None = None  # what the list on disk holds, as last read or written by this process
+_requests: queue.Queue = queue.Queue()
+_map: dict[str, list] | None = None  # step -> [(module, name, signature)], as on disk plus what this process learned
+_on_disk: dict[str, list] | None = None  # what the file holds, as last read or written
+_map_path: Path | None = None  # the file _map belongs to
+_requested: set = set()  # entries already queued for loading
+_dispatchers: tuple[int, list] = (-1, [])  # (len(sys.modules) when listed, cached dispatchers of rustybt modules)
 
 
-def _set_up() -> None:
+# --- the background thread -------------------------------------------------------------------------------------
+def _work() -> None:
     try:
         from numba.core.compiler_lock import global_compiler_lock
         from numba.core.registry import cpu_target
@@ -53,30 +64,23 @@ def _set_up() -> None:
         return
     finally:
         _set_up_done.set()
-    _preload()
-
-
-def _preload() -> None:
-    global _recorded
-    entries = _read()
-    with _lock:
-        if _recorded is None:
-            _recorded = entries
-    for module, name, signature in entries:
+    while True:
+        module, name, signature = _requests.get()
         try:
-            dispatcher = getattr(importlib.import_module(module), name)
-            dispatcher.compile(signature)
-        except Exception:  # a kernel renamed or removed since the list was written: skip it
+            getattr(importlib.import_module(module), name).compile(signature)
+        except Exception:  # a kernel renamed or removed since the map was written: skip it
             log.debug("could not preload %s.%s%s", module, name, signature, exc_info=True)
+        finally:
+            _requests.task_done()
 
 
 def start() -> threading.Thread:
-    """Start Numba's set-up, then the preloading of the kernels last used, in a background thread (once per
-    process); returns that thread."""
+    """Start Numba's set-up in a background thread (once per process), which then loads what :func:`want`
+    asks for; returns that thread."""
     global _thread
     with _lock:
         if _thread is None:
-            _thread = threading.Thread(target=_set_up, name="rustybt-numba-setup", daemon=True)
+            _thread = threading.Thread(target=_work, name="rustybt-numba-setup", daemon=True)
             _thread.start()
         return _thread
 
@@ -87,10 +91,27 @@ def setting_up() -> bool:
     return _thread is not None and not _set_up_done.is_set()
 
 
-# --- the list of kernels used ----------------------------------------------------------------------------------
-def used_kernels() -> list[tuple[str, str, tuple]]:
-    """``(module, name, signature)`` of every signature this process has of RustyBT's module-level kernels that
-    Numba caches on disk; the Parquet readers' kernels first (a run needs them first), then by module and name."""
+def want(steps: Iterable[str]) -> None:
+    """Queue, for the background thread, the kernels these steps called in earlier processes (in this order)."""
+    if _path() is None:
+        return
+    with _lock:
+        kernels = _kernel_map()
+        for step in steps:
+            for entry in kernels.get(step, ()):
+                if entry not in _requested:
+                    _requested.add(entry)
+                    _requests.put(entry)
+    start()
+
+
+# --- learning which kernels a step calls -----------------------------------------------------------------------
+def _cached_dispatchers() -> list:
+    """RustyBT's module-level kernels that Numba caches on disk (listed again when modules were imported)."""
+    global _dispatchers
+    n_modules = len(sys.modules)
+    if _dispatchers[0] == n_modules:
+        return _dispatchers[1]
     from numba.core.dispatcher import Dispatcher
 
     found = []
@@ -103,58 +124,111 @@ def used_kernels() -> list[tuple[str, str, tuple]]:
                 and obj.__module__ == module_name  # where it is defined, not where it is imported
                 and type(obj._cache).__name__ != "NullCache"  # cache=True: only these load from disk
             ):
-                found.extend((module_name, name, tuple(sig)) for sig in obj.signatures)
-    found.sort(key=lambda e: (not e[0].startswith("rustybt.data."), e[0], e[1]))
-    return found[:MAX_KERNELS]
+                found.append((module_name, name, obj))
+    _dispatchers = (n_modules, found)
+    return found
+
+
+def _overload_counts() -> dict[int, int]:
+    return {id(d): len(d.overloads) for _, _, d in _cached_dispatchers()}
+
+
+@contextmanager
+def observe(step: str) -> Iterator[None]:
+    """Note the kernels Numba loads or compiles on demand while the block runs as called by ``step``."""
+    if _path() is None:
+        yield
+        return
+    before = _overload_counts()
+    yield
+    after = _overload_counts()
+    if after == before:  # nothing new: the common case, a few microseconds
+        return
+    with _lock:
+        new = []
+        for module, name, dispatcher in _cached_dispatchers():
+            for sig in list(dispatcher.overloads)[before.get(id(dispatcher), 0) :]:
+                entry = (module, name, tuple(sig))
+                if entry not in _requested:  # loaded by the background thread, not on demand
+                    new.append(entry)
+        if new:
+            kernels = _kernel_map()
+            known = kernels.setdefault(step, [])
+            known.extend(e for e in new if e not in known)
+            del known[:-MAX_PER_STEP]
+
+
+# --- the file --------------------------------------------------------------------------------------------------
+def _kernel_map() -> dict[str, list]:
+    global _map, _map_path, _on_disk
+    path = _path()
+    if _map is None or path != _map_path:
+        _on_disk = _read()
+        _map = {step: list(entries) for step, entries in _on_disk.items()}
+        _map_path = path
+    return _map
 
 
 def record() -> None:
-    """Write the list of kernels used in this process if it changed (cheap when it did not)."""
-    global _recorded
+    """Write the map of kernels each step called if this process learned something (a no-op otherwise)."""
+    global _on_disk
     path = _path()
     if path is None:
         return
-    try:
-        used = used_kernels()
-    except Exception:  # pragma: no cover - never fail a run over a speed-up
-        log.debug("could not list the kernels used", exc_info=True)
-        return
     with _lock:
-        if _recorded is None:
-            _recorded = _read()
-        if used == _recorded or not used:
+        kernels = _kernel_map()
+        if kernels == _on_disk:
             return
-        _recorded = used
+        snapshot = {step: list(entries) for step, entries in kernels.items()}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
-                pickle.dump(used, f, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump({"format": _FORMAT, "kernels": snapshot}, f, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
     except OSError:  # a read-only or full disk costs only the speed-up
-        log.debug("could not write the list of kernels used to %s", path, exc_info=True)
+        log.debug("could not write the kernel map to %s", path, exc_info=True)
+        return
+    with _lock:
+        _on_disk = snapshot
 
 
-def _read() -> list:
+def _read() -> dict[str, list]:
     path = _path()
     if path is None or not path.exists():
-        return []
+        return {}
     try:
         with path.open("rb") as f:
-            entries = pickle.load(f)  # our own file in the user's cache directory, as Numba's own index is
-        if isinstance(entries, list) and all(isinstance(e, tuple) and len(e) == 3 for e in entries):
-            return entries[:MAX_KERNELS]
+            content = pickle.load(f)  # our own file in the user's cache directory, as Numba's own index is
+        kernels = content["kernels"] if content.get("format") == _FORMAT else None
+        if isinstance(kernels, dict) and all(
+            isinstance(entries, list) and all(isinstance(e, tuple) and len(e) == 3 for e in entries)
+            for entries in kernels.values()
+        ):
+            return kernels
         log.debug("ignoring %s: unexpected content", path)
     except Exception:
-        log.debug("ignoring unreadable kernel list %s", path, exc_info=True)
-    return []
+        log.debug("ignoring unreadable kernel map %s", path, exc_info=True)
+    return {}
 
 
 def _path() -> Path | None:
+    """The map's file, or None when turned off (resolved once per configuration: cheap on every step)."""
+    env = os.environ
+    key = tuple(env.get(k) for k in ("RUSTYBT_KERNEL_PRELOAD", "RUSTYBT_CONFIG", "RUSTYBT_CACHE_DIR", "HOME"))
+    if key not in _paths:
+        _paths[key] = _resolve_path()
+    return _paths[key]
+
+
+_paths: dict[tuple, Path | None] = {}
+
+
+def _resolve_path() -> Path | None:
     if os.environ.get("RUSTYBT_KERNEL_PRELOAD", "").strip().lower() in ("0", "false", "no"):
         return None
     try:
@@ -165,7 +239,7 @@ def _path() -> Path | None:
 
         root = Path(load_config().cache.disk_cache_dir) / "kernels"
     except Exception:  # a broken config file is reported where the config is used, not here
-        log.debug("no kernel list: the configuration could not be read", exc_info=True)
+        log.debug("no kernel map: the configuration could not be read", exc_info=True)
         return None
     python = f"{sys.version_info.major}{sys.version_info.minor}"
-    return root / f"used-rustybt{__version__}-numba{numba.__version__}-py{python}.pkl"
+    return root / f"steps-rustybt{__version__}-numba{numba.__version__}-py{python}.pkl"

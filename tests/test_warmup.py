@@ -1,4 +1,5 @@
-"""The background Numba set-up and the list of kernels used: a later process loads them before any call."""
+"""The background Numba set-up and the map of kernels each step calls: a later process loads those of its steps
+before any call, and no others."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from rustybt import _warmup
+
+SMA_STEP = "rustybt.pipeline.factors.basic.SimpleMovingAverage"
 
 # a small pipeline over an in-memory loader: SimpleMovingAverage runs rolling_mean_kernel, which Numba caches
 RUN = textwrap.dedent(
@@ -33,95 +36,109 @@ RUN = textwrap.dedent(
     """
 )
 
-# a fresh process that only starts the background thread and reports what it loaded, calling no kernel
+# a fresh process that only asks for the steps' kernels and reports what got loaded, calling no kernel
 PRELOAD = textwrap.dedent(
     """
     import sys
     from rustybt import _warmup
     from rustybt.pipeline.kernels import rolling
+    from rustybt.pipeline import _output
     assert not rolling.rolling_mean_kernel.signatures
-    _warmup.start().join(120)
-    print(len(rolling.rolling_mean_kernel.signatures))
+    _warmup.want(sys.argv[1:])
+    _warmup.start()
+    _warmup._requests.join()
+    print(len(rolling.rolling_mean_kernel.signatures), len(_output._gather.signatures))
     """
 )
 
 
-def _python(code: str, home: Path, **env) -> str:
+def _python(code: str, home: Path, *args: str, **env) -> str:
     environ = {**os.environ, "HOME": str(home), "RUSTYBT_CONFIG": str(home / "none.yaml"), **env}
-    done = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True, text=True, timeout=300)
+    done = subprocess.run([sys.executable, "-c", code, *args], env=environ, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
 
-@pytest.fixture
-def home(tmp_path):
-    return tmp_path
-
-
-def _listed(home: Path) -> list:
-    files = list((home / ".rustybt" / "cache" / "kernels").glob("used-*.pkl"))
+def _map_file(home: Path) -> Path:
+    files = list((home / ".rustybt" / "cache" / "kernels").glob("steps-*.pkl"))
     assert len(files) == 1, files
-    with files[0].open("rb") as f:
-        return pickle.load(f)
+    return files[0]
 
 
-def test_a_run_records_its_kernels_and_the_next_process_loads_them_in_the_background(home):
-    _python(RUN, home)
-    listed = _listed(home)
-    names = {(module, name) for module, name, _ in listed}
-    assert ("rustybt.pipeline.kernels.rolling", "rolling_mean_kernel") in names
-    assert _python(PRELOAD, home) == "1"  # loaded from Numba's disk cache before any call asked for it
+def _kernels(home: Path) -> dict:
+    with _map_file(home).open("rb") as f:
+        return pickle.load(f)["kernels"]
 
 
-def test_the_list_can_be_turned_off(home):
-    _python(RUN, home, RUSTYBT_KERNEL_PRELOAD="0")
-    assert not (home / ".rustybt" / "cache" / "kernels").exists()
-    _python(RUN, home)  # now listed
-    assert _python(PRELOAD, home, RUSTYBT_KERNEL_PRELOAD="0") == "0"  # and not loaded when turned off
+def test_a_run_maps_its_steps_to_kernels_and_a_later_process_loads_only_those_of_its_steps(tmp_path):
+    _python(RUN, tmp_path)
+    kernels = _kernels(tmp_path)
+    assert [(m, n) for m, n, _ in kernels[SMA_STEP]] == [("rustybt.pipeline.kernels.rolling", "rolling_mean_kernel")]
+    assert ("rustybt.pipeline._output", "_gather") in {(m, n) for m, n, _ in kernels["rustybt.pipeline._output"]}
+    # loaded from Numba's disk cache before any call asked for it; the output step's kernels were not asked for
+    assert _python(PRELOAD, tmp_path, SMA_STEP) == "1 0"
+    assert _python(PRELOAD, tmp_path, SMA_STEP, "rustybt.pipeline._output") == "1 1"
+    assert _python(PRELOAD, tmp_path, "some.other.Step") == "0 0"
 
 
-def test_an_unreadable_or_stale_list_is_ignored(home):
-    _python(RUN, home)
-    listed = _listed(home)
-    (path,) = (home / ".rustybt" / "cache" / "kernels").glob("used-*.pkl")
+def test_the_map_can_be_turned_off(tmp_path):
+    _python(RUN, tmp_path, RUSTYBT_KERNEL_PRELOAD="0")
+    assert not (tmp_path / ".rustybt" / "cache" / "kernels").exists()
+    _python(RUN, tmp_path)  # now mapped
+    assert _python(PRELOAD, tmp_path, SMA_STEP, RUSTYBT_KERNEL_PRELOAD="0") == "0 0"  # and not loaded when off
+
+
+def test_an_unreadable_or_stale_map_is_ignored(tmp_path):
+    _python(RUN, tmp_path)
+    kernels = _kernels(tmp_path)
+    path = _map_file(tmp_path)
     path.write_bytes(b"not a pickle")
-    assert _python(PRELOAD, home) == "0"
+    assert _python(PRELOAD, tmp_path, SMA_STEP) == "0 0"
     # a kernel that no longer exists is skipped; the others still load
-    path.write_bytes(pickle.dumps([("rustybt.pipeline.kernels.rolling", "no_such_kernel", ()), *listed]))
-    assert _python(PRELOAD, home) == "1"
+    kernels[SMA_STEP].insert(0, ("rustybt.pipeline.kernels.rolling", "no_such_kernel", ()))
+    path.write_bytes(pickle.dumps({"format": 1, "kernels": kernels}))
+    assert _python(PRELOAD, tmp_path, SMA_STEP) == "1 0"
 
 
-def test_record_rewrites_the_list_only_when_it_changes(monkeypatch):
-    monkeypatch.setattr(_warmup, "_recorded", None)
-    monkeypatch.setattr(_warmup, "used_kernels", lambda: [("m", "k", ("sig",))])
+@pytest.fixture
+def fresh_state(monkeypatch):
+    for name, value in (("_map", None), ("_on_disk", None), ("_map_path", None), ("_requested", set())):
+        monkeypatch.setattr(_warmup, name, value)
+
+
+def test_observe_keeps_what_a_step_loads_on_demand_and_record_writes_only_changes(fresh_state):
+    import numpy as np
+    from numba import njit
+
+    from rustybt.data.readers import _scatter
+
+    with _warmup.observe("step.A"):
+        pass  # nothing loaded: nothing learned
+    assert _warmup._kernel_map() == {}
+    _warmup.record()
+    assert not _warmup._path().exists()  # nothing to write
+
+    with _warmup.observe("step.B"):
+        # a signature no other code uses (three fields of float32 values): loaded or compiled here, on demand
+        _scatter.place_bars(
+            tuple(np.zeros((2, 1), order="F") for _ in range(3)),
+            tuple(np.ones(1, np.float32) for _ in range(3)),
+            np.zeros(1, np.int64),
+            np.ones(1, np.int64),
+            np.zeros(2, np.int64),
+            0,
+            2,
+            np.ones(1, np.int64),
+            np.zeros(1, np.int64),
+        )
+        njit(lambda x: x + 1)(1)  # not a cached module-level kernel of RustyBT: not mapped
+    step_b = _warmup._kernel_map()["step.B"]
+    assert [(m, n) for m, n, _ in step_b] == [("rustybt.data.readers._scatter", "place_bars")]
     _warmup.record()
     path = _warmup._path()
     stamp = path.stat().st_mtime_ns - 10**9
     os.utime(path, ns=(stamp, stamp))
     _warmup.record()  # unchanged: not written again
     assert path.stat().st_mtime_ns == stamp
-    monkeypatch.setattr(_warmup, "used_kernels", lambda: [("m", "k", ("sig",)), ("m", "k2", ("sig",))])
-    _warmup.record()
     with path.open("rb") as f:
-        assert pickle.load(f) == [("m", "k", ("sig",)), ("m", "k2", ("sig",))]
-
-
-def test_used_kernels_lists_the_readers_kernels_first():
-    import numpy as np
-
-    from rustybt.data.readers._scatter import place_bars
-
-    place_bars(
-        (np.zeros((2, 1), order="F"),),
-        (np.ones(1),),
-        np.zeros(1, np.int64),
-        np.ones(1, np.int64),
-        np.zeros(2, np.int64),
-        0,
-        2,
-        np.ones(1, np.int64),
-        np.zeros(1, np.int64),
-    )
-    used = _warmup.used_kernels()
-    assert used[0][:2] == ("rustybt.data.readers._scatter", "place_bars")
-    assert len(used) <= _warmup.MAX_KERNELS
+        assert pickle.load(f)["kernels"] == {"step.B": step_b}

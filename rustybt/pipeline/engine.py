@@ -264,6 +264,7 @@ class SimplePipelineEngine:
         }
         refcounts = plan.initial_refcounts(workspace)
         order = plan.execution_order(workspace, refcounts)
+        _warmup.want(self._steps(plan, order))  # their kernels, loaded in the background while the loader reads
         columns = {name: plan._node(term) for name, term in plan.outputs.items() if name != SCREEN_NAME}
         collector = OutputCollector(columns, plan.extra_rows, dates[extra_rows:], len(sids))
         with _pool.pooled(_pool.active_pool() or self._array_pool):
@@ -272,6 +273,19 @@ class SimplePipelineEngine:
         assets = np.empty(len(sids), dtype=object)
         assets[:] = self._finder.retrieve_all([int(s) for s in sids])
         return collector.frame(assets)
+
+    def _steps(self, plan, order) -> list[str]:
+        """The run's steps in the order they come: loaders, term classes, then the output."""
+        steps = []
+        for term in order:
+            if isinstance(term, LoadableTerm):
+                try:
+                    steps.append(_step(self._loader(term)))
+                except Exception:  # reported, with its context, when the term is loaded
+                    continue
+            elif term is not self._root_mask_term and term is not self._root_mask_dates_term:
+                steps.append(_step(term))
+        return [*dict.fromkeys(steps), _OUTPUT_STEP]
 
     def _compute_root_mask(self, domain, sessions, start_date, end_date, extra_rows: int) -> pd.DataFrame:
         start_idx, end_idx = sessions.slice_locs(start_date, end_date)
@@ -343,6 +357,10 @@ class SimplePipelineEngine:
             # hand a finished output (or the screen) to the collector and drop the output's own reference
             if collector is None:
                 return
+            with _warmup.observe(_OUTPUT_STEP):
+                _deliver(term)
+
+        def _deliver(term) -> None:
             released = 0
             if term is screen:
                 collector.set_screen(workspace[term], plan.extra_rows[term])
@@ -379,7 +397,8 @@ class SimplePipelineEngine:
                     to_load = groups[id(loader)]
                     deepest = max(to_load, key=plan.extra_rows.__getitem__)
                     mask, mask_dates = plan.mask_and_dates_for_term(deepest, root, workspace, dates)
-                    loaded = loader.load_adjusted_array(domain, list(to_load), mask_dates, sids, mask)
+                    with _warmup.observe(_step(loader)):
+                        loaded = loader.load_adjusted_array(domain, list(to_load), mask_dates, sids, mask)
                     _check_loaded(loader, to_load, loaded, (len(mask_dates), len(sids)))
                     extra = plan.extra_rows[deepest]
                     for column, value in loaded.items():
@@ -390,7 +409,8 @@ class SimplePipelineEngine:
                 mask, mask_dates = plan.mask_and_dates_for_term(term, root, workspace, dates)
                 inputs = self._inputs_for_term(term, workspace, plan, refcounts)
                 try:
-                    result = term._compute(inputs, mask_dates, assets, mask)
+                    with _warmup.observe(_step(term)):
+                        result = term._compute(inputs, mask_dates, assets, mask)
                 except PipelineError:
                     raise
                 except Exception as exc:
@@ -412,6 +432,15 @@ class SimplePipelineEngine:
             node = plan._node(term)
             out[name] = _slice_rows(workspace[node], plan.extra_rows[node])
         return out
+
+
+_OUTPUT_STEP = "rustybt.pipeline._output"
+
+
+def _step(obj) -> str:
+    """What a loader or term is to rustybt._warmup: its class (the kernels it calls depend on little else)."""
+    cls = type(obj)
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def _release(pool: _pool.ArrayPool, workspace: dict, term) -> None:
