@@ -26,11 +26,12 @@ import os
 import pickle
 import queue
 import sys
-import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from rustybt._cache_files import cache_subdir, write_atomically
 
 __all__ = ["observe", "record", "setting_up", "start", "want"]
 
@@ -180,18 +181,8 @@ def record() -> None:
         if kernels == _on_disk:
             return
         snapshot = {step: list(entries) for step, entries in kernels.items()}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                pickle.dump({"format": _FORMAT, "kernels": snapshot}, f, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError:  # a read-only or full disk costs only the speed-up
-        log.debug("could not write the kernel map to %s", path, exc_info=True)
+    content = {"format": _FORMAT, "kernels": snapshot}
+    if not write_atomically(path, lambda f: pickle.dump(content, f, protocol=pickle.HIGHEST_PROTOCOL)):
         return
     with _lock:
         _on_disk = snapshot
@@ -229,17 +220,12 @@ _paths: dict[tuple, Path | None] = {}
 
 
 def _resolve_path() -> Path | None:
-    if os.environ.get("RUSTYBT_KERNEL_PRELOAD", "").strip().lower() in ("0", "false", "no"):
+    root = cache_subdir("kernels", "RUSTYBT_KERNEL_PRELOAD")
+    if root is None:
         return None
-    try:
-        import numba
+    import numba
 
-        from rustybt import __version__
-        from rustybt.config import load_config
+    from rustybt import __version__
 
-        root = Path(load_config().cache.disk_cache_dir) / "kernels"
-    except Exception:  # a broken config file is reported where the config is used, not here
-        log.debug("no kernel map: the configuration could not be read", exc_info=True)
-        return None
     python = f"{sys.version_info.major}{sys.version_info.minor}"
     return root / f"steps-rustybt{__version__}-numba{numba.__version__}-py{python}.pkl"

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import re
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -24,6 +22,7 @@ import exchange_calendars as xcals
 import numpy as np
 import pandas as pd
 
+from rustybt._cache_files import cache_subdir, write_atomically
 from rustybt.errors import CalendarError
 
 __all__ = ["ExchangeCalendar", "calendar_names", "calendar_sessions", "get_calendar", "sessions_in_range"]
@@ -96,39 +95,18 @@ def _sessions_cached(name: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.Da
         sessions = sessions.tz_convert(None)
     sessions = pd.DatetimeIndex(sessions.as_unit("ns"), freq=None)
     if path is not None:
-        _write_atomically(path, sessions.asi8)
+        values = sessions.asi8
+        write_atomically(path, lambda f: np.save(f, values, allow_pickle=False))
         _remove_superseded(path)
     return sessions
 
 
 def _sessions_file(name: str, start: pd.Timestamp, end: pd.Timestamp) -> Path | None:
-    if os.environ.get("RUSTYBT_CALENDAR_CACHE", "").strip().lower() in ("0", "false", "no"):
-        return None
-    from rustybt.config import load_config
-
-    try:
-        root = Path(load_config().cache.disk_cache_dir) / "calendars"
-    except Exception:  # a broken config file is reported where the config is used, not here
-        log.debug("no calendar cache: the configuration could not be read", exc_info=True)
+    root = cache_subdir("calendars", "RUSTYBT_CALENDAR_CACHE")
+    if root is None:
         return None
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
     return root / f"{safe}-{start:%Y%m%d}-{end:%Y%m%d}-xcals{xcals.__version__}.npy"
-
-
-def _write_atomically(path: Path, values: np.ndarray) -> None:
-    """Write ``values`` to ``path`` via a temporary file and a rename (a reader never sees half a file)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.save(f, values, allow_pickle=False)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError:  # a read-only or full disk costs only the speed-up
-        log.debug("could not write calendar sessions file %s", path, exc_info=True)
 
 
 def _remove_superseded(path: Path) -> None:
