@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from numba import njit, prange
 
+from rustybt.pipeline.kernels import _pool
 from rustybt.pipeline.labelarray import LabelArray
 from rustybt.pipeline.mixins import MultiOutput
 from rustybt.pipeline.term import ComputableTerm
@@ -126,7 +127,11 @@ class OutputCollector:
             for name, term in self.outputs.items()
             if term.ndim == 2 and np.dtype(term.dtype) == np.float64 and _plain_postprocess(term)
         ]
-        self._block = np.empty((len(self.rows), len(floats)), dtype=np.float64, order="F")
+        pool = _pool.active_pool()
+        if pool is None:
+            self._block = np.empty((len(self.rows), len(floats)), dtype=np.float64, order="F")
+        else:  # the buffer of a dropped earlier result, or new memory on small pages
+            self._block = pool.result_block(len(self.rows), len(floats))
         self._block_names = floats
         pending, self._pending = self._pending, {}
         for name, (term, value) in pending.items():

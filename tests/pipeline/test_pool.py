@@ -257,3 +257,53 @@ def test_recycling_across_shapes_keeps_results_exact(big_world):
             [result.index.get_level_values(0), sids])).unstack()  # fmt: skip
         want = ref.loc[start:end].reindex(index=got.index, columns=got.columns)
         np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def _sma_wide(result, close, start, end, name="sma"):
+    col = result[name]
+    got = pd.Series(col.to_numpy(), index=pd.MultiIndex.from_arrays(
+        [col.index.get_level_values(0), [a.sid for a in col.index.get_level_values(1)]])).unstack()  # fmt: skip
+    want = close.loc[:end].rolling(10, min_periods=1).mean().loc[start:end].reindex(columns=got.columns)
+    np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_a_dropped_result_lends_its_block_to_a_later_result(big_world):
+    engine, close = big_world
+    engine.array_pool.clear()
+    pipe = Pipeline({"sma": SimpleMovingAverage(inputs=[P.close], window_length=10), "ret": Returns(window_length=5)})
+    start, end = close.index[40], close.index[-1]
+    base = engine.array_pool.results_reused
+    df = engine.run_pipeline(pipe, start, end)
+    df = engine.run_pipeline(pipe, start, end)  # the first result is dropped only after this one is computed
+    assert engine.array_pool.results_reused == base
+    for _ in range(3):  # as a notebook cell run again: df = run_pipeline(...)
+        df = engine.run_pipeline(pipe, start, end)
+        _sma_wide(df, close, start, end)
+    assert engine.array_pool.results_reused == base + 3
+    engine.array_pool.clear()
+    df = engine.run_pipeline(pipe, start, end)  # clear() forgets the buffers
+    assert engine.array_pool.results_reused == base + 3
+
+
+def test_results_and_what_was_taken_from_them_are_never_overwritten(big_world):
+    engine, close = big_world
+    engine.array_pool.clear()
+    pipe = Pipeline({"sma": SimpleMovingAverage(inputs=[P.close], window_length=10), "ret": Returns(window_length=5)})
+    start, end = close.index[40], close.index[-1]
+    base = engine.array_pool.results_reused
+    kept = [engine.run_pipeline(pipe, start, end) for _ in range(3)]  # all alive
+    series = engine.run_pipeline(pipe, start, end)["sma"]  # the frame is gone, a column of it is not
+    array = engine.run_pipeline(pipe, start, end)[["sma", "ret"]].to_numpy()  # nor an array taken from it
+    before = [k.copy(deep=True) for k in kept], series.copy(deep=True), array.copy()
+    assert engine.array_pool.results_reused == base
+    other = Pipeline({"sma": SimpleMovingAverage(inputs=[P.close], window_length=3), "ret": Returns(window_length=3)})
+    for _ in range(3):  # same-sized result blocks, other values: none of the above may be handed out
+        engine.run_pipeline(other, start, end)
+    for k, b in zip(kept, before[0], strict=True):
+        pd.testing.assert_frame_equal(k, b)
+    pd.testing.assert_series_equal(series, before[1])
+    np.testing.assert_array_equal(array, before[2])
+    _sma_wide(kept[0], close, start, end)
+    # the remembered buffers were the series' and the array's (a view of its frame's block): the loop's first
+    # result took new memory, the next two reused it
+    assert engine.array_pool.results_reused == base + 2
