@@ -267,12 +267,16 @@ def _sma_wide(result, close, start, end, name="sma"):
     np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
 
 
-def test_a_dropped_result_lends_its_block_to_a_later_result(big_world):
+def _fresh_results(big_world):
+    """The engine with an empty pool, a two-column pipeline, its range, and the result-reuse count so far."""
     engine, close = big_world
     engine.array_pool.clear()
     pipe = Pipeline({"sma": SimpleMovingAverage(inputs=[P.close], window_length=10), "ret": Returns(window_length=5)})
-    start, end = close.index[40], close.index[-1]
-    base = engine.array_pool.results_reused
+    return engine, close, pipe, close.index[40], close.index[-1], engine.array_pool.results_reused
+
+
+def test_a_dropped_result_lends_its_block_to_a_later_result(big_world):
+    engine, close, pipe, start, end, base = _fresh_results(big_world)
     df = engine.run_pipeline(pipe, start, end)
     df = engine.run_pipeline(pipe, start, end)  # the first result is dropped only after this one is computed
     assert engine.array_pool.results_reused == base
@@ -286,11 +290,7 @@ def test_a_dropped_result_lends_its_block_to_a_later_result(big_world):
 
 
 def test_results_and_what_was_taken_from_them_are_never_overwritten(big_world):
-    engine, close = big_world
-    engine.array_pool.clear()
-    pipe = Pipeline({"sma": SimpleMovingAverage(inputs=[P.close], window_length=10), "ret": Returns(window_length=5)})
-    start, end = close.index[40], close.index[-1]
-    base = engine.array_pool.results_reused
+    engine, close, pipe, start, end, base = _fresh_results(big_world)
     kept = [engine.run_pipeline(pipe, start, end) for _ in range(3)]  # all alive
     series = engine.run_pipeline(pipe, start, end)["sma"]  # the frame is gone, a column of it is not
     array = engine.run_pipeline(pipe, start, end)[["sma", "ret"]].to_numpy()  # nor an array taken from it
