@@ -307,3 +307,14 @@ def test_results_and_what_was_taken_from_them_are_never_overwritten(big_world):
     # the remembered buffers were the series' and the array's (a view of its frame's block): the loop's first
     # result took new memory, the next two reused it
     assert engine.array_pool.results_reused == base + 2
+
+
+def test_a_kept_polars_result_is_never_overwritten(big_world):
+    engine, _close, pipe, start, end, base = _fresh_results(big_world)
+    kept = engine.run_pipeline(pipe, start, end, output="polars")
+    snapshot = {c: kept.get_column(c).to_numpy().copy() for c in ("sma", "ret")}
+    for _ in range(3):  # df = run_pipeline(...) again and again, while the polars result lives
+        engine.run_pipeline(pipe, start, end)
+    for column, values in snapshot.items():
+        np.testing.assert_array_equal(kept.get_column(column).to_numpy(), values, err_msg=column)
+    assert engine.array_pool.results_reused >= base + 1  # the pandas results dropped meanwhile were reused
