@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pandas as pd
 
@@ -78,6 +79,17 @@ def parse_resolution(value: str | Resolution) -> Resolution:
     """
     if isinstance(value, Resolution):
         return value
+    if isinstance(value, str):
+        return _parse_name(value)  # memoized: hot paths (history) pass the same few strings again and again
+    return _parse(value)
+
+
+@lru_cache(maxsize=64)
+def _parse_name(value: str) -> Resolution:
+    return _parse(value)
+
+
+def _parse(value) -> Resolution:
     text = str(value).strip()
     text = _ALIASES.get(text, _ALIASES.get(text.lower(), text) if text != "1M" else text)
     if text not in RESOLUTIONS:

@@ -76,7 +76,7 @@ class DataPortal:
         """``"daily"`` or ``"minute"``: what the bundle stores."""
         return self.reader.data_frequency
 
-    @property
+    @cached_property
     def resolution(self) -> Resolution:
         """The stored resolution."""
         return parse_resolution(self.bundle.resolution)
@@ -104,6 +104,10 @@ class DataPortal:
     @cached_property
     def _labels(self) -> np.ndarray:
         return self._label_index.asi8
+
+    @cached_property
+    def _label_array(self) -> pd.api.extensions.ExtensionArray:
+        return self._label_index.array
 
     @cached_property
     def _last_ns(self) -> int:
@@ -143,6 +147,10 @@ class DataPortal:
 
     def _snap(self, dt: pd.Timestamp | str) -> int:
         """The label (int ns) of the last bar at or before ``dt``."""
+        return int(self._labels[self._position(dt)])
+
+    def _position(self, dt: pd.Timestamp | str) -> int:
+        """The index in ``_labels`` of the last bar at or before ``dt``."""
         ts = _utc(dt)
         self._guard(ts)
         labels = self._labels
@@ -154,7 +162,7 @@ class DataPortal:
             raise NoDataAfterDate(
                 f"{ts} is after the last bar of bundle {self.bundle.name!r} ({self.reader.last_available_dt})"
             )
-        return int(labels[i])
+        return i
 
     def _bar_ns(self) -> int:
         res = self.resolution
@@ -300,25 +308,32 @@ class DataPortal:
             raise InvalidArgument("history needs dt, or a simulation clock set with set_clock()")
         if parse_resolution(frequency) != self.resolution:
             return self.get_history_window([asset], dt, bar_count, frequency, field)[asset]
-        end_label = self._snap(dt)
-        start, stop = self._window_bounds(end_label, bar_count)
+        i = self._position(dt)
+        end_label = int(self._labels[i])
+        start, stop = self._bounds(i, end_label, bar_count)
         if field in ("open", "high", "low", "close"):
             values = self.history_loader.window_at(asset.sid, field, start, stop, end_label)
         else:
             values = self._window(asset.sid, field, self._labels[start:stop], end_label, True)
-        return pd.Series(values, index=self._label_index[start:stop], name=asset, copy=False)
+        # an index from a slice of the labels' DatetimeArray: 1.5 us cheaper than slicing the DatetimeIndex itself
+        index = pd.DatetimeIndex(self._label_array[start:stop], copy=False)
+        return pd.Series(values, index=index, name=asset, copy=False)
 
     def history_array(self, asset: Asset | int | str, field: str, bar_count: int, dt=None) -> np.ndarray:
         """:meth:`history` at the stored resolution as a bare float64 array (no index): the fastest path."""
         asset = self._asset(asset)
-        end_label = self._snap(self._clock if dt is None else dt)
-        start, stop = self._window_bounds(end_label, bar_count)
+        i = self._position(self._clock if dt is None else dt)
+        end_label = int(self._labels[i])
+        start, stop = self._bounds(i, end_label, bar_count)
         if field in ("open", "high", "low", "close"):
             return self.history_loader.window_at(asset.sid, field, start, stop, end_label)
         return self._window(asset.sid, field, self._labels[start:stop], end_label, True)
 
     def _window_bounds(self, end_label: int, bar_count: int) -> tuple[int, int]:
-        i = int(np.searchsorted(self._labels, end_label))
+        return self._bounds(int(np.searchsorted(self._labels, end_label)), end_label, bar_count)
+
+    def _bounds(self, i: int, end_label: int, bar_count: int) -> tuple[int, int]:
+        """Rows ``start:stop`` of the ``bar_count``-bar window ending on label ``i`` (``end_label``)."""
         start = i - bar_count + 1
         if start < 0:
             raise NoDataBeforeDate(

@@ -79,6 +79,15 @@ def test_aapl_split_windows_match_plain_pandas_for_every_end_and_length(yahoo_po
             expected = window.where(~((window.index < split) & (split <= end)), window / 7)
             got = yahoo_portal.get_history_window([aapl], end, n, "1d", "close")[aapl]
             np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-12, err_msg=f"{end} {n}")
+            # the backtest hot paths: a Series on the session labels, and a bare array
+            series = yahoo_portal.history(aapl, "close", n, "1d", dt=end)
+            np.testing.assert_allclose(series.to_numpy(), expected.to_numpy(), rtol=1e-12, err_msg=f"{end} {n}")
+            pd.testing.assert_index_equal(
+                series.index, pd.DatetimeIndex(window.index.to_numpy(), tz="UTC").as_unit("ns")
+            )
+            assert series.name == aapl
+            array = yahoo_portal.history_array(aapl, "close", n, dt=end)
+            np.testing.assert_allclose(array, expected.to_numpy(), rtol=1e-12, err_msg=f"{end} {n}")
 
 
 def test_split_and_dividends_window_matches_plain_pandas(sample_portal):
