@@ -249,7 +249,7 @@ class SimplePipelineEngine:
             raise ValueError(
                 f"start_date must be before or equal to end_date \nstart_date={start_date}, end_date={end_date}"
             )
-        _warmup.start()  # Numba's set-up and the kernels last used, alongside the calendar, root mask and load
+        _warmup.start()  # Numba's set-up in the background, alongside the calendar, root mask and load
         domain = self.resolve_domain(pipeline)
         sessions = domain.sessions()
         _check_session(sessions, start_date, "start", domain)

@@ -132,9 +132,7 @@ class ParquetBarReader(BarReader):
         # place_bars drops unrequested sids and timestamps off the labels itself: a filter only pays when it lets
         # Parquet statistics skip row groups (a few sids of many, a year cut by the range); otherwise it is a
         # wasted pass over millions of rows
-        bundle_sids = self.sids
-        few_sids = 2 * len(sids) < len(bundle_sids)
-        sid_list = sids.tolist()
+        few_sids = 2 * len(sids) < len(self.sids)
         # one year partition at a time: the long (timestamp, sid, values) frame of a whole range is several times
         # the size of the arrays it fills, so reading year by year bounds the transient memory to one year's.
         # Except while Numba is still setting up in the background (the first run in a process): placing would
@@ -151,7 +149,7 @@ class ParquetBarReader(BarReader):
                     pl.col("timestamp").is_between(pl.lit(lo).cast(TIMESTAMP_DTYPE), pl.lit(hi).cast(TIMESTAMP_DTYPE))
                 )
             if few_sids:
-                query = query.filter(pl.col("sid").is_in(sid_list))
+                query = query.filter(pl.col("sid").is_in(sids.tolist()))
             frame = query.select(
                 pl.col("timestamp").dt.epoch("ns").alias("ts"),
                 "sid",
@@ -161,12 +159,12 @@ class ParquetBarReader(BarReader):
             pending_bytes += frame.estimated_size()
             if _warmup.setting_up() and year != years[-1] and pending_bytes < read_ahead_bytes:
                 continue
-            for frame, r0, r1 in pending:
+            for bars, r0, r1 in pending:
                 place_bars(
                     out,
-                    tuple(frame.get_column(c).to_numpy() for c in columns),
-                    frame.get_column("ts").to_numpy(),
-                    frame.get_column("sid").to_numpy(),
+                    tuple(bars.get_column(c).to_numpy() for c in columns),
+                    bars.get_column("ts").to_numpy(),
+                    bars.get_column("sid").to_numpy(),
                     label_ns,
                     int(r0),
                     int(r1),
