@@ -12,10 +12,14 @@ Then each kernel still costs 5-20 ms to load from Numba's disk cache on its firs
 the main thread while the other core waits. So the engine names the steps of a run before computing them
 (:func:`want`: its loaders and term types, in execution order), and the same thread loads, from that cache, the
 kernels those steps called in earlier processes. Which kernels a step calls is learned by watching it
-(:func:`observe`: the kernels Numba had to load on demand during the step) and kept by :func:`record` in
-``<cache dir>/kernels/``. Loading goes through the dispatcher's own ``compile(signature)`` under the compiler
-lock, so a kernel the main thread asks for meanwhile is loaded once, and only kernels of the steps a run has are
-loaded. ``RUSTYBT_KERNEL_PRELOAD=0`` turns the map off (the set-up still runs in the background).
+(:func:`observe`: the kernels Numba had to load or compile on demand during the step) and kept by :func:`record`
+in ``<cache dir>/kernels/``. Only the kernels the step itself called count: when Numba compiles a kernel (the first
+process after an install or a change), it also compiles every jitted helper the kernel calls, and those were
+compiled into the kernel; loading them again from the cache would cost 5-20 ms each for nothing (with them, the
+benchmark pipeline's first run loaded 79 kernels instead of 14 and took 1.5 s instead of 1.0 s). Loading goes
+through the dispatcher's own ``compile(signature)`` under the compiler lock, so a kernel the main thread asks for
+meanwhile is loaded once, and only kernels of the steps a run has are loaded. ``RUSTYBT_KERNEL_PRELOAD=0`` turns
+the map off (the set-up still runs in the background).
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ __all__ = ["observe", "record", "setting_up", "start", "want"]
 
 log = logging.getLogger(__name__)
 
-_FORMAT = 1
+# 2: entries are the kernels a step called, without the helpers compiled into them (format 1 had those too)
+_FORMAT = 2
 #: at most this many kernel signatures per step are kept
 MAX_PER_STEP = 16
 
@@ -134,12 +139,75 @@ def _overload_counts() -> dict[int, int]:
     return {id(d): len(d.overloads) for _, _, d in _cached_dispatchers()}
 
 
+class _Compilations:
+    """The overloads Numba added while compiling a kernel, other than that kernel: the jitted helpers it calls,
+    compiled into it (or loaded from the cache to type it). A step never calls those itself.
+
+    Fed by Numba's ``numba:compile`` events, per thread. Compilations are rare (once per kernel and signature),
+    and the overload counts taken at their start and end cost microseconds against their hundreds of ms.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self.helpers: set[tuple[int, tuple]] = set()  # (id(dispatcher), signature)
+
+    def _state(self):
+        local = self._local
+        if not hasattr(local, "depth"):
+            local.depth, local.top, local.before = 0, None, {}
+        return local
+
+    def started(self, data: dict) -> None:
+        state = self._state()
+        if state.depth == 0:
+            state.top = (id(data["dispatcher"]), tuple(data["args"]))
+            state.before = _overload_counts()
+        state.depth += 1
+
+    def ended(self) -> None:
+        state = self._state()
+        state.depth -= 1
+        if state.depth:
+            return
+        after = _overload_counts()
+        for _, _, dispatcher in _cached_dispatchers():
+            start, stop = state.before.get(id(dispatcher), 0), after.get(id(dispatcher), 0)
+            for sig in list(dispatcher.overloads)[start:stop]:
+                if (id(dispatcher), tuple(sig)) != state.top:
+                    self.helpers.add((id(dispatcher), tuple(sig)))
+
+
+_compilations: _Compilations | None = None
+
+
+def _watch_compilations() -> _Compilations:
+    """The process's :class:`_Compilations`, fed by Numba's ``numba:compile`` events (registered once)."""
+    global _compilations
+    with _lock:
+        if _compilations is None:
+            from numba.core import event
+
+            compilations = _Compilations()
+
+            class _Listener(event.Listener):
+                def on_start(self, e) -> None:
+                    compilations.started(e.data)
+
+                def on_end(self, e) -> None:
+                    compilations.ended()
+
+            event.register("numba:compile", _Listener())
+            _compilations = compilations
+    return _compilations
+
+
 @contextmanager
 def observe(step: str) -> Iterator[None]:
-    """Note the kernels Numba loads or compiles on demand while the block runs as called by ``step``."""
+    """Note the kernels ``step`` called that Numba loaded or compiled on demand while the block ran."""
     if _path() is None:
         yield
         return
+    helpers = _watch_compilations().helpers
     before = _overload_counts()
     yield
     after = _overload_counts()
@@ -150,7 +218,8 @@ def observe(step: str) -> Iterator[None]:
         for module, name, dispatcher in _cached_dispatchers():
             for sig in list(dispatcher.overloads)[before.get(id(dispatcher), 0) :]:
                 entry = (module, name, tuple(sig))
-                if entry not in _requested:  # loaded by the background thread, not on demand
+                # not loaded by the background thread, nor brought in by compiling a kernel
+                if entry not in _requested and (id(dispatcher), tuple(sig)) not in helpers:
                     new.append(entry)
         if new:
             kernels = _kernel_map()

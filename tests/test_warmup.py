@@ -96,8 +96,44 @@ def test_an_unreadable_or_stale_map_is_ignored(tmp_path):
     assert _python(PRELOAD, tmp_path, SMA_STEP) == "0 0"
     # a kernel that no longer exists is skipped; the others still load
     kernels[SMA_STEP].insert(0, ("rustybt.pipeline.kernels.rolling", "no_such_kernel", ()))
-    path.write_bytes(pickle.dumps({"format": 1, "kernels": kernels}))
+    path.write_bytes(pickle.dumps({"format": _warmup._FORMAT, "kernels": kernels}))
     assert _python(PRELOAD, tmp_path, SMA_STEP) == "1 0"
+    # a map of the older format (which also listed helpers compiled into kernels) is not used
+    path.write_bytes(pickle.dumps({"format": 1, "kernels": kernels}))
+    assert _python(PRELOAD, tmp_path, SMA_STEP) == "0 0"
+
+
+RETURNS_STEP = "rustybt.pipeline.factors.basic.Returns"
+
+# Returns runs returns_kernel, which calls the cached helpers _ends_asset and _ends_run
+RUN_RETURNS = RUN.replace("SimpleMovingAverage", "Returns")
+
+# what a fresh process loads when it asks for the Returns step: the kernel, and none of its helpers
+PRELOAD_RETURNS = textwrap.dedent(
+    f"""
+    from rustybt import _warmup
+    from rustybt.pipeline.kernels import returns as r
+    _warmup.want(["{RETURNS_STEP}"])
+    _warmup.start()
+    _warmup._requests.join()
+    print(len(r.returns_kernel.signatures), len(r._ends_asset.signatures), len(r._ends_run.signatures))
+    """
+)
+
+
+def test_a_kernel_compiled_in_a_step_is_mapped_without_the_helpers_compiled_into_it(tmp_path):
+    """The first process after an install compiles every kernel, and with each its jitted helpers; only the kernel
+    is what the step called (the helpers are compiled into it, so a later process never loads them)."""
+    numba_cache = tmp_path / "numba"  # empty: everything is compiled in the first process
+    _python(RUN_RETURNS, tmp_path, NUMBA_CACHE_DIR=str(numba_cache))
+    assert [(m, n) for m, n, _ in _kernels(tmp_path)[RETURNS_STEP]] == [
+        ("rustybt.pipeline.kernels.returns", "returns_kernel")
+    ]
+    # the second process loads them from the cache, and the map has nothing more to learn
+    before = _map_file(tmp_path).read_bytes()
+    _python(RUN_RETURNS, tmp_path, NUMBA_CACHE_DIR=str(numba_cache))
+    assert _map_file(tmp_path).read_bytes() == before
+    assert _python(PRELOAD_RETURNS, tmp_path, NUMBA_CACHE_DIR=str(numba_cache)) == "1 0 0"
 
 
 @pytest.fixture
