@@ -166,6 +166,8 @@ def test_observe_keeps_what_a_step_loads_on_demand_and_record_writes_only_change
             2,
             np.ones(1, np.int64),
             np.zeros(1, np.int64),
+            np.zeros(1, np.bool_),
+            True,
         )
         njit(lambda x: x + 1)(1)  # not a cached module-level kernel of RustyBT: not mapped
     step_b = _warmup._kernel_map()["step.B"]

@@ -160,17 +160,22 @@ class ParquetBarReader(BarReader):
             if _warmup.setting_up() and year != years[-1] and pending_bytes < read_ahead_bytes:
                 continue
             for bars, r0, r1 in pending:
-                place_bars(
-                    out,
-                    tuple(bars.get_column(c).to_numpy() for c in columns),
-                    bars.get_column("ts").to_numpy(),
-                    bars.get_column("sid").to_numpy(),
-                    label_ns,
-                    int(r0),
-                    int(r1),
-                    sorted_sids,
-                    positions,
-                )
+                seen = np.zeros(len(sids), np.bool_)
+                pieces = _pieces(bars)
+                for i, piece in enumerate(pieces):
+                    place_bars(
+                        out,
+                        tuple(piece.get_column(c).to_numpy() for c in columns),
+                        piece.get_column("ts").to_numpy(),
+                        piece.get_column("sid").to_numpy(),
+                        label_ns,
+                        int(r0),
+                        int(r1),
+                        sorted_sids,
+                        positions,
+                        seen,
+                        i == len(pieces) - 1,
+                    )
             pending, pending_bytes = [], 0
         return list(out)
 
@@ -262,3 +267,17 @@ def _check_field(field: str) -> None:
 def _utc(ts: pd.Timestamp | str) -> pd.Timestamp:
     ts = pd.Timestamp(ts)
     return (ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")).as_unit("ns")
+
+
+def _pieces(frame: pl.DataFrame) -> list[pl.DataFrame]:
+    """``frame`` as single-chunk slices (one per Parquet row group read), whose columns ``to_numpy`` returns
+    without copying; a multi-chunk column would be copied into one new array, for every year and field.
+    Columns chunked differently (not seen from a Parquet scan) give the frame whole."""
+    lengths = frame.get_column(frame.columns[0]).chunk_lengths()
+    if len(lengths) <= 1 or any(frame.get_column(c).chunk_lengths() != lengths for c in frame.columns[1:]):
+        return [frame]
+    pieces, offset = [], 0
+    for n in lengths:
+        pieces.append(frame.slice(offset, n))
+        offset += n
+    return pieces

@@ -3,8 +3,11 @@ ingested from."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
+import polars as pl
 import pytest
 
 from rustybt import Catalog
@@ -102,11 +105,41 @@ def test_place_bars_in_any_order_leaves_out_unknown_sids_and_off_grid_times():
             j = int(np.flatnonzero(requested == sid[i])[0])
             expected_close[r0 + hits[0], j] = close[i]
             expected_volume[r0 + hits[0], j] = volume[i]
-    outs = (np.full((20, 3), -1.0, order="F"), np.full((20, 3), -1.0, order="F"))
     order = np.argsort(requested, kind="stable")
-    place_bars(outs, (close, volume), ts, sid, labels, r0, r1, requested[order], order.astype(np.int64))
-    np.testing.assert_array_equal(outs[0], expected_close)
-    np.testing.assert_array_equal(outs[1], expected_volume)
+    for cuts in ([], [1, 57, 58, 140], list(range(1, n))):  # the bars in one call, in pieces, one by one
+        outs = (np.full((20, 3), -1.0, order="F"), np.full((20, 3), -1.0, order="F"))
+        seen = np.zeros(3, np.bool_)
+        bounds = [0, *cuts, n]
+        for a, b in itertools.pairwise(bounds):
+            place_bars(
+                outs,
+                (close[a:b], volume[a:b]),
+                ts[a:b],
+                sid[a:b],
+                labels,
+                r0,
+                r1,
+                requested[order],
+                order.astype(np.int64),
+                seen,
+                b == n,
+            )
+        np.testing.assert_array_equal(outs[0], expected_close, err_msg=str(cuts))
+        np.testing.assert_array_equal(outs[1], expected_volume, err_msg=str(cuts))
+
+
+def test_a_year_read_in_row_groups_is_placed_from_the_pieces_without_copying_them():
+    from rustybt.data.readers.parquet import _pieces
+
+    parts = [pl.DataFrame({"ts": [1, 2], "x": [0.5, 1.5]}), pl.DataFrame({"ts": [3], "x": [2.5]})]
+    frame = pl.concat(parts, rechunk=False)
+    pieces = _pieces(frame)
+    assert [p.height for p in pieces] == [2, 1]
+    assert pl.concat(pieces).equals(frame)
+    for piece in pieces:
+        for column in ("ts", "x"):
+            assert not piece.get_column(column).to_numpy().flags.owndata  # a view of the column's own buffer
+    assert _pieces(frame.rechunk())[0].equals(frame)  # one chunk: the frame itself
 
 
 @pytest.mark.parametrize("budget", [0, 1 << 30])
@@ -124,7 +157,8 @@ def test_years_read_ahead_while_numba_sets_up_are_placed_the_same(decade, monkey
     real = parquet.place_bars
 
     def place(*args):
-        placed.append(args[5])  # r0: the first row of the year block
+        if args[10]:  # the last piece of a year block
+            placed.append(args[5])  # r0: the block's first row
         return real(*args)
 
     monkeypatch.setattr(_warmup, "setting_up", lambda: True)  # as in a first run: Numba busy the whole time
