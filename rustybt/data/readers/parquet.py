@@ -13,6 +13,7 @@ import polars as pl
 from rustybt import _pages, _warmup
 from rustybt.calendars import get_calendar
 from rustybt.data.catalog.bundle import Bundle
+from rustybt.data.readers import _dense
 from rustybt.data.readers._scatter import place_bars
 from rustybt.data.readers.base import OHLCV_FIELDS, BarReader
 from rustybt.data.readers.grid import bar_labels
@@ -120,11 +121,31 @@ class ParquetBarReader(BarReader):
         if len(unique) < len(sids):  # a sid asked for twice: load each once, then repeat its column
             once = self._load_raw_arrays(columns, start_date, end_date, unique)
             return [np.asfortranarray(arr[:, inverse]) for arr in once]
+        if self._dense_bars is not None:
+            arrays = self._dense_bars.arrays(columns, labels.asi8, sids)
+            if arrays is not None:
+                return arrays
         # small pages: these arrays are filled once and usually kept (see rustybt._pages); every cell is written
         # below, year block by year block
         out = tuple(_pages.empty((len(labels), len(sids)), np.float64, "F") for _ in columns)
+        self._place(columns, labels, sids, out)
+        return list(out)
+
+    @cached_property
+    def _dense_bars(self) -> _dense.DenseBars | None:
+        """The dense copy of a daily bundle's bars in the cache directory (see :mod:`._dense`); None for
+        intraday bundles or when turned off."""
+        if self._resolution.is_intraday:
+            return None
+        labels = self.labels(self.bundle.start, self.bundle.end)
+        sids = np.asarray(sorted(self.bundle.sids), dtype=np.int64)
+        return _dense.for_bundle(self.bundle, labels.asi8, lambda fields, outs: self._place(fields, labels, sids, outs))
+
+    def _place(self, columns: Sequence[str], labels: pd.DatetimeIndex, sids: np.ndarray, out: tuple) -> None:
+        """Fill ``out`` (F-ordered float64, ``(len(labels), len(sids))``, distinct ``sids``) with the bars of
+        ``columns``, NaN where no bar."""
         if len(labels) == 0 or len(sids) == 0:
-            return list(out)
+            return
         label_ns = labels.asi8
         lo, hi = int(label_ns[0]), int(label_ns[-1])
         order = np.argsort(sids, kind="stable")
@@ -177,7 +198,6 @@ class ParquetBarReader(BarReader):
                         i == len(pieces) - 1,
                     )
             pending, pending_bytes = [], 0
-        return list(out)
 
     # --- one asset -----------------------------------------------------------------------------------------
     def series(self, sid: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:

@@ -18,6 +18,14 @@ from rustybt.data.readers import ParquetDailyBarReader
 SYMBOLS = ("AAA", "BBB", "CCC", "DDD")
 
 
+@pytest.fixture(autouse=True, params=["from Parquet", "through the dense copy"])
+def bars_cache(request, monkeypatch):
+    """Every test twice: reading Parquet each time, and with the dense copy (written by the first wide read)."""
+    if request.param == "from Parquet":
+        monkeypatch.setenv("RUSTYBT_BARS_CACHE", "0")
+    return request.param
+
+
 @pytest.fixture(scope="module")
 def decade(tmp_path_factory):
     """Four assets over 2005-2014 (ten year partitions), each with its own gaps, and the frames written."""
