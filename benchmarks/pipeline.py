@@ -15,9 +15,11 @@ Returns(2): 252 extra rows) to the last session.
 1. RustyBT end to end (catalog open + engine + run_pipeline): *cold* is the first run in a fresh subprocess (Numba's
    on-disk cache already populated by a priming run in another subprocess; imports are timed apart), the median
    over ``--cold-runs`` (3) such processes; *warm* the median of the next five runs on the same engine in the first
-   of them (zipline: three). zipline-reloaded runs the same way in its own venv (benchmarks/zipline_pipeline.py;
-   bundles.load + engine + run_pipeline), its cold time also the median of ``--cold-runs`` fresh processes. The OS
-   file cache is warm for both.
+   of them (zipline: three). The priming run also writes the dense float64 copy of the bundle's bars that later
+   processes map (rustybt.data.readers._dense); the same cold runs are then repeated with that copy turned off
+   (``RUSTYBT_BARS_CACHE=0``: Parquet decoded and placed, as the first run on a bundle does). zipline-reloaded runs
+   the same way in its own venv (benchmarks/zipline_pipeline.py; bundles.load + engine + run_pipeline), its cold
+   time also the median of ``--cold-runs`` fresh processes. The OS file cache is warm for both.
 2. Peak RSS of RustyBT's cold run: ``ru_maxrss`` after it minus the VmRSS before it, in that fresh subprocess (the
    largest of the cold runs), against the size of the input arrays (5 fields x loaded rows x assets x 8 bytes).
 3. Cross-check: the two systems' first-run results, cell by cell on the rows both kept.
@@ -239,13 +241,13 @@ def worker(args) -> None:
     )
 
 
-def run_worker(args, dump_path: Path | None, *, cold_only: bool = False) -> dict:
+def run_worker(args, dump_path: Path | None, *, cold_only: bool = False, env: dict | None = None) -> dict:
     cmd = [sys.executable, __file__, "--worker", "--assets", str(args.assets), "--sessions", str(args.sessions)]
     if dump_path is not None:
         cmd += ["--dump", str(dump_path)]
     if cold_only:
         cmd += ["--cold-only"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, env={**os.environ, **(env or {})})
     if proc.returncode != 0:
         raise SystemExit(f"RustyBT worker failed:\n{proc.stderr[-4000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -416,7 +418,9 @@ def main() -> None:
     out_dir = WORK / "pipeline_bench"
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    prime = run_worker(args, None)  # populates Numba's on-disk cache (and the OS file cache)
+    # populates Numba's on-disk cache, the dense copy of the bundle's bars (rustybt.data.readers._dense) and the OS
+    # file cache
+    prime = run_worker(args, None)
     notes.append(f"priming run (fresh process, compiles or loads Numba cache): {prime['cold_s']:.2f} s")
     notes.append(f"before RustyBT run: {load_note()}")
     ours = run_worker(args, out_dir / "rustybt.npz")
@@ -427,6 +431,12 @@ def main() -> None:
     ours["peak_rss_mib"], ours["rss_before_mib"] = max(
         ((c["peak_rss_mib"], c["rss_before_mib"]) for c in colds), key=lambda p: p[0] - p[1]
     )
+    # the same cold runs reading Parquet, as the first run on a bundle does (and every run with the copy off)
+    parquet_colds = [
+        run_worker(args, None, cold_only=True, env={"RUSTYBT_BARS_CACHE": "0"})["cold_s"] for _ in range(args.cold_runs)
+    ]
+    ours["cold_parquet_s"] = float(np.median(parquet_colds))
+    notes.append("RustyBT cold runs reading Parquet: " + ", ".join(f"{c:.2f}" for c in parquet_colds) + " s")
     notes.append(f"before zipline run: {load_note()}")
     z = None if args.no_zipline else run_zipline(args, start, end, days[0], days[-1], out_dir / "zipline.npz")
     notes.append(f"after zipline run: {load_note()}")
@@ -442,6 +452,12 @@ def main() -> None:
             "RustyBT",
             f"cold: catalog + engine + run_pipeline (median of {args.cold_runs} fresh processes)",
             ours["cold_s"],
+            "s",
+        ),
+        (
+            "RustyBT",
+            f"cold, reading Parquet (dense bars copy off; median of {args.cold_runs} fresh processes)",
+            ours["cold_parquet_s"],
             "s",
         ),
         ("RustyBT", "warm: median of 5 more run_pipeline calls, same process", ours["warm_s"], "s"),
@@ -463,6 +479,7 @@ def main() -> None:
             ("zipline 3.2.1", "warm: median of 3 more run_pipeline calls, same process", z["warm_s"], "s"),
             ("zipline 3.2.1", "result rows", z["rows"], "rows"),
             ("ratio", "cold: zipline / RustyBT (target >= 20)", z["cold_s"] / ours["cold_s"], "x"),
+            ("ratio", "cold, RustyBT reading Parquet", z["cold_s"] / ours["cold_parquet_s"], "x"),
             ("ratio", "imports + cold: zipline / RustyBT", z_total / our_total, "x"),
             ("ratio", "warm, RustyBT without its raw-array cache", z["warm_s"] / uncached, "x"),
             ("ratio", "warm: zipline / RustyBT (target >= 50)", z["warm_s"] / ours["warm_s"], "x"),
