@@ -7,9 +7,14 @@ backed page by page by the host. On the 2-core VM the benchmarks run on, a first
 1.9 ms per MiB against 0.5 ms per MiB for small pages; huge pages only win when memory the process freed is
 handed out again (0.1 ms per MiB).
 
-Arrays that are filled once and then kept (a loader's raw arrays) or recycled by the pipeline's array pool are
-therefore allocated with :func:`empty`, on small pages: they are faulted in once either way, so small pages are
-the cheaper way to do it. Everything else keeps NumPy's default.
+Arrays that are filled once and then kept (a loader's raw arrays, a result frame's block) or recycled by the
+pipeline's array pool are therefore allocated with :func:`empty`, on small pages: they are faulted in once either
+way, so small pages are the cheaper way to do it. Everything else keeps NumPy's default.
+
+:func:`empty` also faults the pages in with one ``madvise(MADV_POPULATE_WRITE)`` call (Linux 5.14 and later)
+instead of one page fault per 4 KiB page as the array is first written: 0.3 ms per MiB here against 0.5-0.6 ms,
+and the call releases the GIL (ctypes), so another thread runs meanwhile. Every caller writes the whole array, so
+nothing is faulted in that would not have been. On other systems the call fails and the pages fault in as before.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ __all__ = ["empty", "full"]
 log = logging.getLogger(__name__)
 
 _MADV_NOHUGEPAGE = 15  # <sys/mman.h> on Linux
+_MADV_POPULATE_WRITE = 23  # Linux 5.14+
 _PAGE = mmap.PAGESIZE
 _MIN_BYTES = 4 << 20  # NumPy asks for huge pages from this size on: smaller arrays are left alone
 
@@ -46,8 +52,9 @@ def _load_madvise():
 _madvise = _load_madvise()
 
 
-def small_pages(arr: np.ndarray) -> bool:
-    """Ask the kernel to back ``arr``'s not yet touched memory with small pages; True if it agreed."""
+def small_pages(arr: np.ndarray, populate: bool = False) -> bool:
+    """Ask the kernel to back ``arr``'s not yet touched memory with small pages, and with ``populate`` to fault
+    them all in now; True if it agreed to small pages."""
     if _madvise is None or arr.nbytes < _MIN_BYTES:
         return False
     start = -(-arr.ctypes.data // _PAGE) * _PAGE  # whole pages inside the array only
@@ -57,13 +64,16 @@ def small_pages(arr: np.ndarray) -> bool:
     if _madvise(start, stop - start, _MADV_NOHUGEPAGE) != 0:  # pragma: no cover - e.g. kernels without THP
         log.debug("madvise(MADV_NOHUGEPAGE) failed: errno %d", ctypes.get_errno())
         return False
+    if populate and _madvise(start, stop - start, _MADV_POPULATE_WRITE) != 0:  # pragma: no cover - Linux < 5.14
+        log.debug("madvise(MADV_POPULATE_WRITE) failed: errno %d", ctypes.get_errno())
     return True
 
 
 def empty(shape, dtype=np.float64, order: str = "F") -> np.ndarray:
-    """``np.empty`` on small pages (see the module docstring)."""
+    """``np.empty`` on small pages, faulted in at once (see the module docstring): for arrays the caller will
+    write whole."""
     arr = np.empty(shape, dtype=dtype, order=order)
-    small_pages(arr)
+    small_pages(arr, populate=True)
     return arr
 
 

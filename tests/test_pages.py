@@ -39,3 +39,29 @@ def test_large_arrays_are_marked_no_huge_pages_and_stay_usable():
 def test_small_arrays_are_left_alone():
     arr = _pages.empty((10, 10), np.int64, "C")
     assert _pages.small_pages(arr) is False and arr.flags.c_contiguous and arr.dtype == np.int64
+
+
+def _linux_at_least(major: int, minor: int) -> bool:
+    import os
+    import re
+
+    found = re.match(r"(\d+)\.(\d+)", os.uname().release) if sys.platform.startswith("linux") else None
+    return found is not None and (int(found[1]), int(found[2])) >= (major, minor)
+
+
+@pytest.mark.skipif(not _linux_at_least(5, 14), reason="madvise(MADV_POPULATE_WRITE) came with Linux 5.14")
+def test_empty_faults_its_pages_in_at_once():
+    import resource
+
+    def faults() -> int:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+    plain = np.empty(8 << 20)  # 64 MiB: a fresh mapping, nothing faulted in yet
+    before = faults()
+    plain[:] = 1.0
+    assert faults() - before >= 32  # one fault per page written: 32 huge pages at least (16,384 small ones)
+    del plain
+    arr = _pages.empty((8 << 20,), np.float64, "C")
+    before = faults()
+    arr[:] = 1.0
+    assert faults() - before < 16 and arr.sum() == arr.size

@@ -19,8 +19,9 @@ instead remembers the buffers behind the last ``RESULT_BUFFERS`` result blocks (
 and hands one out again once nothing else refers to it: the frame that used it, and every Series or array taken
 from that frame, is gone. A notebook that reassigns ``df = run_pipeline(...)`` therefore alternates between two
 blocks instead of faulting in a new one per run, which on a virtual machine costs up to 2 ms per MiB of huge pages
-(a quarter of a warm run here). A new result buffer is put on small pages (``rustybt._pages``): it is written once,
-in order, and first touches of small pages cost about a quarter of huge ones there.
+(a quarter of a warm run here). A new result buffer, like every new array the pool hands out, is put on small
+pages (``rustybt._pages``), faulted in at once: it is written whole, and first touches of small pages cost about a
+quarter of huge ones there.
 """
 
 from __future__ import annotations
@@ -215,13 +216,15 @@ def active_pool() -> ArrayPool | None:
 
 
 def empty(shape: tuple, dtype=np.float64, order: str = "F") -> np.ndarray:
-    """``np.empty`` that reuses a released array of the same shape, dtype and order while a pool is active."""
+    """``np.empty`` that reuses a released array of the same shape, dtype and order while a pool is active; a new
+    array goes on small pages (``rustybt._pages``: every kernel writes its whole output, and the array is likely
+    to be recycled)."""
     pool = _ACTIVE.get()
     if pool is not None:
         arr = pool.take(shape, dtype, order)
         if arr is not None:
             return arr
-    return np.empty(shape, dtype=dtype, order=order)
+    return _pages.empty(shape, dtype, order)
 
 
 def full(shape: tuple, fill_value, dtype=np.float64, order: str = "F") -> np.ndarray:
