@@ -54,6 +54,7 @@ _map: dict[str, list] | None = None  # step -> [(module, name, signature)], as o
 _on_disk: dict[str, list] | None = None  # what the file holds, as last read or written
 _map_path: Path | None = None  # the file _map belongs to
 _requested: set = set()  # entries already queued for loading
+_stale: set = set()  # entries that failed to load: dropped from the map when it is next written
 _dispatchers: tuple[int, list] = (-1, [])  # (len(sys.modules) when listed, cached dispatchers of rustybt modules)
 
 
@@ -74,8 +75,10 @@ def _work() -> None:
         module, name, signature = _requests.get()
         try:
             getattr(importlib.import_module(module), name).compile(signature)
-        except Exception:  # a kernel renamed or removed since the map was written: skip it
+        except Exception:  # a kernel renamed, removed or re-typed since the map was written: skip it, forget it
             log.debug("could not preload %s.%s%s", module, name, signature, exc_info=True)
+            with _lock:
+                _stale.add((module, name, signature))
         finally:
             _requests.task_done()
 
@@ -247,6 +250,9 @@ def record() -> None:
         return
     with _lock:
         kernels = _kernel_map()
+        if _stale:
+            for entries in kernels.values():
+                entries[:] = [e for e in entries if e not in _stale]
         if kernels == _on_disk:
             return
         snapshot = {step: list(entries) for step, entries in kernels.items()}

@@ -98,6 +98,10 @@ def test_an_unreadable_or_stale_map_is_ignored(tmp_path):
     kernels[SMA_STEP].insert(0, ("rustybt.pipeline.kernels.rolling", "no_such_kernel", ()))
     path.write_bytes(pickle.dumps({"format": _warmup._FORMAT, "kernels": kernels}))
     assert _python(PRELOAD, tmp_path, SMA_STEP) == "1 0"
+    # and forgotten: a run loads the map, fails to preload that entry, and writes the map again without it
+    _python(RUN + "\nfrom rustybt import _warmup\n_warmup._requests.join()\n_warmup.record()\n", tmp_path)
+    assert ("rustybt.pipeline.kernels.rolling", "no_such_kernel", ()) not in _kernels(tmp_path)[SMA_STEP]
+    assert [n for _, n, _ in _kernels(tmp_path)[SMA_STEP]] == ["rolling_mean_kernel"]
     # a map of the older format (which also listed helpers compiled into kernels) is not used
     path.write_bytes(pickle.dumps({"format": 1, "kernels": kernels}))
     assert _python(PRELOAD, tmp_path, SMA_STEP) == "0 0"
@@ -138,7 +142,8 @@ def test_a_kernel_compiled_in_a_step_is_mapped_without_the_helpers_compiled_into
 
 @pytest.fixture
 def fresh_state(monkeypatch):
-    for name, value in (("_map", None), ("_on_disk", None), ("_map_path", None), ("_requested", set())):
+    state = (("_map", None), ("_on_disk", None), ("_map_path", None), ("_requested", set()), ("_stale", set()))
+    for name, value in state:
         monkeypatch.setattr(_warmup, name, value)
 
 

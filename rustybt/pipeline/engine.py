@@ -207,7 +207,7 @@ class SimplePipelineEngine:
 
     @property
     def array_pool(self) -> _pool.ArrayPool:
-        """Result arrays kept between runs for reuse (at most 192 MiB), and the buffers of the last two result frames
+        """Result arrays kept between runs for reuse (at most 384 MiB), and the buffers of the last two result frames
         (reused once those frames are dropped); ``engine.array_pool.clear()`` frees them."""
         return self._array_pool
 
