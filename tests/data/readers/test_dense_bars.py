@@ -8,10 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _gapped import ingest_gapped_daily
 
-from rustybt import Catalog
 from rustybt.calendars import sessions_in_range
-from rustybt.data.adapters.csv import CSVAdapter
 from rustybt.data.readers import ParquetDailyBarReader, _dense, parquet
 
 SYMBOLS = ("AAA", "BBB", "CCC")
@@ -21,31 +20,19 @@ START, END = pd.Timestamp("2012-01-03"), pd.Timestamp("2014-12-31")
 @pytest.fixture(scope="module")
 def bundle_and_frames(tmp_path_factory):
     """Three assets over three years with gaps and a late listing, and the frames the CSVs were written from."""
-    root = tmp_path_factory.mktemp("dense")
     sessions = sessions_in_range("XNYS", START, END)
-    rng = np.random.default_rng(21)
-    (root / "src" / "daily").mkdir(parents=True)
-    frames = {}
-    for k, symbol in enumerate(SYMBOLS):
-        days = sessions[rng.random(len(sessions)) > 0.05][k * 60 :]
-        close = np.round(30 + np.cumsum(rng.normal(0, 0.4, len(days))).clip(-25, None), 2)
-        frame = pd.DataFrame(
-            {
-                "date": days.strftime("%Y-%m-%d"),
-                "open": close,
-                "high": close + 0.25,
-                "low": close - 0.25,
-                "close": close,
-                "volume": rng.integers(100, 10_000, len(days)),
-                "dividend": 0.0,
-                "split": 1.0,
-            }
-        )
-        frame.to_csv(root / "src" / "daily" / f"{symbol}.csv", index=False)
-        frames[symbol] = frame.set_index(pd.DatetimeIndex(frame["date"]))
-    catalog = Catalog(root=root / "cat")
-    catalog.register("d", adapter=CSVAdapter.from_csvdir(root / "src"), validation="lenient")
-    catalog.ingest("d", progress=False)
+    catalog, frames = ingest_gapped_daily(
+        tmp_path_factory.mktemp("dense"),
+        SYMBOLS,
+        sessions,
+        seed=21,
+        drop=lambda k: 0.05,
+        listing_step=60,
+        price=30.0,
+        step_sd=0.4,
+        spread=0.25,
+        volumes=(100, 10_000),
+    )
     return catalog.bundle("d"), frames, sessions
 
 

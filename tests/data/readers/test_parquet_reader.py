@@ -9,10 +9,9 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
+from _gapped import ingest_gapped_daily
 
-from rustybt import Catalog
 from rustybt.calendars import sessions_in_range
-from rustybt.data.adapters.csv import CSVAdapter
 from rustybt.data.readers import ParquetDailyBarReader
 
 SYMBOLS = ("AAA", "BBB", "CCC", "DDD")
@@ -29,32 +28,19 @@ def bars_cache(request, monkeypatch):
 @pytest.fixture(scope="module")
 def decade(tmp_path_factory):
     """Four assets over 2005-2014 (ten year partitions), each with its own gaps, and the frames written."""
-    root = tmp_path_factory.mktemp("decade")
     sessions = sessions_in_range("XNYS", pd.Timestamp("2005-01-03"), pd.Timestamp("2014-12-31"))
-    rng = np.random.default_rng(5)
-    (root / "src" / "daily").mkdir(parents=True)
-    frames = {}
-    for k, symbol in enumerate(SYMBOLS):
-        keep = rng.random(len(sessions)) > 0.03 * (k + 1)
-        days = sessions[keep][k * 40 :]  # later listings for later symbols
-        close = np.round(20 + np.cumsum(rng.normal(0, 0.3, len(days))).clip(-15, None), 2)
-        frame = pd.DataFrame(
-            {
-                "date": days.strftime("%Y-%m-%d"),
-                "open": close,
-                "high": close + 0.5,
-                "low": close - 0.5,
-                "close": close,
-                "volume": rng.integers(1_000, 100_000, len(days)),
-                "dividend": 0.0,
-                "split": 1.0,
-            }
-        )
-        frame.to_csv(root / "src" / "daily" / f"{symbol}.csv", index=False)
-        frames[symbol] = frame.set_index(pd.DatetimeIndex(frame["date"]))
-    catalog = Catalog(root=root / "cat")
-    catalog.register("d", adapter=CSVAdapter.from_csvdir(root / "src"), validation="lenient")
-    catalog.ingest("d", progress=False)
+    catalog, frames = ingest_gapped_daily(
+        tmp_path_factory.mktemp("decade"),
+        SYMBOLS,
+        sessions,
+        seed=5,
+        drop=lambda k: 0.03 * (k + 1),
+        listing_step=40,  # later listings for later symbols
+        price=20.0,
+        step_sd=0.3,
+        spread=0.5,
+        volumes=(1_000, 100_000),
+    )
     return catalog, frames, sessions
 
 
