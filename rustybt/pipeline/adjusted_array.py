@@ -62,7 +62,9 @@ class AdjustedArray:
             arr = arr.astype(np.int64)
         if arr.dtype.kind == "M" and arr.dtype != np.dtype("datetime64[ns]"):
             arr = arr.astype("datetime64[ns]")
-        self._data = np.asfortranarray(arr)
+        # each asset's column contiguous is all the kernels need (as in a row slice of an F-ordered array, such as
+        # a loader's rows out of a memory-mapped dense copy): copy only what is not
+        self._data = arr if _columns_contiguous(arr) else np.asfortranarray(arr)
         if missing_value is NotSpecified:
             missing_value = {"f": np.nan, "b": False, "M": np.datetime64("NaT", "ns")}.get(arr.dtype.kind, -1)
         self._missing_value = missing_value
@@ -286,3 +288,8 @@ def ensure_ndarray(value):
     if isinstance(value, AdjustedArray):
         return value.baseline()
     return value
+
+
+def _columns_contiguous(arr: np.ndarray) -> bool:
+    """Each column of the 2-D ``arr`` is contiguous and the columns do not overlap."""
+    return arr.size > 0 and arr.strides[0] == arr.itemsize and arr.strides[1] >= arr.shape[0] * arr.itemsize

@@ -158,6 +158,19 @@ def test_adjustment_property(setup, wl):
                 )  # fmt: skip
 
 
+def test_adjusted_array_keeps_column_contiguous_data_and_copies_the_rest():
+    tall = np.asfortranarray(np.arange(40, dtype=float).reshape(10, 4))
+    rows = tall[3:8]  # a row slice of an F-ordered array (a loader's rows of a longer array): columns contiguous
+    assert not rows.flags.f_contiguous
+    assert AdjustedArray(rows).data is rows  # kept as it is: the kernels only need each column contiguous
+    c_order = np.ascontiguousarray(rows)
+    data = AdjustedArray(c_order).data
+    assert data.flags.f_contiguous and data is not c_order
+    np.testing.assert_array_equal(data, c_order)
+    every_other = tall[:, ::2]  # columns contiguous but the array is a column slice: kept too
+    assert AdjustedArray(every_other).data is every_other
+
+
 def test_adjusted_array_views():
     data = np.arange(12, dtype=float).reshape(6, 2)
     aa = AdjustedArray.from_records(data, [(3, 0, 0, 2, 0, 10.0), (4, 1, 1, 4, 2, -1.0)], np.nan)

@@ -5,8 +5,9 @@ float64 arrays the pipeline computes on takes, per year, a decode, a cast to flo
 0.5 s of CPU for 3,000 assets over ten years, more than all of a pipeline's kernels. So the first read of a field
 that covers at least half the bundle's sessions (:data:`MIN_COVER`) places *every* session and asset of the bundle
 straight into a file, ``<cache dir>/bars/<bundle>/<ingestion>/<digest>/<field>.npy`` (NumPy's format,
-F-ordered float64, NaN where no bar), and every later read in any process maps that file (``np.load(...,
-mmap_mode="r")``) and slices it without copying: the pages come from the OS's file cache, shared by all processes.
+F-ordered float64, NaN where no bar), and every later read in any process maps that file copy-on-write
+(``np.load(..., mmap_mode="c")``) and slices it without copying: the pages come from the OS's file cache, shared by
+all processes.
 
 It is derived data, like Numba's own cache: deleting it at any time costs only the speed-up.
 
@@ -15,7 +16,9 @@ It is derived data, like Numba's own cache: deleting it at any time costs only t
   or a bundle rebuilt under the same id maps to another directory.
 - Written atomically: a temporary file renamed into place, so a reader never maps half a file; an interrupted
   build leaves only a temporary file, removed by a later build.
-- Arrays served from it are read-only views (the pipeline's loaders never write to raw arrays).
+- Arrays served from it are copy-on-write views: writing to one (the pipeline's loaders never do) changes only that
+  process's pages, never the file. (Read-only arrays would be a different type to Numba: every kernel would be
+  compiled again for them.)
 - ``RUSTYBT_BARS_CACHE=0`` turns it off; a field larger than :data:`MAX_BYTES` is never copied; a failure to write
   (full or read-only disk) is logged at DEBUG and the reader reads Parquet as before.
 """
@@ -85,7 +88,7 @@ class DenseBars:
         return self._root / f"v{_FORMAT}-{digest.hexdigest()}"
 
     def arrays(self, fields: Sequence[str], labels: np.ndarray, sids: Sequence[int]) -> list[np.ndarray] | None:
-        """Read-only ``(len(labels), len(sids))`` arrays of ``fields``, or None when the copy cannot serve them (the
+        """``(len(labels), len(sids))`` arrays of ``fields``, or None when the copy cannot serve them (the
         labels are not a run of the bundle's, a sid is not the bundle's, or there is no copy and the read is too
         small to make one)."""
         n = len(labels)
@@ -104,7 +107,7 @@ class DenseBars:
         rows = slice(i0, i0 + n)
         if len(cols) == len(self.sids) and (cols == np.arange(len(cols))).all():
             return [arr[rows] for arr in mapped]  # views of the mapped file: nothing copied
-        return [_read_only(np.asfortranarray(arr[rows][:, cols])) for arr in mapped]
+        return [np.asfortranarray(arr[rows][:, cols]) for arr in mapped]
 
     # --- the files -----------------------------------------------------------------------------------------------
     def _fields(self, fields: Sequence[str], build: bool) -> list[np.ndarray] | None:
@@ -123,7 +126,7 @@ class DenseBars:
     def _map(self, field: str) -> bool:
         path = self._path(field)
         try:
-            arr = np.load(path, mmap_mode="r", allow_pickle=False)
+            arr = np.load(path, mmap_mode="c", allow_pickle=False)
         except FileNotFoundError:
             return False
         except (OSError, ValueError):  # truncated or not NumPy's format: rebuilt over it
@@ -133,7 +136,7 @@ class DenseBars:
         if arr.shape != shape or arr.dtype != np.float64 or not arr.flags.f_contiguous:
             log.debug("ignoring dense bars %s: %s %s, expected %s float64", path, arr.shape, arr.dtype, shape)
             return False
-        self._mapped[field] = np.asarray(arr)  # a plain read-only ndarray view of the map
+        self._mapped[field] = np.asarray(arr)  # a plain ndarray view of the (copy-on-write) map
         return True
 
     def _build(self, fields: list[str]) -> bool:
@@ -182,11 +185,6 @@ def for_bundle(bundle, labels: np.ndarray, place: Placer) -> DenseBars | None:
 
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in str(name))
-
-
-def _read_only(arr: np.ndarray) -> np.ndarray:
-    arr.flags.writeable = False
-    return arr
 
 
 def _remove_stale_tmp(directory: Path) -> None:
