@@ -163,6 +163,7 @@ class SimplePipelineEngine:
         self._progress = progress
         self._in_domain: dict[tuple, np.ndarray] = {}
         self._array_pool = _pool.ArrayPool()
+        self._last_root_mask: tuple | None = None  # (key, frame) of the last run's root mask
 
     # --- public API ------------------------------------------------------------------------------------------
     def run_pipeline(self, pipeline: Pipeline, start_date, end_date, *, output: str = "pandas", progress=None):
@@ -207,7 +208,7 @@ class SimplePipelineEngine:
 
     @property
     def array_pool(self) -> _pool.ArrayPool:
-        """Result arrays kept between runs for reuse (at most 384 MiB), and the buffers of the last two result frames
+        """Result arrays kept between runs for reuse (at most 512 MiB), and the buffers of the last two result frames
         (reused once those frames are dropped); ``engine.array_pool.clear()`` frees them."""
         return self._array_pool
 
@@ -295,6 +296,15 @@ class SimplePipelineEngine:
                 first_date=sessions[0], lookback_start=start_date, lookback_length=extra_rows, available=start_idx
             )
         dates = sessions[start_idx - extra_rows : end_idx]
+        # the same range again (a notebook re-running a pipeline): the same mask, which the run only reads
+        key = (domain, dates[0], dates[-1], len(dates))
+        if self._last_root_mask is not None and self._last_root_mask[0] == key:
+            return self._last_root_mask[1]
+        result = self._root_mask_over(domain, dates, start_date, end_date)
+        self._last_root_mask = (key, result)
+        return result
+
+    def _root_mask_over(self, domain, dates, start_date, end_date) -> pd.DataFrame:
         lifetimes = self._finder.lifetimes(dates, include_start_date=False)
         if not lifetimes.columns.is_unique:
             raise AssertionError(f"Duplicated sids: {sorted(set(lifetimes.columns[lifetimes.columns.duplicated()]))}")

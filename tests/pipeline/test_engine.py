@@ -267,3 +267,23 @@ def test_one_session_and_wide_results_align(world):
     assert set(res.index.get_level_values(0)) == {day}
     frame = wide(res, "close", world)
     np.testing.assert_array_equal(frame.loc[day].dropna().to_numpy(), world.masked("close").loc[day].dropna())
+
+
+def test_a_range_run_again_reuses_its_root_mask_and_another_range_does_not(world, monkeypatch):
+    calls = []
+    real = AssetFinder.lifetimes
+
+    def counted(self, dates, include_start_date=False):
+        calls.append((dates[0], dates[-1]))
+        return real(self, dates, include_start_date)
+
+    monkeypatch.setattr(AssetFinder, "lifetimes", counted)
+    engine = world.engine()
+    pipe = Pipeline({"close": P.close.latest})
+    first = engine.run_pipeline(pipe, world.sessions[55], world.sessions[125])
+    again = engine.run_pipeline(pipe, world.sessions[55], world.sessions[125])
+    pd.testing.assert_frame_equal(again, first)
+    assert len(calls) == 1
+    other = engine.run_pipeline(pipe, world.sessions[56], world.sessions[125])  # one session less
+    assert len(calls) == 2 and other.index.get_level_values(0).min() == world.sessions[56]
+    pd.testing.assert_frame_equal(other, first.loc[world.sessions[56] :])

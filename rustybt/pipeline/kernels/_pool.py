@@ -42,9 +42,9 @@ __all__ = ["ArrayPool", "empty", "full", "pooled"]
 #: arrays smaller than this are not worth recycling
 MIN_BYTES = 1 << 20
 #: what a run's pool may hold: the result arrays a run of a dozen terms over 3,000 assets x 9 years has in flight
-#: at once (six of 57 MiB). It only ever holds arrays a run released, so never more than a run needed at its peak;
-#: a smaller bound made every later run of that pipeline fault in two fresh arrays and free two others.
-DEFAULT_MAX_BYTES = 384 << 20
+#: at once (seven of 52-57 MiB). It only ever holds arrays a run released, so never more than a run needed at its
+#: peak; a smaller bound made every later run of that pipeline fault in fresh arrays and free others.
+DEFAULT_MAX_BYTES = 512 << 20
 #: a kept buffer serves a request of another shape if it is at most this much larger (no 60 MB buffer for a
 #: 7 MB mask while a 60 MB request would then need fresh memory)
 MAX_WASTE = 1.5
