@@ -219,14 +219,14 @@ def active_pool() -> ArrayPool | None:
 
 def empty(shape: tuple, dtype=np.float64, order: str = "F") -> np.ndarray:
     """``np.empty`` that reuses a released array of the same shape, dtype and order while a pool is active; a new
-    array goes on small pages (``rustybt._pages``: every kernel writes its whole output, and the array is likely
-    to be recycled)."""
+    array then goes on small pages (``rustybt._pages``: every kernel writes its whole output, and the pool will
+    recycle it). Without a pool (a kernel called directly), NumPy's default: an array freed and made again
+    gets huge pages the process had already faulted in."""
     pool = _ACTIVE.get()
-    if pool is not None:
-        arr = pool.take(shape, dtype, order)
-        if arr is not None:
-            return arr
-    return _pages.empty(shape, dtype, order)
+    if pool is None:
+        return np.empty(shape, dtype=dtype, order=order)
+    arr = pool.take(shape, dtype, order)
+    return arr if arr is not None else _pages.empty(shape, dtype, order)
 
 
 def full(shape: tuple, fill_value, dtype=np.float64, order: str = "F") -> np.ndarray:
