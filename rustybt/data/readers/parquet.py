@@ -86,7 +86,8 @@ class ParquetBarReader(BarReader):
         end_date: pd.Timestamp,
         assets: Sequence[int],
     ) -> list[np.ndarray]:
-        """One Fortran-ordered float64 array per column, shape (n_labels, n_assets), NaN where no bar."""
+        """One float64 array per column, shape (n_labels, n_assets), NaN where no bar; each asset's column is
+        contiguous (Fortran order, or rows of the Fortran-ordered dense copy of a daily bundle)."""
         for col in columns:
             _check_field(col)
         if self.cache is not None:
