@@ -4,7 +4,7 @@ A bundle stores exact decimals, one row per bar, in yearly Parquet files. Turnin
 float64 arrays the pipeline computes on takes, per year, a decode, a cast to float and a placement pass: about
 0.5 s of CPU for 3,000 assets over ten years, more than all of a pipeline's kernels. So the first read of a field
 that covers at least half the bundle's sessions (:data:`MIN_COVER`) places *every* session and asset of the bundle
-straight into a file, ``<cache dir>/bars/<bundle>/<ingestion>/<digest>/<field>.npy`` (NumPy's format,
+straight into a file, ``<cache dir>/bars/<bundle>-<catalog>/<ingestion>/<digest>/<field>.npy`` (NumPy's format,
 F-ordered float64, NaN where no bar), and every later read in any process maps that file copy-on-write
 (``np.load(..., mmap_mode="c")``) and slices it without copying: the pages come from the OS's file cache, shared by
 all processes.
@@ -29,6 +29,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import shutil
 import threading
 import time
 import uuid
@@ -69,10 +70,21 @@ class DenseBars:
         The bundle's sids, ascending: the columns.
     place
         Fills arrays covering every label and sid from the bundle (the reader's own placement).
+    live
+        The ingestion ids the catalog still holds: a build removes the copies of the others (and the copies of
+        this ingestion for an older calendar), so re-ingesting does not pile copies up in the cache.
     """
 
-    def __init__(self, root: Path, labels: np.ndarray, sids: np.ndarray, place: Placer) -> None:
+    def __init__(
+        self,
+        root: Path,
+        labels: np.ndarray,
+        sids: np.ndarray,
+        place: Placer,
+        live: Callable[[], set[str]] | None = None,
+    ) -> None:
         self.labels = np.asarray(labels, dtype=np.int64)
+        self._live = live
         self.sids = np.asarray(sids, dtype=np.int64)
         self._place = place
         self._root = root
@@ -148,6 +160,7 @@ class DenseBars:
         try:
             directory.mkdir(parents=True, exist_ok=True)
             _remove_stale_tmp(directory)
+            self._remove_dead_copies()
             # placed straight into the files: no second copy of the arrays in memory
             outs = tuple(
                 np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float64, shape=shape, fortran_order=True)
@@ -170,6 +183,18 @@ class DenseBars:
                 with contextlib.suppress(OSError):
                     tmp.unlink(missing_ok=True)
 
+    def _remove_dead_copies(self) -> None:
+        """Copies of ingestions the catalog no longer holds, and of this ingestion for other sessions or sids."""
+        for other in self.directory.parent.iterdir():  # this ingestion's copies, one per (sessions, sids)
+            if other != self.directory and other.is_dir():
+                shutil.rmtree(other, ignore_errors=True)
+        if self._live is None:
+            return
+        live = self._live()
+        for ingestion in self._root.parent.iterdir():
+            if ingestion != self._root and ingestion.is_dir() and ingestion.name.rsplit("-", 1)[0] not in live:
+                shutil.rmtree(ingestion, ignore_errors=True)
+
 
 def for_bundle(bundle, labels: np.ndarray, place: Placer) -> DenseBars | None:
     """The dense copy of ``bundle``'s daily bars, or None when turned off (``RUSTYBT_BARS_CACHE=0``)."""
@@ -179,8 +204,16 @@ def for_bundle(bundle, labels: np.ndarray, place: Placer) -> DenseBars | None:
     checksums = hashlib.blake2b(digest_size=8)
     for entry in sorted(bundle.manifest.files, key=lambda e: e.path):
         checksums.update(f"{entry.path}:{entry.sha256};".encode())
-    ingestion = root / _safe(bundle.name) / f"{_safe(bundle.ingestion_id)}-{checksums.hexdigest()}"
-    return DenseBars(ingestion, labels, np.asarray(sorted(bundle.sids), dtype=np.int64), place)
+    # one directory per catalog and bundle (catalogs in other places may hold bundles of the same name)
+    catalog = hashlib.blake2b(str(Path(bundle.path).parent.resolve()).encode(), digest_size=6).hexdigest()
+    bundle_dir = root / f"{_safe(bundle.name)}-{catalog}"
+    return DenseBars(
+        bundle_dir / f"{_safe(bundle.ingestion_id)}-{checksums.hexdigest()}",
+        labels,
+        np.asarray(sorted(bundle.sids), dtype=np.int64),
+        place,
+        live=lambda: {_safe(record.id) for record in bundle.ingestions()},
+    )
 
 
 def _safe(name: str) -> str:

@@ -166,3 +166,19 @@ def test_too_large_a_field_is_not_copied(bundle_and_frames, monkeypatch):
     (close,) = ParquetDailyBarReader(bundle).load_raw_arrays(["close"], START, END, sids)
     np.testing.assert_array_equal(close, _expected(frames, SYMBOLS, sessions, "close"))
     assert _copies(_home()) == []
+
+
+def test_a_build_removes_copies_of_ingestions_the_catalog_no_longer_holds(bundle_and_frames):
+    bundle = bundle_and_frames[0]
+    sids = [bundle.asset_finder.lookup_symbol(s).sid for s in SYMBOLS]
+    ParquetDailyBarReader(bundle).load_raw_arrays(["close"], START, END, sids)
+    (close_copy,) = _copies(_home())
+    ingestion_dir = close_copy.parent.parent
+    dead = ingestion_dir.parent / "2020-01-01T00-00-00.000000Z-0123456789abcdef" / "v1-00" / "close.npy"
+    stale_calendar = ingestion_dir / "v1-11" / "close.npy"  # this ingestion, other sessions
+    for path in (dead, stale_calendar):
+        path.parent.mkdir(parents=True)
+        path.write_bytes(b"an old copy")
+    ParquetDailyBarReader(bundle).load_raw_arrays(["open"], START, END, sids)  # a build
+    assert not dead.parent.parent.exists() and not stale_calendar.parent.exists()
+    assert [p.name for p in _copies(_home())] == ["close.npy", "open.npy"]
