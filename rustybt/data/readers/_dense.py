@@ -41,7 +41,7 @@ import numpy as np
 
 from rustybt._cache_files import cache_subdir
 
-__all__ = ["MAX_BYTES", "MIN_COVER", "DenseBars"]
+__all__ = ["MAX_BYTES", "MIN_COVER", "DenseBars", "for_bundle"]
 
 log = logging.getLogger(__name__)
 
