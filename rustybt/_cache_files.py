@@ -6,14 +6,16 @@ is logged at DEBUG and answered with ``None`` / ``False``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-__all__ = ["cache_subdir", "write_atomically"]
+__all__ = ["cache_subdir", "replaced_atomically", "write_atomically"]
 
 log = logging.getLogger(__name__)
 
@@ -34,19 +36,29 @@ def cache_subdir(name: str, switch: str) -> Path | None:
         return None
 
 
+@contextmanager
+def replaced_atomically(path: Path) -> Iterator[Path]:
+    """A new empty temporary file next to ``path`` (``<name>*.tmp``) for the block to write; renamed onto ``path``
+    when the block ends without error (a reader never sees half a file), removed when it raises. ``path``'s
+    directory must exist."""
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
+
+
 def write_atomically(path: Path, write: Callable[[IO[bytes]], None]) -> bool:
-    """Write ``path`` with ``write(file)`` via a temporary file and a rename (a reader never sees half a file);
-    False if the disk would not take it."""
+    """Write ``path`` with ``write(file)`` via :func:`replaced_atomically`; False if the disk would not take it."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                write(f)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with replaced_atomically(path) as tmp, tmp.open("wb") as f:
+            write(f)
     except OSError:  # a read-only or full disk costs only the speed-up
         log.debug("could not write %s", path, exc_info=True)
         return False

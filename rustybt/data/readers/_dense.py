@@ -28,18 +28,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import os
 import shutil
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
-from rustybt._cache_files import cache_subdir
+from rustybt._cache_files import cache_subdir, replaced_atomically
 
 __all__ = ["MAX_BYTES", "MIN_COVER", "DenseBars", "for_bundle"]
 
@@ -156,32 +154,27 @@ class DenseBars:
         if 8 * shape[0] * shape[1] > MAX_BYTES:
             return False
         directory = self.directory
-        tmps = [directory / f".{field}.{uuid.uuid4().hex}.tmp" for field in fields]
         try:
             directory.mkdir(parents=True, exist_ok=True)
             _remove_stale_tmp(directory)
             self._remove_dead_copies()
-            # placed straight into the files: no second copy of the arrays in memory
-            outs = tuple(
-                np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float64, shape=shape, fortran_order=True)
-                for tmp in tmps
-            )
             started = time.perf_counter()
-            self._place(fields, outs)
-            for out in outs:
-                out.flush()
-            del outs
-            for field, tmp in zip(fields, tmps, strict=True):
-                os.replace(tmp, self._path(field))
+            with contextlib.ExitStack() as files:  # every field's file renamed into place, or none
+                tmps = [files.enter_context(replaced_atomically(self._path(field))) for field in fields]
+                # placed straight into the files: no second copy of the arrays in memory
+                outs = tuple(
+                    np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float64, shape=shape, fortran_order=True)
+                    for tmp in tmps
+                )
+                self._place(fields, outs)
+                for out in outs:
+                    out.flush()
+                del outs
             log.debug("dense bars %s of %s in %.2f s", fields, directory, time.perf_counter() - started)
             return True
         except OSError:  # a full or read-only disk costs only the speed-up
             log.debug("could not write dense bars under %s", directory, exc_info=True)
             return False
-        finally:
-            for tmp in tmps:
-                with contextlib.suppress(OSError):
-                    tmp.unlink(missing_ok=True)
 
     def _remove_dead_copies(self) -> None:
         """Copies of ingestions the catalog no longer holds, and of this ingestion for other sessions or sids."""
@@ -223,7 +216,7 @@ def _safe(name: str) -> str:
 def _remove_stale_tmp(directory: Path) -> None:
     """Temporary files an interrupted build left (older than an hour: a build in another process is not one)."""
     now = time.time()
-    for tmp in directory.glob(".*.tmp"):
+    for tmp in directory.glob("*.tmp"):
         with contextlib.suppress(OSError):
             if now - tmp.stat().st_mtime > _STALE_TMP_S:
                 tmp.unlink()
