@@ -5,8 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -600,33 +599,3 @@ def test_iter_bars_applies_the_range_to_every_symbol(zipline: CSVAdapter):
     plain = read_plain(CSVDIR / "daily" / "MSFT.csv")
     expected = sum(1 for r in plain if "2013-01-01" <= r["date"] <= "2013-12-31")
     assert {i.symbol: i.bars.height for i in items} == dict.fromkeys(SYMBOLS, expected)
-
-
-# --- speed ------------------------------------------------------------------------------------------------------------
-
-
-@pytest.mark.slow
-def test_iter_bars_is_within_a_small_factor_of_plain_read_csv(tmp_path: Path):
-    days = [date(2010, 1, 4) + timedelta(days=i) for i in range(2520)]
-    rows = "".join(f"{d:%Y-%m-%d},{i}.125,{i}.5,{i}.0,{i}.25,{1000 + i}\n" for i, d in enumerate(days))
-    text = HEADER + rows
-    for i in range(150):
-        write(tmp_path, f"S{i:03d}.csv", text)
-    files = sorted(tmp_path.glob("*.csv"))
-    adapter = CSVAdapter(tmp_path)
-
-    def plain() -> float:
-        start = time.perf_counter()
-        for f in files:
-            pl.read_csv(f)
-        return time.perf_counter() - start
-
-    def ours() -> float:
-        start = time.perf_counter()
-        for item in adapter.iter_bars(None, None, None, n_workers=2):
-            assert item.error is None
-        return time.perf_counter() - start
-
-    plain(), ours()  # warm the file cache
-    ratio = min(ours() for _ in range(3)) / min(plain() for _ in range(3))
-    assert ratio < 3.0
