@@ -1,4 +1,4 @@
-"""validate_bars: schema, OHLC, temporal and outlier rules, strict and lenient modes, the report.
+"""validate_bars: schema, OHLC, temporal and outlier rules, strict and lenient modes, input dtypes, sort order.
 
 Each test builds a small frame whose one defect is written out literally, and states the expected violation
 (rule, row, values) by hand. Calendar expectations use real XNYS sessions (2014-07-04 is Independence Day) and
@@ -7,85 +7,29 @@ the real AAPL bars of 2014, whose 7:1 split shows as an unadjusted close of 645.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import polars as pl
 import pytest
+from _validation_bars import (
+    LENIENT,
+    NO_OUTLIERS,
+    NOW,
+    TS,
+    aapl_2014,
+    bars,
+    good,
+    inverted,
+    only,
+    run,
+)
 
 from rustybt.data.validation import (
-    RULES,
     ValidationConfig,
-    ValidationReport,
-    Violation,
     validate_bars,
 )
-from rustybt.errors import ConfigError, DataFormatError, ValidationError
-
-AAPL_CSV = Path(__file__).parents[1] / "resources" / "yahoo-2014-raw" / "AAPL.csv"
-NOW = datetime(2024, 1, 2, 12, 0, tzinfo=UTC)
-TS = pl.Datetime("ns", "UTC")
-LENIENT = ValidationConfig(mode="lenient")
-NO_OUTLIERS = ValidationConfig(max_abs_return=None, volume_spike_factor=None)
-
-
-def bars(rows: list[tuple], *, file: str | None = "prices.csv", ident: str = "symbol") -> pl.DataFrame:
-    """Adapter-form frame from (day, symbol, open, high, low, close, volume) rows; row i is line i + 2."""
-    frame = pl.DataFrame(
-        rows,
-        schema={
-            "timestamp": pl.String,
-            ident: pl.Int64 if ident == "sid" else pl.String,
-            "open": pl.Float64,
-            "high": pl.Float64,
-            "low": pl.Float64,
-            "close": pl.Float64,
-            "volume": pl.Float64,
-        },
-        orient="row",
-    ).with_columns(pl.col("timestamp").str.to_date().cast(pl.Datetime("ns")).dt.replace_time_zone("UTC"))
-    if file is not None:
-        frame = frame.with_columns(
-            pl.lit(file).alias("_source_file"), pl.int_range(2, pl.len() + 2, dtype=pl.Int64).alias("_source_row")
-        )
-    return frame
-
-
-def good(day: str, symbol: str | int = "AAPL", close: float = 10.0, volume: float = 1000.0) -> tuple:
-    return (day, symbol, close, close + 1.0, close - 1.0, close, volume)
-
-
-def inverted(day: str, symbol: str = "AAPL") -> tuple:
-    """A bar whose high (9.0) is below its low (9.5); high is then also below open and close (9.5)."""
-    return (day, symbol, 9.5, 9.0, 9.5, 9.5, 1000.0)
-
-
-def run(frame: pl.DataFrame, config: ValidationConfig | None = None, **kwargs):
-    return validate_bars(frame, config=config or NO_OUTLIERS, now=NOW, **kwargs)
-
-
-def only(report: ValidationReport, rule: str) -> Violation:
-    found = report.by_rule().get(rule, [])
-    assert len(found) == 1, (rule, report.summary())
-    return found[0]
-
-
-def aapl_2014() -> pl.DataFrame:
-    raw = pl.read_csv(AAPL_CSV, schema_overrides={"day": pl.String})
-    return raw.select(
-        pl.col("day").str.to_date().cast(pl.Datetime("ns")).dt.replace_time_zone("UTC").alias("timestamp"),
-        pl.lit("AAPL").alias("symbol"),
-        "open",
-        "high",
-        "low",
-        "close",
-        pl.col("volume").cast(pl.Float64),
-        pl.lit("AAPL.csv").alias("_source_file"),
-        pl.int_range(2, pl.len() + 2, dtype=pl.Int64).alias("_source_row"),
-    )
-
+from rustybt.errors import DataFormatError
 
 # --- clean data ------------------------------------------------------------------------------------------
 
@@ -419,70 +363,6 @@ def test_lenient_mode_drops_rows_with_errors_and_counts_them():
     assert report.counts("error") == {"high_below_low": 1, "high_below_open_close": 1, "nan_value": 1}
 
 
-def test_raise_for_errors_message_names_file_row_symbol_field_and_values():
-    frame = bars([good("2014-07-01"), inverted("2014-07-02")], file="AAPL.csv")
-    _, report = run(frame)
-    with pytest.raises(ValidationError) as info:
-        report.raise_for_errors(context="bundle 'demo'")
-    message = str(info.value)
-    assert info.value.report is report
-    assert message.startswith("bundle 'demo': ")
-    for needle in ("high_below_low", "AAPL.csv row 3", "symbol AAPL", "2014-07-02", "field high", "9.0", "9.5"):
-        assert needle in message
-    assert 'mode="lenient"' in message
-    assert "Fix the source" in message
-
-
-def test_raise_for_errors_does_nothing_when_only_warnings():
-    frame = bars([good("2014-07-01"), good("2014-07-07")])
-    _, report = run(frame, calendar="XNYS")
-    assert report.warning_count == 2  # calendar gaps on 07-02 and 07-03 (07-04 is a holiday)
-    report.raise_for_errors()
-
-
-# --- presets ---------------------------------------------------------------------------------------------
-
-
-def test_stocks_preset_flags_an_unadjusted_two_for_one_split_on_an_up_day():
-    # 2:1 split while the stock rose 10%: close goes 100 -> 55, a -45% move
-    frame = bars([good("2014-07-01", close=100.0), good("2014-07-02", close=55.0)])
-    _, default_report = run(frame, ValidationConfig(volume_spike_factor=None))
-    _, stocks_report = run(frame, ValidationConfig.stocks(volume_spike_factor=None))
-    assert len(default_report) == 0
-    assert stocks_report.counts() == {"price_jump": 1}
-
-
-def test_crypto_preset_uses_the_24_7_calendar():
-    config = ValidationConfig.crypto()
-    assert config.calendar == "24/7"
-    assert config.max_abs_return == 0.75
-    # Saturday 2014-07-05 is a normal day for crypto; Sunday 07-06 missing is a gap
-    frame = bars([good(d, "BTC/USDT") for d in ("2014-07-04", "2014-07-05", "2014-07-07")])
-    _, report = validate_bars(frame, config=config, now=NOW)
-    assert report.counts() == {"calendar_gap": 1}
-    assert only(report, "calendar_gap").timestamp == datetime(2014, 7, 6, tzinfo=UTC)
-
-
-def test_crypto_preset_tolerates_moves_that_stocks_flag():
-    frame = bars([good("2014-07-01", "ETH/USDT", close=100.0), good("2014-07-02", "ETH/USDT", close=160.0)])
-    _, crypto = validate_bars(frame, config=ValidationConfig.crypto(), now=NOW)
-    _, stocks = validate_bars(frame, config=ValidationConfig.stocks(), now=NOW)
-    assert len(crypto) == 0
-    assert stocks.counts() == {"price_jump": 1}
-
-
-def test_preset_overrides():
-    assert ValidationConfig.crypto(mode="lenient").mode == "lenient"
-    assert ValidationConfig.stocks(max_abs_return=None).max_abs_return is None
-
-
-def test_invalid_config_raises():
-    with pytest.raises(ConfigError, match="mode"):
-        ValidationConfig(mode="loose")  # type: ignore[arg-type]
-    with pytest.raises(ConfigError, match="max_abs_return"):
-        ValidationConfig(max_abs_return=-1)
-
-
 # --- input dtypes ----------------------------------------------------------------------------------------
 
 
@@ -542,102 +422,11 @@ def test_empty_frame_is_ok():
     assert out.height == 0
 
 
-# --- the report ------------------------------------------------------------------------------------------
-
-
-def test_report_to_dict_is_json_safe_and_round_trips():
-    frame = bars(
-        [
-            good("2014-07-01"),
-            ("2014-07-02", "AAPL", float("nan"), 11.0, 9.0, 10.0, 1000.0),
-            inverted("2014-07-03"),
-            good("2014-07-08"),
-        ]
-    )
-    _, report = run(frame, LENIENT, calendar="XNYS")
-    data = json.loads(json.dumps(report.to_dict(), allow_nan=False))
-    again = ValidationReport.from_dict(data)
-    assert again.to_dict() == data
-    assert again.counts() == report.counts()
-    assert (again.error_count, again.warning_count) == (report.error_count, report.warning_count)
-    assert (again.rows_checked, again.rows_dropped, again.mode) == (4, 2, "lenient")
-    assert [v.message for v in again.errors] == [v.message for v in report.errors]
-
-
-def test_report_dict_has_the_catalog_summary_keys():
-    frame = bars([good("2014-07-01"), inverted("2014-07-02")])
-    _, report = run(frame)
-    data = report.to_dict()
-    assert data["error_count"] == 2  # high < low, and high < open/close
-    assert data["warning_count"] == 0
-    assert data["rows_dropped"] == 0
-    assert data["rows_checked"] == 2
-    assert data["counts"] == {"high_below_low": 1, "high_below_open_close": 1}
-
-
-def test_violation_cap_keeps_exact_counts():
-    rows = [inverted(f"2014-06-{d:02d}") for d in range(1, 31)]
-    rows += [("2014-06-01", f"S{i}", 0.0, 1.0, 0.0, 1.0, 1.0) for i in range(5)]  # 10 zero_price warnings
-    frame = bars(rows)
-    _, report = run(frame, ValidationConfig(max_violations_kept=12, max_abs_return=None, volume_spike_factor=None))
-    assert report.counts() == {"high_below_low": 30, "high_below_open_close": 30, "zero_price": 10}
-    assert report.error_count == 60
-    assert len(report) == 70
-    assert report.to_frame().height == 12
-    assert report.truncated
-    assert {v.rule for v in report.errors} == {"high_below_low", "high_below_open_close"}  # shared fairly
-
-
-def test_merge_adds_counts_and_rows():
-    one = bars([inverted("2014-07-02")])
-    two = bars([good("2014-07-01"), ("2014-07-02", "AAPL", float("nan"), 11.0, 9.0, 10.0, 1000.0)])
-    _, r1 = run(one)
-    _, r2 = run(two)
-    merged = r1.merge(r2)
-    assert merged.rows_checked == 3
-    assert merged.counts() == {"high_below_low": 1, "high_below_open_close": 1, "nan_value": 1}
-    assert merged.to_frame().height == 3
-
-
-def test_report_accessors():
-    frame = bars([good("2014-07-01"), inverted("2014-07-02"), ("2014-07-03", "AAPL", 0.0, 1.0, 0.0, 1.0, 1.0)])
-    _, report = run(frame)
-    assert report.error_count == 2
-    assert report.warning_count == 2
-    assert [(v.rule, v.field) for v in report.warnings] == [("zero_price", "open"), ("zero_price", "low")]
-    assert [v.rule for v in report.errors] == ["high_below_low", "high_below_open_close"]
-    assert set(report.by_rule()) == {"high_below_low", "high_below_open_close", "zero_price"}
-    assert report.counts() == {"zero_price": 2, "high_below_low": 1, "high_below_open_close": 1}
-    assert report.to_frame().columns == [
-        "rule",
-        "severity",
-        "symbol",
-        "timestamp",
-        "field",
-        "file",
-        "row",
-        "index",
-        "detail",
-    ]
-    assert set(RULES) >= set(report.counts())
-
-
 def test_a_bar_with_errors_leaves_a_calendar_gap():
     # the gap check looks at the bars that pass (the ones lenient mode keeps), so the broken 07-02 bar is missing
     frame = bars([good("2014-07-01"), inverted("2014-07-02"), good("2014-07-03")])
     _, report = run(frame, calendar="XNYS")
     assert only(report, "calendar_gap").timestamp == datetime(2014, 7, 2, tzinfo=UTC)
-
-
-def test_repr_is_one_readable_line():
-    frame = bars([good("2014-07-01"), inverted("2014-07-02")])
-    _, report = run(frame)
-    text = repr(report)
-    assert "\n" not in text
-    assert "FAILED" in text
-    assert "2 errors" in text
-    assert "high_below_low 1" in text
-    assert "high_below_low" in report.summary()
 
 
 def test_categorical_symbols_are_kept_as_given():
@@ -655,7 +444,7 @@ def test_volume_spikes_match_a_pandas_rolling_median(monkeypatch, gather_limit):
     import numpy as np
     import pandas as pd
 
-    import rustybt.data.validation as validation
+    import rustybt.data.validation.rules as validation
 
     monkeypatch.setattr(validation, "_SPIKE_GATHER_LIMIT", gather_limit)
     rng = np.random.default_rng(7)
@@ -675,17 +464,6 @@ def test_volume_spikes_match_a_pandas_rolling_median(monkeypatch, gather_limit):
     found = {(v.symbol, v.timestamp.date()) for v in report.by_rule().get("volume_spike", [])}
     assert len(expected_keys) > 10
     assert found == expected_keys
-
-
-def test_merge_stays_within_the_cap_and_keeps_exact_counts():
-    config = ValidationConfig(max_violations_kept=10, max_abs_return=None, volume_spike_factor=None)
-    frame = bars([inverted(f"2014-06-{d:02d}") for d in range(1, 21)])
-    _, r1 = run(frame, config)
-    _, r2 = run(frame.with_columns(pl.lit("other.csv").alias("_source_file")), config)
-    merged = r1.merge(r2)
-    assert merged.counts() == {"high_below_low": 40, "high_below_open_close": 40}
-    assert merged.to_frame().height == 10
-    assert merged.to_frame().group_by("rule").len().sort("rule").get_column("len").to_list() == [5, 5]
 
 
 @pytest.mark.parametrize("step", ["1D", "1ns"], ids=["daily-key", "nanosecond-rank"])
@@ -723,23 +501,3 @@ def test_shuffled_input_comes_back_sorted_with_duplicates_in_input_order(step):
     dup_rows = {v.row for v in report.by_rule()["duplicate_timestamp"]}
     not_last = ref[ref.duplicated(["symbol", "timestamp"], keep="last")]["_source_row"]
     assert dup_rows == set(not_last)
-
-
-def test_report_built_from_a_violation_frame_counts_by_rule_and_severity():
-    import polars as pl
-
-    from rustybt.data.validation import ValidationReport
-
-    frame = pl.DataFrame(
-        {
-            "rule": ["high_below_low", "high_below_low", "price_jump"],
-            "severity": ["error", "error", "warning"],
-            "symbol": ["A", "B", "A"],
-        }
-    )
-    report = ValidationReport(
-        frame.with_columns(*[pl.lit(None).alias(c) for c in ("timestamp", "field", "file", "row", "index", "detail")])
-    )
-    assert report.error_count == 2
-    assert report.warning_count == 1
-    assert "high_below_low" in report._repr_html_()
