@@ -67,7 +67,7 @@ class Asset:
         return f"{type(self).__name__}({self.sid} [{self.symbol}])"
 
     def _repr_html_(self) -> str:
-        from rustybt.notebook.reprs import asset_html  # lazy: the notebook layer is optional
+        from rustybt._html import asset_html
 
         return asset_html(self)
 

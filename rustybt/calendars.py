@@ -8,6 +8,11 @@ also keeps them on disk, under the configured cache directory (``cache.disk_cach
 ``~/.rustybt/cache``) in ``calendars/``: a later process then reads a few kilobytes instead of building the
 calendar. The file name holds the calendar, its span and the ``exchange_calendars`` version, so a new version's
 holiday rules are never answered from an old file. ``RUSTYBT_CALENDAR_CACHE=0`` turns the files off.
+
+:func:`bar_labels` gives the labels of a calendar's bars at a resolution, the rows every reader aligns its arrays
+to: daily (and coarser) bars are labelled by session (midnight UTC of the session date), intraday bars by their
+start, ``open + k * resolution`` for each session before its close (for 1m on XNYS exactly the calendar's trading
+minutes); a 24/7 calendar gives a plain regular grid.
 """
 
 from __future__ import annotations
@@ -23,9 +28,19 @@ import numpy as np
 import pandas as pd
 
 from rustybt._cache_files import cache_subdir, write_atomically
+from rustybt._utils import to_utc
+from rustybt.data.resolution import Resolution, parse_resolution
 from rustybt.errors import CalendarError
 
-__all__ = ["ExchangeCalendar", "calendar_names", "calendar_sessions", "get_calendar", "sessions_in_range"]
+__all__ = [
+    "ExchangeCalendar",
+    "bar_labels",
+    "calendar_names",
+    "calendar_sessions",
+    "get_calendar",
+    "session_labels",
+    "sessions_in_range",
+]
 
 log = logging.getLogger(__name__)
 
@@ -139,3 +154,33 @@ def sessions_in_range(name: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.D
     sessions = calendar_sessions(name, start, end)
     lo, hi = sessions.slice_locs(start.normalize(), end.normalize())
     return sessions[lo:hi]
+
+
+def session_labels(calendar_name: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
+    """Sessions from ``start`` to ``end`` inclusive as midnight-UTC timestamps (ns)."""
+    return sessions_in_range(calendar_name, _naive(start), _naive(end)).tz_localize("UTC")
+
+
+def bar_labels(
+    calendar_name: str, resolution: str | Resolution, start: pd.Timestamp, end: pd.Timestamp
+) -> pd.DatetimeIndex:
+    """Labels of bars of ``resolution`` whose start lies in ``[start, end]`` (UTC, ns)."""
+    res = parse_resolution(resolution)
+    if not res.is_intraday:
+        return session_labels(calendar_name, start, end)
+    start = to_utc(start)
+    end = to_utc(end)
+    cal = get_calendar(calendar_name, start, end)
+    step = res.nominal_seconds * 1_000_000_000
+    if calendar_name == "24/7":
+        first = -(-start.value // step) * step
+        values = np.arange(first, end.value + 1, step, dtype=np.int64)
+        return pd.DatetimeIndex(values.view("datetime64[ns]")).tz_localize("UTC")
+    sched = cal.schedule.loc[_naive(start) - pd.Timedelta(days=1) : _naive(end)]
+    opens = sched["open"].dt.tz_convert("UTC").astype("datetime64[ns, UTC]").array.asi8
+    closes = sched["close"].dt.tz_convert("UTC").astype("datetime64[ns, UTC]").array.asi8
+    counts = -(-(closes - opens) // step)  # bars per session, last one truncated at the close
+    offsets = np.arange(counts.sum(), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    values = np.repeat(opens, counts) + offsets * step
+    values = values[(values >= start.value) & (values <= end.value)]
+    return pd.DatetimeIndex(values.view("datetime64[ns]")).tz_localize("UTC")

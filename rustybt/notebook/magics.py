@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import ast
 import os
-import sys
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -36,8 +35,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Bool, Int, Unicode, observe
 
-from rustybt import errors
-from rustybt.notebook import reprs
+from rustybt import _html, errors
 
 __all__ = ["RustyBTMagics", "load_ipython_extension", "unload_ipython_extension"]
 
@@ -395,7 +393,7 @@ class RustyBTMagics(Magics):
             ("max candles", str(self.max_candles)),
             ("rustybt", __version__),
         ]
-        return reprs.HTMLView(
+        return _html.HTMLView(
             "RustyBT settings",
             rows,
             note="Change with %config RustyBTMagics.catalog_root = '/path' or "
@@ -424,7 +422,7 @@ class RustyBTMagics(Magics):
         )
         from IPython.display import HTML, display
 
-        display(HTML(reprs.pipeline_result_html(result)))
+        display(HTML(_html.pipeline_result_html(result)))
         if args.out:
             self.shell.user_ns[args.out] = result
             return None
@@ -479,51 +477,25 @@ def _cell_line(exc: BaseException) -> int | None:
 
 # --- extension hooks -------------------------------------------------------------------------------------
 
-# types whose HTML the extension supplies (they have no _repr_html_ of their own, or one of another style)
-_FORMATTED_TYPES: tuple[tuple[str, str, str], ...] = (
-    ("rustybt.data.validation", "ValidationReport", "validation_report_html"),
-    ("rustybt.data.cache", "CacheStats", "cache_html"),
-    ("rustybt.data.cache", "CacheManager", "cache_html"),
-    ("rustybt.data.readers.continuous_futures", "ContinuousFuture", "continuous_future_html"),
-)
-
 
 def load_ipython_extension(ipython: Any) -> None:
-    """``%load_ext rustybt``: register the magics, their settings and the HTML formatters."""
+    """``%load_ext rustybt``: register the magics and their settings.
+
+    No HTML formatters are registered: every RustyBT object renders itself with :mod:`rustybt._html` from its own
+    ``_repr_html_``, so a view looks the same whether or not the extension is loaded.
+    """
     magics = RustyBTMagics(shell=ipython)
     ipython.register_magics(magics)
     if all(type(c) is not RustyBTMagics for c in ipython.configurables):
         ipython.configurables.append(magics)
     else:
         ipython.configurables[:] = [c for c in ipython.configurables if type(c) is not RustyBTMagics] + [magics]
-    html = ipython.display_formatter.formatters["text/html"]
-    for module, name, builder in _FORMATTED_TYPES:
-        html.for_type_by_name(module, name, getattr(reprs, builder))
-    for module, name, builder in _pipeline_formatters():
-        html.for_type_by_name(module, name, builder)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    """``%unload_ext rustybt``: remove the magics and formatters."""
+    """``%unload_ext rustybt``: remove the magics."""
     manager = ipython.magics_manager
     for kind in ("line", "cell"):
         manager.magics[kind].pop("rustybt", None)
     manager.registry.pop("RustyBTMagics", None)
     ipython.configurables[:] = [c for c in ipython.configurables if type(c) is not RustyBTMagics]
-    html = ipython.display_formatter.formatters["text/html"]
-    for module, name, _ in (*_FORMATTED_TYPES, *_pipeline_formatters()):
-        html.deferred_printers.pop((module, name), None)
-        cls = _loaded_class(module, name)
-        if cls is not None:
-            html.type_printers.pop(cls, None)
-
-
-def _pipeline_formatters() -> list[tuple[str, str, Callable[[Any], str]]]:
-    from rustybt.notebook import pipeline_support
-
-    return pipeline_support.html_formatters()
-
-
-def _loaded_class(module: str, name: str) -> Any:
-    mod = sys.modules.get(module)
-    return getattr(mod, name, None) if mod is not None else None

@@ -290,7 +290,7 @@ def coverage_heatmap(bundle: Any, *, bucket: str | None = None, max_buckets: int
     """
     import plotly.graph_objects as go
 
-    from rustybt.data.readers.grid import bar_labels
+    from rustybt.calendars import bar_labels
 
     bundle = _bundle_of(bundle)
     labels = bar_labels(bundle.calendar_name, bundle.resolution, bundle.start, bundle.end)

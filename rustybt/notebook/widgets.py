@@ -23,9 +23,10 @@ import ipywidgets as ipw
 import pandas as pd
 import polars as pl
 
+from rustybt import _html
 from rustybt.data.resolution import RESOLUTIONS, parse_resolution
 from rustybt.errors import RustyBTError
-from rustybt.notebook import plots, reprs
+from rustybt.notebook import plots
 
 __all__ = ["AUTO", "BundleBrowser", "PipelineExplorer"]
 
@@ -284,7 +285,7 @@ class BundleBrowser(ipw.VBox):
         self.error = message
         self.figure = None
         self.bars = None
-        self.status.value = reprs.error_html("Nothing to show", message)
+        self.status.value = _html.error_html("Nothing to show", message)
         self.table.value = ""
         _show(self.chart, None)
 
@@ -304,13 +305,13 @@ class BundleBrowser(ipw.VBox):
             figure = plots.candlestick_figure(bundle, bars, resolution)
         except (RustyBTError, ValueError) as exc:
             self._fail(_message(exc))
-            self.quality.value = reprs.validation_summary_html(bundle.report, symbol)
+            self.quality.value = _html.validation_summary_html(bundle.report, symbol)
             return
         self.error = None
         self.figure, self.bars = figure, bars
-        self.status.value = reprs.bars_caption_html(bundle.name, symbol, resolution, bars.height)
-        self.table.value = reprs.bars_html(bars, limit=_TABLE_ROWS)
-        self.quality.value = reprs.validation_summary_html(bundle.report, symbol)
+        self.status.value = _html.bars_caption_html(bundle.name, symbol, resolution, bars.height)
+        self.table.value = _html.bars_html(bars, limit=_TABLE_ROWS)
+        self.quality.value = _html.validation_summary_html(bundle.report, symbol)
         _show(self.chart, figure)
 
 
@@ -446,11 +447,11 @@ class PipelineExplorer(ipw.VBox):
             section = section.dropna().sort_values(ascending=False, kind="stable")
         except (RustyBTError, ValueError) as exc:
             self.error = _message(exc)
-            self.table.value = reprs.error_html("Nothing to show", self.error)
+            self.table.value = _html.error_html("Nothing to show", self.error)
             return
         self.error = None
         self.top = section.head(self.top_n)
         self.bottom = section.tail(self.top_n).iloc[::-1]
-        self.table.value = reprs.ranking_html(column, date, self.top, self.bottom, total=len(section))
+        self.table.value = _html.ranking_html(column, date, self.top, self.bottom, total=len(section))
         _show(self.histogram_out, self.histogram)
         _show(self.timeseries_out, self.timeseries)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from html import escape
-
 from rustybt.pipeline.domain import GENERIC, Domain, infer_domain
 from rustybt.pipeline.errors import UnsupportedPipelineOutput
 from rustybt.pipeline.filters import Filter
@@ -144,20 +142,9 @@ class Pipeline:
         return f"Pipeline({{{cols}}}{screen}{domain})"
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td><code>{escape(name)}</code></td><td>{escape(type(term).__name__)}</td>"
-            f"<td>{escape(str(term.dtype))}</td><td><code>{escape(repr(term))}</code></td></tr>"
-            for name, term in self._columns.items()
-        )
-        screen = escape(repr(self._screen)) if self._screen is not None else "<i>none (all assets alive)</i>"
-        return (
-            '<div class="rustybt-pipeline">'
-            f"<p><b>Pipeline</b> &mdash; {len(self._columns)} column(s), domain {escape(repr(self._domain))}</p>"
-            '<table class="rustybt-table"><thead><tr><th>column</th><th>term</th><th>dtype</th><th>expression</th>'
-            f"</tr></thead><tbody>{rows}</tbody></table>"
-            f"<p>screen: <code>{screen}</code></p>"
-            f"<details><summary>graph</summary>{self.show_graph()}</details></div>"
-        )
+        from rustybt._html import pipeline_html  # the same view with or without %load_ext rustybt
+
+        return pipeline_html(self)
 
 
 def _check_computable(name: str, term: Term) -> None:

@@ -1,4 +1,4 @@
-"""HTML reprs: content, escaping, determinism, bounded size, one stylesheet per output."""
+"""HTML reprs (rustybt._html): content, escaping, determinism, bounded size, one stylesheet per output."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from rustybt.assets import Equity, Future
 from rustybt.data.catalog import VerifyReport
 from rustybt.data.catalog.manifest import VerifyProblem
 from rustybt.data.validation import ValidationConfig, validate_bars
-from rustybt.notebook import reprs
+from rustybt import _html
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
 
@@ -34,7 +34,7 @@ def _rows(html: str) -> int:
 
 
 def test_stylesheet_is_scoped():
-    css = reprs.stylesheet()
+    css = _html.stylesheet()
     selectors = [s.strip() for block in re.findall(r"([^{}]+)\{", css) for s in block.split(",")]
     selectors = [s for s in selectors if s and not s.startswith("/*")]
     assert selectors and all(s.startswith(".rbt") for s in selectors), selectors
@@ -96,7 +96,7 @@ def test_bundle_html(sample_catalog):
     ):
         assert text in html, text
     # 30 assets, at most MAX_ROWS rows shown, the rest counted
-    assert f"... {30 - reprs.MAX_ROWS:,} more" in html
+    assert f"... {30 - _html.MAX_ROWS:,} more" in html
     # deterministic: the same HTML from the object twice, and from a second handle on the same ingestion
     assert html == bundle._repr_html_() == sample_catalog.bundle("sample")._repr_html_()
 
@@ -182,20 +182,20 @@ def test_validation_report_html_groups_by_rule_and_is_bounded():
         now=datetime(2020, 1, 1, tzinfo=UTC),
     )
     assert report.error_count >= 500
-    html = _check(reprs.validation_report_html(report))
+    html = _check(_html.validation_report_html(report))
     assert "&lt;B&amp;&gt;" in html and "<B&>" not in html
     assert "&lt;evil&gt;&amp;.csv:2" in html
     for rule in report.counts():
         assert rule in html
     # a few examples per rule, never all 500
     assert _rows(html) < 80
-    assert html == reprs.validation_report_html(report)
+    assert html == _html.validation_report_html(report)
 
 
 def test_validation_report_html_without_violations():
     frame = _bad_frame("OK", 3).with_columns(pl.lit(11.0).alias("high"), pl.lit(9.0).alias("low"))
     _, report = validate_bars(frame, calendar=None, now=datetime(2020, 1, 1, tzinfo=UTC))
-    html = _check(reprs.validation_report_html(report))
+    html = _check(_html.validation_report_html(report))
     assert "No violations in 3 rows" in html and "ok" in html
 
 
@@ -207,7 +207,7 @@ def test_verify_report_html():
     )
     html = _check(bad._repr_html_())
     assert "50 problem(s)" in html and "&lt;changed&gt;" in html
-    assert f"... {50 - reprs.MAX_ROWS} more" in html
+    assert f"... {50 - _html.MAX_ROWS} more" in html
 
 
 def test_verify_report_of_a_real_bundle(sample_catalog):
@@ -222,13 +222,13 @@ def test_cache_html():
     cache.put(cache.make_key("a"), np.arange(100.0))
     cache.get(cache.make_key("a"))
     cache.get(cache.make_key("missing"))
-    html = _check(reprs.cache_html(cache))
+    html = _check(_html.cache_html(cache))
     assert "hit rate" in html and "50.0%" in html and "memory only" in html
-    assert _check(reprs.cache_html(cache.stats)).count("hit rate") == 1
+    assert _check(_html.cache_html(cache.stats)).count("hit rate") == 1
 
 
 def test_error_html_escapes():
-    html = _check(reprs.error_html("Oops", "bad <input>", hint="do & retry"))
+    html = _check(_html.error_html("Oops", "bad <input>", hint="do & retry"))
     assert "bad &lt;input&gt;" in html and "do &amp; retry" in html
 
 
@@ -242,11 +242,11 @@ def _result() -> pd.DataFrame:
 
 def test_pipeline_result_html():
     result = _result()
-    html = _check(reprs.pipeline_result_html(result))
+    html = _check(_html.pipeline_result_html(result))
     assert "1,200" in html and "2014-01-02 .. 2014-02-12" in html and ">40<" in html
     assert "momentum" in html and "S00" in html and "true" in html
     assert f"... {1200 - 10:,} more" in html
-    assert html == reprs.pipeline_result_html(result)
+    assert html == _html.pipeline_result_html(result)
 
 
 def test_pipeline_html_is_duck_typed():
@@ -262,13 +262,13 @@ def test_pipeline_html_is_duck_typed():
         columns = {"sma<10>": Term("SimpleMovingAverage(<close>, 10)"), "x": Term("Returns(5)")}
         screen = Term("AverageDollarVolume(20).top(10)")
 
-    html = _check(reprs.pipeline_html(FakePipeline()))
+    html = _check(_html.pipeline_html(FakePipeline()))
     assert "sma&lt;10&gt;" in html and "SimpleMovingAverage(&lt;close&gt;, 10)" in html
     assert "top(10)" in html and "2 columns" in html
 
 
 def test_html_view():
-    view = reprs.HTMLView("Settings", [("a<", 1), ("b", "x&y")], note="n")
+    view = _html.HTMLView("Settings", [("a<", 1), ("b", "x&y")], note="n")
     assert "a&lt;" in _check(view._repr_html_()) and "x&amp;y" in view._repr_html_()
     assert repr(view).splitlines()[0] == "Settings"
 
@@ -283,11 +283,13 @@ def test_html_view():
     ],
 )
 def test_fmt_ts(value, text):
-    assert reprs.fmt_ts(value) == text
+    assert _html.fmt_ts(value) == text
 
 
-def test_fmt_bytes():
-    assert [reprs.fmt_bytes(n) for n in (12, 2048, 3 * 2**20)] == ["12 B", "2.0 KiB", "3.0 MiB"]
+def test_byte_counts_use_the_shared_formatter():
+    from rustybt._html.templates import format_bytes
+
+    assert [format_bytes(n) for n in (12, 2048, 3 * 2**20)] == ["12 B", "2.0 KiB", "3.0 MiB"]
 
 
 def test_real_pipeline_and_result_html(sample_catalog):
@@ -303,11 +305,11 @@ def test_real_pipeline_and_result_html(sample_catalog):
         {"ret": Returns(window_length=5), "close": EquityPricing.close.latest},
         screen=AverageDollarVolume(window_length=5).top(3),
     )
-    html = _check(reprs.pipeline_html(pipe))
+    html = _check(_html.pipeline_html(pipe))
     assert "Returns" in html and "<svg" in html and "Term graph" in html and "2 columns" in html
-    assert html == reprs.pipeline_html(pipe)
+    assert html == _html.pipeline_html(pipe)
     result = pipeline_support.run(pipe, sample_catalog.bundle("sample"), start="2013-03-01", end="2013-03-08")
-    out = _check(reprs.pipeline_result_html(result))
+    out = _check(_html.pipeline_result_html(result))
     assert "2013-03-01 .. 2013-03-08" in out and f"{len(result):,}" in out and ">3<" in out
 
 
@@ -319,7 +321,7 @@ def test_continuous_future_html(tmp_path):
     register_sample(catalog)
     catalog.ingest("sample_futures", progress=False)
     xf = catalog.data_portal("sample_futures").continuous_future("XF", adjustment=None)
-    html = _check(reprs.continuous_future_html(xf))
+    html = _check(_html.continuous_future_html(xf))
     for text in ("Continuous future XF", "Chain (6 contracts)", "XFH14", "XFQ14", "Rolls (5)", "2014-03-12", "raw"):
         assert text in html, text
-    assert html == reprs.continuous_future_html(xf)
+    assert html == _html.continuous_future_html(xf)

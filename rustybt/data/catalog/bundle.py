@@ -281,7 +281,7 @@ class Bundle:
         )
 
     def _repr_html_(self) -> str:
-        from rustybt.notebook.reprs import bundle_html
+        from rustybt._html import bundle_html
 
         return bundle_html(self)
 

@@ -369,7 +369,7 @@ class Catalog:
         return f"Catalog({str(self.root)!r}, {len(names)} bundle(s): {', '.join(names) or 'none'})"
 
     def _repr_html_(self) -> str:
-        from rustybt.notebook.reprs import catalog_html
+        from rustybt._html import catalog_html
 
         return catalog_html(self)
 

@@ -111,7 +111,7 @@ class Ingestion:
         )
 
     def _repr_html_(self) -> str:
-        from rustybt.notebook.reprs import ingestion_html
+        from rustybt._html import ingestion_html
 
         return ingestion_html(self)
 

@@ -128,6 +128,6 @@ class VerifyReport:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        from rustybt.notebook.reprs import verify_report_html
+        from rustybt._html import verify_report_html
 
         return verify_report_html(self)

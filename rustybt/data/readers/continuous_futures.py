@@ -38,7 +38,6 @@ Only daily bundles are supported.
 
 from __future__ import annotations
 
-import html
 import logging
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -233,21 +232,9 @@ class ContinuousFuture:
         )
 
     def _repr_html_(self) -> str:
-        chain = self.chain
-        rows = [
-            ("root symbol", self.root_symbol),
-            ("offset", str(self.offset)),
-            ("roll", self.roll),
-            ("adjustment", str(self.adjustment)),
-            ("bundle", f"{self.portal.bundle.name} @ {self.portal.bundle.ingestion_id}"),
-            ("contracts", f"{len(chain)}: {', '.join(f.symbol for f in chain)}"),
-            ("first expiry", _day(chain[0].expiration_date)),
-            ("last expiry", _day(chain[-1].expiration_date)),
-        ]
-        cell = "style='text-align:left'"
-        body = "".join(f"<tr><th {cell}>{html.escape(k)}</th><td {cell}>{html.escape(v)}</td></tr>" for k, v in rows)
-        caption = html.escape(f"ContinuousFuture {self.root_symbol}")
-        return f"<table class='rustybt-continuous-future'><caption>{caption}</caption>{body}</table>"
+        from rustybt._html import continuous_future_html  # the same view with or without %load_ext rustybt
+
+        return continuous_future_html(self)
 
     # --- chain -----------------------------------------------------------------------------------------------
     @cached_property
@@ -466,7 +453,3 @@ def _alive(contract: Future, label: int) -> bool:
     start = _ns(contract.start_date) if contract.start_date is not None else np.iinfo(np.int64).min
     end = _ns(contract.end_date)
     return start <= label <= end and label < _ns(contract.auto_close_date)
-
-
-def _day(value: pd.Timestamp | None) -> str:
-    return "" if value is None else str(pd.Timestamp(value).date())

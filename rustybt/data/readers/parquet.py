@@ -11,12 +11,11 @@ import pandas as pd
 import polars as pl
 
 from rustybt import _pages, _warmup
-from rustybt.calendars import get_calendar
+from rustybt.calendars import bar_labels, get_calendar
 from rustybt.data.catalog.bundle import Bundle
 from rustybt.data.readers import _dense
 from rustybt.data.readers._scatter import place_bars
 from rustybt.data.readers.base import OHLCV_FIELDS, BarReader
-from rustybt.data.readers.grid import bar_labels
 from rustybt.data.resolution import parse_resolution
 from rustybt.data.schema import TIMESTAMP_DTYPE
 from rustybt.errors import NoDataAfterDate, NoDataBeforeDate, NoDataForSid, NoDataOnDate

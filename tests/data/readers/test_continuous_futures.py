@@ -371,7 +371,7 @@ def test_continuous_future_is_a_hashable_value_with_reprs(portal):
     assert {a: 1}[b] == 1
     assert repr(a) == "ContinuousFuture('TF', offset=0, roll='volume', adjustment='add', bundle='tf')"
     page = a._repr_html_()
-    assert page.startswith("<table") and "TFG24, TFH24, TFJ24" in page and "volume" in page
+    assert page.startswith('<div class="rbt ') and "TFG24, TFH24, TFJ24" in page and "volume" in page
     assert a.history(S[29], 3, "close").name == a
 
 
