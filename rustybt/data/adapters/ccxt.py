@@ -58,18 +58,15 @@ import asyncio
 import contextvars
 import difflib
 import email.utils
-import http
 import json
 import logging
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
-from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl, urlsplit
 
 import pandas as pd
 import polars as pl
@@ -80,7 +77,7 @@ from rustybt.data.resolution import RESOLUTIONS, parse_resolution
 from rustybt.data.schema import ADAPTER_COLUMNS, TIMESTAMP_DTYPE, VALUE_COLUMNS
 from rustybt.errors import AdapterError, AuthenticationError, InvalidArgument, RateLimitError, SymbolNotFound
 
-__all__ = ["MARKET_TYPES", "CCXTAdapter", "ReplayTransport"]
+__all__ = ["MARKET_TYPES", "CCXTAdapter"]
 
 log = logging.getLogger(__name__)
 
@@ -708,113 +705,3 @@ def _bars_frame(rows: Sequence[Sequence[Any]], symbol: str, resolution: str, now
     if not parse_resolution(resolution).is_intraday:  # a day, week or month: its first day at midnight UTC
         frame = frame.with_columns(pl.col("timestamp").dt.truncate(_DURATION[resolution]))
     return frame.select(ADAPTER_COLUMNS)
-
-
-# --- offline replay ------------------------------------------------------------------------------------------
-
-
-class ReplayTransport:
-    """Serves recorded HTTP responses to a ccxt exchange in place of its transport (``exchange.fetch``).
-
-    Everything above the transport is ccxt's own code: signing, request building, ``handle_errors`` (the
-    exchange's error mapping), ``parse_ohlcv``. Used by the offline tests and the benchmark; handy for demos.
-
-    Parameters
-    ----------
-    exchange
-        A ``ccxt.async_support`` exchange object.
-    interactions
-        Recorded exchanges, served in order: ``{"request": {"method": "GET", "path": "/api/v3/klines",
-        "params": {"symbol": "BTCUSDT", "startTime": "1704067200000"}}, "response": {"status": 200,
-        "headers": {...}, "body": <JSON value or text>}}``. A request matches when method and path are equal and
-        its query holds every recorded param. ``"times": n`` serves an interaction n times (0: forever). A
-        response ``{"error": "RequestTimeout"}`` raises that ccxt error, as the transport does on a network
-        failure.
-    handler
-        ``handler(method, path, params)`` -> a response dict (as above) or None; asked when no recorded
-        interaction matches (generated responses).
-    latency
-        Seconds to wait before each response (``asyncio.sleep``).
-
-    Attributes
-    ----------
-    requests
-        Every request served: ``{"method", "url", "path", "params"}``.
-    """
-
-    def __init__(
-        self,
-        exchange: Any,
-        interactions: Iterable[Mapping[str, Any]] = (),
-        *,
-        handler: Callable[[str, str, dict[str, str]], Mapping[str, Any] | None] | None = None,
-        latency: float = 0.0,
-    ) -> None:
-        self.exchange = exchange
-        self.interactions = [dict(i) for i in interactions]
-        self._served = [0] * len(self.interactions)
-        self.handler = handler
-        self.latency = latency
-        self.requests: list[dict[str, Any]] = []
-
-    @classmethod
-    def from_file(cls, exchange: Any, path: str | Path, **kwargs: Any) -> ReplayTransport:
-        """Interactions from a JSON file: a list, or an object with an ``"interactions"`` list."""
-        data = json.loads(Path(path).read_text())
-        return cls(exchange, data["interactions"] if isinstance(data, dict) else data, **kwargs)
-
-    def install(self) -> ReplayTransport:
-        """Replace the exchange's transport with this replayer; returns self."""
-        self.exchange.fetch = self.fetch
-        return self
-
-    def pending(self) -> list[Mapping[str, Any]]:
-        """Recorded interactions never served (those with a fixed count)."""
-        return [i for i, n in zip(self.interactions, self._served, strict=True) if n == 0 and i.get("times", 1) != 0]
-
-    def _match(self, method: str, path: str, params: Mapping[str, str]) -> Mapping[str, Any] | None:
-        for k, item in enumerate(self.interactions):
-            request = item.get("request", {})
-            if request.get("method", "GET").upper() != method.upper() or request.get("path") != path:
-                continue
-            if any(params.get(key) != str(value) for key, value in (request.get("params") or {}).items()):
-                continue
-            times = int(item.get("times", 1))
-            if times and self._served[k] >= times:
-                continue
-            self._served[k] += 1
-            return item["response"]
-        return self.handler(method, path, dict(params)) if self.handler is not None else None
-
-    async def fetch(self, url: str, method: str = "GET", headers: Any = None, body: Any = None) -> Any:
-        """The transport: what ``Exchange.fetch`` does after the socket, with a recorded response."""
-        import ccxt
-
-        ex = self.exchange
-        if self.latency:
-            await asyncio.sleep(self.latency)
-        parts = urlsplit(url)
-        params = dict(parse_qsl(parts.query, keep_blank_values=True))
-        self.requests.append({"method": method, "url": url, "path": parts.path, "params": params})
-        response = self._match(method, parts.path, params)
-        if response is None:
-            raise LookupError(f"ReplayTransport: no recorded response for {method} {url}")
-        if "error" in response:
-            raise getattr(ccxt, response["error"])(" ".join([ex.id, method, url]))
-        status = int(response.get("status", 200))
-        reason = response.get("reason") or http.HTTPStatus(status).phrase
-        response_headers = dict(response.get("headers") or {"Content-Type": "application/json"})
-        payload = response.get("body", "")
-        text = payload if isinstance(payload, str) else json.dumps(payload)
-        request_headers = ex.prepare_request_headers(headers)
-        text = ex.on_rest_response(status, reason, url, method, response_headers, text, request_headers, body)
-        json_response = ex.parse_json(text)
-        if ex.enableLastHttpResponse:
-            ex.last_http_response = text
-        if ex.enableLastResponseHeaders:
-            ex.last_response_headers = response_headers
-        if ex.enableLastJsonResponse:
-            ex.last_json_response = json_response
-        ex.handle_errors(status, reason, url, method, response_headers, text, json_response, request_headers, body)
-        ex.handle_http_status_code(status, reason, url, method, text)
-        return json_response if json_response is not None else text

@@ -20,9 +20,10 @@ from rustybt import Catalog
 from rustybt.assets import CryptoPerpetual, CryptoSpot
 from rustybt.data import bundles
 from rustybt.data.adapters.base import adapter_from_config
-from rustybt.data.adapters.ccxt import CCXTAdapter, ReplayTransport
+from rustybt.data.adapters.ccxt import CCXTAdapter
 from rustybt.data.adapters.csv import CSVAdapter
 from rustybt.errors import AdapterError, IngestionError, ValidationError
+from rustybt.testing import ReplayTransport
 
 RESOURCES = Path(__file__).parents[2] / "resources" / "ccxt"
 T0 = pd.Timestamp("2024-01-01", tz="UTC")

@@ -24,7 +24,7 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from rustybt.data.adapters.ccxt import CCXTAdapter, ReplayTransport, _bars_frame, _decimal_text
+from rustybt.data.adapters.ccxt import CCXTAdapter, _bars_frame, _decimal_text
 from rustybt.data.adapters.network import TransientError
 from rustybt.errors import (
     AdapterError,
@@ -34,6 +34,7 @@ from rustybt.errors import (
     ResolutionError,
     SymbolNotFound,
 )
+from rustybt.testing import ReplayTransport
 
 RESOURCES = Path(__file__).parents[2] / "resources" / "ccxt"
 T0 = pd.Timestamp("2024-01-01", tz="UTC")
