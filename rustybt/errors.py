@@ -164,3 +164,39 @@ class InvalidArgument(RustyBTError, ValueError):
 
 
 __all__ += ["InvalidArgument"]
+
+
+# --- strategy layer (backtests) --------------------------------------------------------------------------
+
+
+class InvalidOrder(RustyBTError, ValueError):
+    """An order the simulation refuses: a non-finite amount, an unknown asset, a bad limit or stop price."""
+
+
+class CannotOrderDelistedAsset(InvalidOrder):
+    """An order for an asset outside its trading dates (not yet listed, or stopped trading)."""
+
+
+class TradingControlViolation(RustyBTError):
+    """An order or the account broke a control set with ``set_long_only``, ``set_max_leverage`` ... ."""
+
+
+class PipelineNotAttached(RustyBTError, KeyError):
+    """``pipeline_output(name)`` for a name no ``attach_pipeline`` call registered."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class AlgorithmError(RustyBTError):
+    """User code raised during a backtest; the message names the bar time and the user's file and line.
+    The original exception is ``__cause__``."""
+
+    def __init__(self, message: str, *, dt: object = None, location: str | None = None) -> None:
+        super().__init__(message)
+        self.dt = dt
+        self.location = location
+
+
+__all__ += ["AlgorithmError", "CannotOrderDelistedAsset", "InvalidOrder", "PipelineNotAttached"]
+__all__ += ["TradingControlViolation"]
