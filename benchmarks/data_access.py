@@ -28,7 +28,7 @@ from _data import WORK, daily_csvdir, minute_csvs, table
 
 from rustybt import Catalog
 from rustybt.data.adapters.csv import CSVAdapter
-from rustybt.data.readers import ParquetBarReader
+from rustybt.data.readers import DataPortal, ParquetBarReader
 from rustybt.data.resolution import parse_resolution
 
 ZIPLINE_PY = Path(__file__).parent / ".venv-zipline" / "bin" / "python"
@@ -103,7 +103,7 @@ def raw_arrays_rows(label: str, bundle) -> list[dict]:
 
 
 def history_rows(label: str, catalog: Catalog, name: str, steps: int, frequency: str) -> tuple[list[dict], list]:
-    portal = catalog.data_portal(name)
+    portal = DataPortal.from_catalog(catalog, name)
     asset = portal.asset_finder.retrieve_asset(portal.bundle.sids[0])
     labels = portal._label_index
     dts = list(labels[25 : 25 + steps])

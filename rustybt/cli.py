@@ -197,7 +197,9 @@ def _demo_extras(catalog) -> None:
     from rustybt.pipeline.data import EquityPricing
     from rustybt.pipeline.factors import RSI, Returns, SimpleMovingAverage
 
-    portal = catalog.data_portal("sample")
+    from rustybt.data.readers import DataPortal
+
+    portal = DataPortal.from_catalog(catalog, "sample")
     print("\nDataPortal: AAPL closes for the 5 sessions to 2014-06-10, adjusted as of 2014-06-10:")
     print(portal.get_history_window(["AAPL"], "2014-06-10", 5, "1d", "close").round(4).to_string())
     returns = Returns(window_length=20)

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from rustybt.assets import Equity
+from rustybt.data.readers import DataPortal
 from rustybt.errors import InvalidArgument, NoDataForRange, ResolutionError, SymbolNotFound
 from rustybt.notebook import plots
 
@@ -35,7 +36,7 @@ def test_candlestick_matches_the_csv(sample_catalog, sample_csv):
 
 
 def test_candlestick_from_a_data_portal(sample_catalog):
-    portal = sample_catalog.data_portal("sample")
+    portal = DataPortal.from_catalog(sample_catalog, "sample")
     fig = plots.candlestick(portal, "MSFT", "2014-01-01", "2014-01-31")
     assert fig.layout.meta["candles"] == 21 and fig.layout.meta["symbol"] == "MSFT"
 

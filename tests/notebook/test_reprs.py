@@ -10,11 +10,12 @@ import pandas as pd
 import polars as pl
 import pytest
 
+from rustybt import _html
 from rustybt.assets import Equity, Future
 from rustybt.data.catalog import VerifyReport
 from rustybt.data.catalog.manifest import VerifyProblem
+from rustybt.data.readers import DataPortal
 from rustybt.data.validation import ValidationConfig, validate_bars
-from rustybt import _html
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
 
@@ -320,7 +321,7 @@ def test_continuous_future_html(tmp_path):
     catalog = Catalog(root=tmp_path / "cat")
     register_sample(catalog)
     catalog.ingest("sample_futures", progress=False)
-    xf = catalog.data_portal("sample_futures").continuous_future("XF", adjustment=None)
+    xf = DataPortal.from_catalog(catalog, "sample_futures").continuous_future("XF", adjustment=None)
     html = _check(_html.continuous_future_html(xf))
     for text in ("Continuous future XF", "Chain (6 contracts)", "XFH14", "XFQ14", "Rolls (5)", "2014-03-12", "raw"):
         assert text in html, text

@@ -226,12 +226,6 @@ class Catalog:
             **options,
         )
 
-    def data_portal(self, name: str, ingestion: str | None = None, **kwargs: Any):
-        """A :class:`~rustybt.data.readers.DataPortal` over bundle ``name``, pinned to its live ingestion."""
-        from rustybt.data.readers.data_portal import DataPortal
-
-        return DataPortal(self.bundle(name, ingestion), **kwargs)
-
     def ingestions(self, name: str) -> list[IngestionRecord]:
         """Ingestions of bundle ``name``, oldest first."""
         self.store.get_bundle(name)

@@ -1,23 +1,40 @@
-"""Bar readers, adjustments, history and the DataPortal."""
+"""Bar readers, adjustments, history and the DataPortal.
 
-from rustybt.data.readers.adjustments import AdjustmentReader
-from rustybt.data.readers.base import BarReader
-from rustybt.data.readers.continuous_futures import ContinuousFuture, continuous_future, current_chain
-from rustybt.data.readers.data_portal import DataPortal
-from rustybt.data.readers.dispatch import AssetDispatchBarReader
-from rustybt.data.readers.history import HistoryLoader
-from rustybt.data.readers.parquet import ParquetBarReader, ParquetDailyBarReader, ParquetMinuteBarReader
+The names load on first use (PEP 562), so importing one module of this package (e.g. the :class:`BarReader`
+protocol in :mod:`~rustybt.data.readers.base`, which the legacy store readers implement) does not load the whole
+data-access layer.
+"""
 
-__all__ = [
-    "AdjustmentReader",
-    "AssetDispatchBarReader",
-    "BarReader",
-    "ContinuousFuture",
-    "DataPortal",
-    "HistoryLoader",
-    "ParquetBarReader",
-    "ParquetDailyBarReader",
-    "ParquetMinuteBarReader",
-    "continuous_future",
-    "current_chain",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "AdjustmentReader": "adjustments",
+    "AssetDispatchBarReader": "dispatch",
+    "BarReader": "base",
+    "ContinuousFuture": "continuous_futures",
+    "DataPortal": "data_portal",
+    "HistoryLoader": "history",
+    "ParquetBarReader": "parquet",
+    "ParquetDailyBarReader": "parquet",
+    "ParquetMinuteBarReader": "parquet",
+    "continuous_future": "continuous_futures",
+    "current_chain": "continuous_futures",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -60,6 +60,17 @@ class DataPortal:
         self._history_loader: HistoryLoader | None = None
         self._clock: pd.Timestamp | None = None
 
+    @classmethod
+    def from_catalog(
+        cls, catalog: Any, name: str, ingestion: str | None = None, *, cache: Any | None = None
+    ) -> DataPortal:
+        """A portal over bundle ``name`` of ``catalog``, pinned to its live ingestion (or ``ingestion``).
+
+        The same as ``DataPortal(catalog.bundle(name, ingestion), cache=cache)``. It lives here, not on the catalog,
+        because the catalog sits below the readers (arrows point down: see DESIGN.md).
+        """
+        return cls(catalog.bundle(name, ingestion), cache=cache)
+
     # --- identity ------------------------------------------------------------------------------------------
     @property
     def asset_finder(self):

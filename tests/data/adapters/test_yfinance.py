@@ -47,6 +47,7 @@ from rustybt import Catalog
 from rustybt.data.adapters import YFinanceAdapter
 from rustybt.data.adapters import yfinance as yf_adapter
 from rustybt.data.adapters.base import ADJUSTMENT_SCHEMA, adapter_class
+from rustybt.data.readers import DataPortal
 from rustybt.errors import (
     AdapterError,
     AuthenticationError,
@@ -404,7 +405,7 @@ def test_catalog_history_window_from_this_adapter_matches_plain_pandas(yahoo, tm
     catalog.register("yahoo", adapter=yfa, symbols=["AAPL"], start_date=START, end_date=END)
     ingestion = catalog.ingest("yahoo", progress=False, adapter=yfa)
     assert ingestion.rows == len(read_csv(RAW_CSV))
-    portal = catalog.data_portal("yahoo")
+    portal = DataPortal.from_catalog(catalog, "yahoo")
     aapl = portal.asset_finder.lookup_symbol("AAPL")
     assert aapl.exchange == "NMS" and aapl.asset_name == "Apple Inc."
 

@@ -20,7 +20,7 @@ from rustybt.assets import Future
 from rustybt.data.adapters import FuturesCSVAdapter
 from rustybt.data.adapters.base import adapter_from_config
 from rustybt.data.adapters.csv import CSVAdapter
-from rustybt.data.readers import ContinuousFuture, continuous_future, current_chain
+from rustybt.data.readers import ContinuousFuture, DataPortal, continuous_future, current_chain
 from rustybt.errors import (
     DataFormatError,
     IngestionError,
@@ -112,7 +112,7 @@ def family_portal(tmp_path_factory):
     catalog = Catalog(root=root / "catalog")
     catalog.register("tf", adapter=FuturesCSVAdapter(write_family(root / "src")), calendar="XNYS")
     catalog.ingest("tf", progress=False)
-    return catalog.data_portal("tf")
+    return DataPortal.from_catalog(catalog, "tf")
 
 
 @pytest.fixture
@@ -422,7 +422,7 @@ def test_intraday_bundle_is_refused(tmp_path):
     catalog.register("h", adapter=CSVAdapter(path, resolution="1h", asset_class="future"), calendar="24/7")
     catalog.ingest("h", progress=False)
     with pytest.raises(ResolutionError, match="daily"):
-        continuous_future(catalog.data_portal("h"), "TF")
+        continuous_future(DataPortal.from_catalog(catalog, "h"), "TF")
 
 
 # --- the shipped sample --------------------------------------------------------------------------------------
@@ -435,7 +435,7 @@ def sample_portal(tmp_path_factory):
     catalog = Catalog(root=tmp_path_factory.mktemp("sample-futures"))
     register_sample(catalog)
     catalog.ingest("sample_futures", progress=False)
-    return catalog.data_portal("sample_futures")
+    return DataPortal.from_catalog(catalog, "sample_futures")
 
 
 def sample_contracts() -> pd.DataFrame:

@@ -11,6 +11,7 @@ import pytest
 
 from rustybt import Catalog
 from rustybt.data.adapters.csv import CSVAdapter
+from rustybt.data.readers import DataPortal
 from rustybt.errors import (
     InvalidArgument,
     LookaheadError,
@@ -47,7 +48,7 @@ def yahoo_portal(tmp_path_factory):
     catalog = Catalog(root=root / "cat")
     catalog.register("y", adapter=CSVAdapter.from_csvdir(yahoo_as_csvdir(root / "src")), validation="lenient")
     catalog.ingest("y", progress=False)
-    return catalog.data_portal("y")
+    return DataPortal.from_catalog(catalog, "y")
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,7 @@ def sample_catalog(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def sample_portal(sample_catalog):
-    return sample_catalog.data_portal("s")
+    return DataPortal.from_catalog(sample_catalog, "s")
 
 
 def plain_sample(symbol: str) -> pd.DataFrame:
@@ -124,7 +125,7 @@ def test_history_matches_zipline_on_the_csvdir_fixture(tmp_path):
     catalog = Catalog(root=tmp_path)
     catalog.register("zl", adapter=CSVAdapter.from_csvdir(RESOURCES / "zipline-csvdir"))
     catalog.ingest("zl", progress=False)
-    portal = catalog.data_portal("zl")
+    portal = DataPortal.from_catalog(catalog, "zl")
     ref = pd.read_csv(REFERENCE / "zipline_csvdir_history.csv", parse_dates=["end_date", "date"])
     for (end, field), group in ref.groupby(["end_date", "field"]):
         assets = [portal.asset_finder.lookup_symbol(s) for s in sorted(group["symbol"].unique())]
@@ -221,7 +222,7 @@ def test_portal_stays_pinned_when_bundle_is_reingested(tmp_path):
     catalog = Catalog(root=tmp_path)
     catalog.register("zl", adapter=CSVAdapter.from_csvdir(RESOURCES / "zipline-csvdir"))
     catalog.ingest("zl", progress=False)
-    portal = catalog.data_portal("zl")
+    portal = DataPortal.from_catalog(catalog, "zl")
     before = portal.get_history_window(["MSFT"], "2014-12-31", 30, "1d", "close")
     catalog.ingest("zl", progress=False)
     catalog.clean("zl", keep_last=1)  # even the files of the pinned ingestion may be gone: data already loaded
@@ -240,7 +241,7 @@ def test_crypto_minute_bars_across_midnight_and_a_missing_bar(tmp_path):
     catalog = Catalog(root=tmp_path / "cat")
     catalog.register("c", adapter=CSVAdapter(src, resolution="1m", asset_class="crypto_spot"), calendar="24/7")
     catalog.ingest("c", progress=False)
-    portal = catalog.data_portal("c")
+    portal = DataPortal.from_catalog(catalog, "c")
     btc = portal.asset_finder.lookup_symbol("BTC-USDT")
     assert portal.get_spot_value(btc, "close", "2024-01-02 00:00") == 105.5
     assert np.isnan(portal.get_spot_value(btc, "close", "2024-01-02 00:01"))
@@ -256,10 +257,10 @@ def test_portals_share_loaded_series_through_the_cache_manager(sample_catalog):
     from rustybt.data.cache import CacheManager
 
     cache = CacheManager(max_memory_mb=64)
-    first = sample_catalog.data_portal("s", cache=cache)
+    first = DataPortal.from_catalog(sample_catalog, "s", cache=cache)
     first.get_history_window(["AAPL", "KO"], "2014-06-10", 5, "1d", "close")
     misses = cache.stats.misses
-    second = sample_catalog.data_portal("s", cache=cache)
+    second = DataPortal.from_catalog(sample_catalog, "s", cache=cache)
     got = second.get_history_window(["AAPL", "KO"], "2014-06-10", 5, "1d", "close")
     assert cache.stats.misses == misses and cache.stats.hits >= 2  # no second read of the Parquet files
     assert got.equals(first.get_history_window(["AAPL", "KO"], "2014-06-10", 5, "1d", "close"))
