@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import polars as pl
 
+from rustybt._utils import to_utc
 from rustybt.assets import Asset, AssetFinder, asset_from_record
 from rustybt.data.catalog.layout import ingestion_dir
 from rustybt.data.catalog.manifest import Manifest, VerifyReport
@@ -20,18 +21,12 @@ from rustybt.data.schema import TIMESTAMP_DTYPE, VALUE_COLUMNS, to_compute
 from rustybt.errors import ResolutionError
 
 if TYPE_CHECKING:
+    from rustybt.data.adapters.base import BarAdapter
     from rustybt.data.catalog.catalog import Catalog
+    from rustybt.data.catalog.ingest import Ingestion
     from rustybt.data.validation import ValidationReport
 
-__all__ = ["Bundle", "to_utc"]
-
-
-def to_utc(value: str | pd.Timestamp | None) -> pd.Timestamp | None:
-    """A timestamp in UTC: naive values are taken as UTC (documented), aware ones converted."""
-    if value is None:
-        return None
-    ts = pd.Timestamp(value)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+__all__ = ["Bundle"]
 
 
 class Bundle:
@@ -228,7 +223,8 @@ class Bundle:
                 f"bundle {self.name!r} stores {stored} bars; {target} cannot be derived from them "
                 f"(ask for {stored} or coarser)"
             )
-        start_ts, end_ts = to_utc(start), to_utc(end)
+        start_ts = to_utc(start, "start") if start is not None else None
+        end_ts = to_utc(end, "end") if end is not None else None
         whole_day = end_ts is not None and end_ts == end_ts.normalize()
         lazy = self.scan(stored.name, start_ts.year if start_ts else None, end_ts.year if end_ts else None)
         sids = self._resolve_sids(symbols)
@@ -273,6 +269,40 @@ class Bundle:
         """Recompute every checksum of the pinned ingestion (see :meth:`Catalog.verify`)."""
         return self._catalog.verify(self.name, ingestion=self.ingestion_id)
 
+    # --- updating ------------------------------------------------------------------------------------------
+    def ingest(
+        self,
+        symbols: Sequence[str] | str | None = None,
+        start_date: str | pd.Timestamp | None = None,
+        end_date: str | pd.Timestamp | None = None,
+        n_workers: int | None = None,
+        *,
+        mode: str | None = None,
+        strict: bool | None = None,
+        progress: bool = True,
+        adapter: BarAdapter | None = None,
+    ) -> Ingestion:
+        """Ingest this bundle again: the reference documentation's spelling of :meth:`Catalog.ingest`.
+
+        ``bundle.ingest(symbols=..., start_date=..., end_date=..., n_workers=4)`` is
+        ``catalog.ingest(bundle.name, symbols=..., start_date=..., end_date=..., n_workers=4)``: the same
+        defaults, the same atomic ingestion. Arguments left out come from the registration.
+
+        Returns the new live :class:`~rustybt.data.catalog.Ingestion`. This ``Bundle`` stays pinned to the
+        ingestion it was opened on (readers are never torn); ``catalog.bundle(name)`` opens the new one.
+        """
+        return self._catalog.ingest(
+            self.name,
+            mode,
+            n_workers=n_workers,
+            progress=progress,
+            strict=strict,
+            symbols=symbols,
+            start_date=start_date,
+            end_date=end_date,
+            adapter=adapter,
+        )
+
     # --- display -------------------------------------------------------------------------------------------
     def __repr__(self) -> str:
         return (
@@ -302,6 +332,3 @@ class Bundle:
             "ingestions": len(self.ingestions()),
             "adjustments": self.adjustments().group_by("kind").len().sort("kind").rows(),
         }
-
-
-_ = VALUE_COLUMNS  # re-exported names used by readers

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from collections.abc import Sequence
@@ -12,10 +13,11 @@ from typing import Any
 import pandas as pd
 import polars as pl
 
+from rustybt._utils import to_utc
 from rustybt.calendars import get_calendar
 from rustybt.config import Config, load_config
 from rustybt.data.adapters.base import BarAdapter
-from rustybt.data.catalog.bundle import Bundle, to_utc
+from rustybt.data.catalog.bundle import Bundle
 from rustybt.data.catalog.ingest import Ingestion, IngestOptions, run_ingestion
 from rustybt.data.catalog.layout import CATALOG_DB, bundle_dir, ingestion_dir, validate_bundle_name
 from rustybt.data.catalog.manifest import Manifest, VerifyProblem, VerifyReport, sha256_file
@@ -27,6 +29,10 @@ from rustybt.errors import IngestionError, IngestionNotFound, InvalidArgument
 __all__ = ["Catalog"]
 
 log = logging.getLogger(__name__)
+
+# (catalog root, bundle) -> the adapter object given to ``register`` in this process: a later ingest reuses it
+# (its loaded markets, its session) instead of rebuilding one from the stored parameters
+_LIVE_ADAPTERS: dict[tuple[str, str], BarAdapter] = {}
 
 
 class Catalog:
@@ -60,18 +66,20 @@ class Catalog:
         name: str,
         adapter: BarAdapter,
         *,
-        calendar: str = "XNYS",
+        calendar: str | None = None,
         resolution: str | None = None,
-        symbols: Sequence[str] | None = None,
+        symbols: Sequence[str] | str | None = None,
         start_date: str | pd.Timestamp | None = None,
         end_date: str | pd.Timestamp | None = None,
-        validation: str | ValidationConfig = "strict",
+        validation: str | ValidationConfig | None = None,
         strict: bool = True,
-        exchange: str = "",
+        exchange: str | None = None,
         overwrite: bool = False,
-        overlap: int | None = None,
+        overlap: int | None = 1,
     ) -> BundleRecord:
         """Register bundle ``name`` fed by ``adapter``.
+
+        This is the one registration; ``rustybt.data.bundles.register`` is a spelling of it.
 
         Parameters
         ----------
@@ -79,37 +87,56 @@ class Catalog:
             Letters, digits, ``_``, ``-``, ``.``; no path separators or ``..``.
         adapter
             The data source. Its :meth:`~BarAdapter.to_config` parameters are stored (never secrets), so later
-            ingests (also from the CLI) rebuild it.
+            ingests (also from the CLI, or in another process) rebuild it; within this process a later ingest
+            reuses this very object as long as the registration still describes it.
         calendar
-            ``exchange_calendars`` name: ``"XNYS"`` for US equities, ``"24/7"`` for crypto.
+            ``exchange_calendars`` name. Default: the adapter's ``default_calendar``, else ``"24/7"`` for
+            crypto adapters and ``"XNYS"`` for the others.
         resolution
-            Bar resolution to store; default: the adapter's first supported one.
+            Bar resolution to store; default ``"1d"`` where the adapter serves it, else its first resolution.
         symbols, start_date, end_date
-            What to fetch; default: everything the adapter offers.
+            What to fetch (one symbol or several; naive dates are UTC); default: everything the adapter offers.
+            ``end_date=None`` means up to the time of each ingest (open-ended).
         validation
             ``"strict"`` (any validation error fails the ingest), ``"lenient"`` (bad rows are dropped and
-            counted), or a :class:`ValidationConfig`.
+            counted), or a :class:`ValidationConfig`. A mode string (and the default, strict) selects the
+            preset for the adapter's market: :meth:`ValidationConfig.crypto` for crypto adapters.
         strict
-            If True, a symbol that fails to load fails the ingest; if False it is left out and recorded.
+            True (default): a symbol that fails to load fails the ingest and nothing changes. False: it is
+            left out, and reported in ``Ingestion.failures``.
+        exchange
+            Exchange recorded on the assets; default the adapter's ``exchange_id`` (e.g. ``"binance"``), else "".
         overwrite
             Replace an existing registration (its ingestions are kept).
         overlap
-            Incremental updates: an ``append`` ingest fetches each stored symbol only from its last stored bar
-            minus ``overlap`` bars (re-fetching bars the source may have revised), when the adapter supports
-            per-symbol starts. None (the default here; ``rustybt.data.bundles.register`` uses 1): every
+            Incremental updates (only for adapters that fetch from a date per symbol: the network adapters):
+            an ``append`` ingest fetches each stored symbol from its last stored bar minus ``overlap`` bars, so
+            bars the source revised (or that were still forming) are fetched again. Default 1. None: every
             ingest fetches the whole range.
         """
         validate_bundle_name(name)
-        get_calendar(calendar)  # fail early on an unknown calendar
-        res = parse_resolution(resolution or adapter.supported_resolutions[0]).name
-        vconfig = validation if isinstance(validation, ValidationConfig) else ValidationConfig(mode=validation)
         if overlap is not None and (isinstance(overlap, bool) or not isinstance(overlap, int) or overlap < 0):
             raise InvalidArgument(f"overlap must be a number of bars >= 0 or None, got {overlap!r}")
+        crypto = str(getattr(adapter, "asset_class", "")).startswith("crypto")
+        if calendar is None:
+            calendar = getattr(adapter, "default_calendar", None) or ("24/7" if crypto else "XNYS")
+        get_calendar(calendar)  # fail early on an unknown calendar
+        if resolution is None:
+            served = tuple(adapter.supported_resolutions)
+            resolution = "1d" if "1d" in served else served[0]
+        res = parse_resolution(resolution).name
+        if not isinstance(validation, ValidationConfig):
+            preset = ValidationConfig.crypto if crypto else ValidationConfig
+            validation = preset(mode=validation or "strict")
+        if exchange is None:
+            exchange = getattr(adapter, "exchange_id", None) or ""
+        if isinstance(symbols, str):
+            symbols = [symbols]
         options: dict[str, Any] = {
             "symbols": list(symbols) if symbols else None,
-            "start_date": str(to_utc(start_date)) if start_date is not None else None,
-            "end_date": str(to_utc(end_date)) if end_date is not None else None,
-            "validation": _validation_to_dict(vconfig),
+            "start_date": str(to_utc(start_date, "start_date")) if start_date is not None else None,
+            "end_date": str(to_utc(end_date, "end_date")) if end_date is not None else None,
+            "validation": _validation_to_dict(validation),
             "strict": bool(strict),
             "exchange": exchange,
         }
@@ -126,6 +153,7 @@ class Catalog:
             live_ingestion=None,
         )
         self.store.add_bundle(record, overwrite=overwrite)
+        _LIVE_ADAPTERS[self._live_key(name)] = adapter
         log.info("registered bundle %r (%s, %s, %s)", name, adapter.name, calendar, res)
         return self.store.get_bundle(name)
 
@@ -133,6 +161,7 @@ class Catalog:
         """Forget bundle ``name``; with ``delete_data`` also remove its files."""
         self.store.get_bundle(name)
         self.store.remove_bundle(name)
+        _LIVE_ADAPTERS.pop(self._live_key(name), None)
         if delete_data:
             shutil.rmtree(bundle_dir(self.root, name), ignore_errors=True)
 
@@ -140,24 +169,45 @@ class Catalog:
     def ingest(
         self,
         name: str,
-        mode: str = "replace",
+        mode: str | None = None,
         *,
         n_workers: int | None = None,
         progress: bool = True,
         validation: str | ValidationConfig | None = None,
         strict: bool | None = None,
-        symbols: Sequence[str] | None = None,
+        symbols: Sequence[str] | str | None = None,
         start_date: str | pd.Timestamp | None = None,
         end_date: str | pd.Timestamp | None = None,
         adapter: BarAdapter | None = None,
     ) -> Ingestion:
         """Ingest bundle ``name`` atomically; returns the new live :class:`Ingestion`.
 
-        ``mode="replace"`` writes exactly what the source returns now. ``mode="append"`` keeps the stored bars
-        and adds the new ones; where a new bar has the (sid, timestamp) of a stored one, the new bar wins and
-        the overlap is counted (``replaced_rows``, ``changed_rows``). For a bundle registered with ``overlap``
-        (incremental updates), append mode fetches each stored symbol only from its last stored bar minus
-        ``overlap`` bars, unless ``start_date`` is given.
+        This is the one ingestion; ``rustybt.data.bundles.ingest`` and :meth:`Bundle.ingest` are spellings of it.
+
+        Parameters
+        ----------
+        name
+            The bundle.
+        mode
+            ``"replace"`` writes exactly what the source returns now. ``"append"`` keeps the stored bars and adds
+            the new ones; where a new bar has the (sid, timestamp) of a stored one, the new bar wins and the
+            overlap is counted (``replaced_rows``, ``changed_rows``). Default: ``"append"`` (an incremental
+            update, see ``overlap`` in :meth:`register`) when the bundle has an ingestion, was registered with an
+            ``overlap`` and its adapter fetches from a date per symbol; ``"replace"`` otherwise (file sources are
+            read again whole). The first ingest of a bundle always behaves like ``"replace"``.
+        n_workers
+            Symbols fetched (files parsed) at once; default the number of cores, at most 8.
+        progress
+            Show a progress bar (a widget in notebooks).
+        validation, strict
+            Override the registration's for this run.
+        symbols, start_date, end_date
+            Override the registration's for this run. An explicit ``start_date`` re-fetches from there (no
+            incremental start).
+        adapter
+            Use this adapter object instead of the registered one (default: the object given to
+            :meth:`register` in this process if the registration still describes it, else one rebuilt from the
+            stored parameters).
 
         On any failure the previous ingestion stays live and nothing partial is visible.
         """
@@ -169,20 +219,36 @@ class Catalog:
             vconfig = validation
         else:
             vconfig = ValidationConfig(mode=validation)
-        if mode == "append" and record.live_ingestion is None:
-            log.info("bundle %r has no ingestion yet; append behaves like replace", name)
+        if isinstance(symbols, str):
+            symbols = [symbols]
+        if adapter is None:
+            adapter = self._live_adapter(record)
         options = IngestOptions(
-            mode=mode if record.live_ingestion is not None else ("replace" if mode == "append" else mode),
+            mode=mode,
             validation=vconfig,
             strict=opts.get("strict", True) if strict is None else strict,
             n_workers=n_workers or _default_workers(),
             progress=progress,
             symbols=symbols or opts.get("symbols"),
-            start_date=to_utc(start_date if start_date is not None else opts.get("start_date")),
-            end_date=to_utc(end_date if end_date is not None else opts.get("end_date")),
+            start_date=_utc_or_none(start_date if start_date is not None else opts.get("start_date")),
+            end_date=_utc_or_none(end_date if end_date is not None else opts.get("end_date")),
             incremental=start_date is None,  # an explicit start date re-fetches from there
         )
         return run_ingestion(self.store, self.root, self.config.data.compression, record, options, adapter)
+
+    def _live_key(self, name: str) -> tuple[str, str]:
+        return (str(self.root.resolve()), name)
+
+    def _live_adapter(self, record: BundleRecord) -> BarAdapter | None:
+        """The adapter registered in this process, if the stored registration still describes it."""
+        adapter = _LIVE_ADAPTERS.get(self._live_key(record.name))
+        if adapter is None:
+            return None
+        if adapter.name == record.adapter and json.loads(json.dumps(adapter.to_config())) == record.adapter_params:
+            return adapter
+        log.info("bundle %r was registered again elsewhere; rebuilding its adapter from the registration", record.name)
+        del _LIVE_ADAPTERS[self._live_key(record.name)]
+        return None
 
     # --- reading -------------------------------------------------------------------------------------------
     def bundles(self) -> list[str]:
@@ -336,10 +402,10 @@ class Catalog:
         if keep_last is not None:
             doomed |= {r.id for r in history[:-keep_last]}
         if before is not None:
-            cut = to_utc(before)
+            cut = to_utc(before, "before")
             doomed |= {r.id for r in history if pd.Timestamp(r.created_at) < cut}
         if after is not None:
-            cut = to_utc(after)
+            cut = to_utc(after, "after")
             doomed |= {r.id for r in history if pd.Timestamp(r.created_at) > cut}
         doomed.discard(record.live_ingestion or "")
         ordered = sorted(doomed)
@@ -366,6 +432,10 @@ class Catalog:
         from rustybt._html import catalog_html
 
         return catalog_html(self)
+
+
+def _utc_or_none(value: str | pd.Timestamp | None) -> pd.Timestamp | None:
+    return None if value is None else to_utc(value)
 
 
 def _default_workers() -> int:

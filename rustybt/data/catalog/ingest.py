@@ -17,7 +17,7 @@ import shutil
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ import pandas as pd
 import polars as pl
 from tqdm.auto import tqdm
 
+from rustybt._utils import to_utc
 from rustybt.calendars import sessions_in_range
 from rustybt.data.adapters.base import BarAdapter, adapter_from_config
 from rustybt.data.catalog.layout import (
@@ -44,7 +45,7 @@ from rustybt.data.schema import TIMESTAMP_DTYPE, VALUE_COLUMNS, infer_scales, to
 from rustybt.data.validation import ValidationConfig, ValidationReport, validate_bars
 from rustybt.errors import IngestionError, IngestionNotFound, RustyBTError
 
-__all__ = ["IngestOptions", "Ingestion", "run_ingestion"]
+__all__ = ["IngestOptions", "Ingestion", "resolve_mode", "run_ingestion"]
 
 log = logging.getLogger(__name__)
 MODES = ("replace", "append")
@@ -54,7 +55,7 @@ MODES = ("replace", "append")
 class IngestOptions:
     """How one ingestion runs (resolved from the bundle's registration and the call's arguments)."""
 
-    mode: str = "replace"
+    mode: str | None = None  # None: append for an incremental update, else replace (see resolve_mode)
     validation: ValidationConfig = field(default_factory=ValidationConfig)
     strict: bool = True  # any symbol that fails to load aborts the ingestion
     n_workers: int = 1
@@ -153,7 +154,7 @@ def run_ingestion(
     adapter: BarAdapter | None = None,
 ) -> Ingestion:
     """Fetch, validate and write one ingestion of ``record``'s bundle; make it live atomically."""
-    if options.mode not in MODES:
+    if options.mode is not None and options.mode not in MODES:
         raise IngestionError(f"unknown ingest mode {options.mode!r}; use one of {', '.join(MODES)}")
     started = time.perf_counter()
     directory = bundle_dir(root, record.name)
@@ -166,6 +167,8 @@ def run_ingestion(
         final = ingestion_dir(root, record.name, ingestion_id)
         live = record.live_ingestion
         try:
+            adapter = adapter or adapter_from_config(record.adapter, record.adapter_params)
+            options = replace(options, mode=resolve_mode(options.mode, record, adapter))
             built = _build(store, root, compression, record, options, adapter, stage, ingestion_id)
             built.record = _with_duration(built.record, time.perf_counter() - started)
             os.replace(stage, final)
@@ -189,6 +192,20 @@ def run_ingestion(
     return result
 
 
+def resolve_mode(mode: str | None, record: BundleRecord, adapter: BarAdapter) -> str:
+    """The mode an ingest runs in: ``mode`` if given, else ``append`` for an incremental update (a bundle with an
+    ingestion, registered with an ``overlap``, whose adapter fetches from a date per symbol) and ``replace``
+    otherwise. Appending to a bundle without an ingestion is a replace."""
+    if record.live_ingestion is None:
+        if mode == "append":
+            log.info("bundle %r has no ingestion yet; append behaves like replace", record.name)
+        return "replace"
+    if mode is not None:
+        return mode
+    incremental = record.options.get("overlap") is not None and _accepts_starts(adapter)
+    return "append" if incremental else "replace"
+
+
 def _committed(store: MetadataStore, bundle: str, ingestion_id: str) -> bool:
     try:
         store.get_ingestion(bundle, ingestion_id)
@@ -198,8 +215,6 @@ def _committed(store: MetadataStore, bundle: str, ingestion_id: str) -> bool:
 
 
 def _with_duration(record: IngestionRecord, seconds: float) -> IngestionRecord:
-    from dataclasses import replace
-
     return replace(record, duration_s=round(seconds, 4))
 
 
@@ -278,11 +293,10 @@ def _build(
     compression: str,
     record: BundleRecord,
     options: IngestOptions,
-    adapter: BarAdapter | None,
+    adapter: BarAdapter,
     stage: Path,
     ingestion_id: str,
 ) -> _Built:
-    adapter = adapter or adapter_from_config(record.adapter, record.adapter_params)
     resolution = parse_resolution(record.resolution).name
     parent = record.live_ingestion if options.mode == "append" else None
     starts = _incremental_starts(store, record, parent, options) if parent else None
@@ -428,8 +442,7 @@ def _incremental_starts(
     for asset in store.assets(record.name, parent):
         if not asset.get("end_date"):
             continue
-        last = pd.Timestamp(asset["end_date"])
-        last = last.tz_localize("UTC") if last.tzinfo is None else last.tz_convert("UTC")
+        last = to_utc(asset["end_date"])
         if res.is_intraday:
             first = last - overlap * res.timedelta
         elif res.name == "1d":
