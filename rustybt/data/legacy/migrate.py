@@ -25,6 +25,7 @@ import pandas as pd
 import polars as pl
 from tqdm.auto import tqdm
 
+from rustybt._utils import format_bytes
 from rustybt.data.legacy._base import decimal_scale
 from rustybt.data.legacy.adapter import ZiplineBundleAdapter
 from rustybt.data.legacy.bcolz_reader import BcolzMinuteBarReader
@@ -145,9 +146,9 @@ class MigrationReport:
             ("validation", check),
             (
                 "size",
-                f"{_human(self.bytes_before)} -> {_human(self.bytes_after)} ({self.size_ratio:.2f}x)"
+                f"{format_bytes(self.bytes_before)} -> {format_bytes(self.bytes_after)} ({self.size_ratio:.2f}x)"
                 if self.bytes_before
-                else _human(self.bytes_after),
+                else format_bytes(self.bytes_after),
             ),
             ("time", f"{self.seconds:.2f} s (validation {self.validation_seconds:.2f} s)"),
         ]
@@ -361,15 +362,6 @@ def _size(path: Path) -> int:
     if path.is_dir():
         return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
     return path.stat().st_size if path.exists() else 0
-
-
-def _human(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"
 
 
 class _Comparison:
