@@ -1,6 +1,7 @@
 """Data adapters: each turns a vendor's data into the canonical bar frame.
 
-Vendor adapters are exported lazily (module ``__getattr__``): ``import rustybt`` never imports a vendor's client
+Vendor adapters are exported lazily (module ``__getattr__``) from the one registry of adapter modules
+(:data:`~rustybt.data.adapters.registry.ADAPTER_MODULES`): ``import rustybt`` never imports a vendor's client
 library (ccxt alone takes about two seconds to import); ``from rustybt.data.adapters import CCXTAdapter`` does.
 """
 
@@ -9,42 +10,39 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from rustybt.data.adapters.base import AdapterMetadata, BarAdapter, SymbolBars, adapter_from_config
+from rustybt.data.adapters.base import AdapterMetadata, BarAdapter, SymbolBars
 from rustybt.data.adapters.csv import CSVAdapter
 from rustybt.data.adapters.futures_csv import FuturesCSVAdapter
+from rustybt.data.adapters.registry import (
+    ADAPTER_MODULES,
+    adapter_class,
+    adapter_from_config,
+    register_adapter_module,
+    registered_adapters,
+)
+from rustybt.data.adapters.settings import AdapterSettings, NetworkSettings
 
-#: Lazily exported names -> the module defining them.
-_LAZY_EXPORTS: dict[str, str] = {
-    "CCXTAdapter": "rustybt.data.adapters.ccxt",
-    "YFinanceAdapter": "rustybt.data.adapters.yfinance",
-    "PolygonAdapter": "rustybt.data.adapters.polygon",
-    "AlpacaAdapter": "rustybt.data.adapters.alpaca",
-    "AlphaVantageAdapter": "rustybt.data.adapters.alphavantage",
-}
-
-#: Registry names of lazily imported adapters -> their module, imported when the registry is asked for that name
-#: (a bundle registered with the adapter is re-ingested in a new process). The modules import their client
-#: library only when an adapter is built.
-LAZY_ADAPTERS: dict[str, str] = {
-    "ccxt": "rustybt.data.adapters.ccxt",
-    "yfinance": "rustybt.data.adapters.yfinance",
-    "polygon": "rustybt.data.adapters.polygon",
-    "alpaca": "rustybt.data.adapters.alpaca",
-    "alphavantage": "rustybt.data.adapters.alphavantage",
-}
+#: Lazily exported class names -> the module defining them (the registry's built-in adapters).
+_LAZY_EXPORTS: dict[str, str] = {cls: module for module, cls in ADAPTER_MODULES.values()}
 
 __all__ = [
+    "ADAPTER_MODULES",
     "AdapterMetadata",
+    "AdapterSettings",
     "AlpacaAdapter",
     "AlphaVantageAdapter",
     "BarAdapter",
     "CCXTAdapter",
     "CSVAdapter",
     "FuturesCSVAdapter",
+    "NetworkSettings",
     "PolygonAdapter",
     "SymbolBars",
     "YFinanceAdapter",
+    "adapter_class",
     "adapter_from_config",
+    "register_adapter_module",
+    "registered_adapters",
 ]
 
 

@@ -1,7 +1,9 @@
-"""Helpers shared by the vendor REST adapters (Polygon, Alpaca, Alpha Vantage).
+"""Helpers shared by the network adapters (ccxt, Yahoo, Polygon, Alpaca, Alpha Vantage).
 
-* :func:`decimal_text`: vendor numbers as decimal strings (floats by their shortest repr, strings as sent);
+* :func:`decimal_text` / :func:`decimal_texts`: vendor numbers as decimal strings (floats by their shortest repr,
+  strings as sent), one value or a whole column;
 * :func:`reset_at`: when a rate limit lifts, from ``Retry-After`` or ``X-RateLimit-Reset``;
+* :func:`inclusive_end`: an end date covers its whole day;
 * :func:`vendor_message`: the human part of an error body;
 * :func:`session_labels`: daily, weekly and monthly bars labelled like the catalog labels them;
 * :func:`bars_frame`: rows to the adapter frame.
@@ -25,6 +27,7 @@ from rustybt.data.schema import ADAPTER_COLUMNS, TIMESTAMP_DTYPE
 __all__ = [
     "bars_frame",
     "decimal_text",
+    "decimal_texts",
     "inclusive_end",
     "reset_at",
     "session_labels",
@@ -72,13 +75,28 @@ def decimal_text(value: Any) -> str:
     raise ValueError(f"not a number: {value!r}")
 
 
+def decimal_texts(values: Sequence[Any]) -> pl.Series:
+    """:func:`decimal_text` of every value as a String series, None kept as null.
+
+    A column of floats (what ccxt returns) is converted by polars in one pass: its Float64 -> String cast writes
+    the same shortest round-trip digits as ``repr``; only values printed with an exponent go one by one.
+    """
+    if all(v is None or type(v) in (float, int) for v in values):
+        text = pl.Series(values, dtype=pl.Float64, strict=False).cast(pl.String)
+        if not bool(text.str.contains("e", literal=True).any()):
+            return text
+        return pl.Series([None if t is None else decimal_text(float(t)) for t in text.to_list()], dtype=pl.String)
+    return pl.Series([None if v is None else decimal_text(v) for v in values], dtype=pl.String)
+
+
 def reset_at(headers: Mapping[str, str] | None, now: pd.Timestamp | None = None) -> pd.Timestamp | None:
     """When a rate limit lifts (UTC), from ``Retry-After`` (seconds or an HTTP date) or ``X-RateLimit-Reset``
     (epoch seconds, or seconds from now when small); None when the vendor did not say."""
     if not headers:
         return None
     now = now if now is not None else pd.Timestamp.now(tz="UTC")
-    retry_after = headers.get("Retry-After") or headers.get("retry-after")
+    headers = {str(k).lower(): v for k, v in headers.items()}  # HTTP header names are case-insensitive
+    retry_after = headers.get("retry-after")
     if retry_after:
         text = str(retry_after).strip()
         try:
@@ -91,7 +109,7 @@ def reset_at(headers: Mapping[str, str] | None, now: pd.Timestamp | None = None)
             if when is not None:
                 ts = pd.Timestamp(when)
                 return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    reset = headers.get("X-RateLimit-Reset") or headers.get("x-ratelimit-reset")
+    reset = headers.get("x-ratelimit-reset")
     if reset:
         try:
             seconds = float(str(reset).strip())

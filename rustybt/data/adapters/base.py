@@ -19,6 +19,12 @@ from typing import Any, ClassVar
 import pandas as pd
 import polars as pl
 
+from rustybt.data.adapters.registry import (
+    adapter_class,
+    adapter_from_config,
+    register_adapter,
+    registered_adapters,
+)
 from rustybt.errors import AdapterError
 
 __all__ = [
@@ -42,8 +48,6 @@ ADJUSTMENT_SCHEMA: dict[str, pl.DataType] = {
     "ratio": pl.Float64(),
     "amount": pl.Float64(),
 }
-
-_REGISTRY: dict[str, type[BarAdapter]] = {}
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,7 @@ class BarAdapter(abc.ABC):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.name:
-            _REGISTRY[cls.name] = cls
+            register_adapter(cls)
 
     # --- what the source is ---------------------------------------------------------------------------
     @property
@@ -183,39 +187,3 @@ def run_sync(coro: Any, name: str = "rustybt-adapter") -> Any:
     if "error" in result:
         raise result["error"]
     return result["value"]
-
-
-def registered_adapters() -> dict[str, type[BarAdapter]]:
-    """Adapter classes by registry name."""
-    _import_builtin_adapters(everything=True)
-    return dict(_REGISTRY)
-
-
-def adapter_class(name: str) -> type[BarAdapter]:
-    """The adapter class registered as ``name``."""
-    _import_builtin_adapters(name)
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise AdapterError(f"unknown adapter {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
-
-
-def adapter_from_config(name: str, params: Mapping[str, Any]) -> BarAdapter:
-    """Rebuild a stored adapter: ``adapter_class(name).from_config(params)``."""
-    return adapter_class(name).from_config(params)
-
-
-def _import_builtin_adapters(name: str | None = None, everything: bool = False) -> None:
-    import importlib
-
-    import rustybt.data.adapters as adapters  # registers the built-in adapters
-    import rustybt.data.legacy.adapter  # noqa: F401  (zipline-bundle, for migrated bundles)
-
-    # vendor adapters are imported lazily (rustybt.data.adapters.LAZY_ADAPTERS), only when asked for
-    lazy = getattr(adapters, "LAZY_ADAPTERS", {})
-    if everything:
-        modules = list(lazy.values())
-    else:
-        modules = [lazy[name]] if name in lazy else []
-    for module in modules:
-        importlib.import_module(module)

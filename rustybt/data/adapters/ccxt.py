@@ -57,27 +57,27 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import difflib
-import email.utils
 import json
 import logging
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from functools import partial
 from typing import Any, ClassVar
 
 import pandas as pd
 import polars as pl
 
+from rustybt.data.adapters._vendor import decimal_texts, inclusive_end, reset_at
 from rustybt.data.adapters.base import AdapterMetadata
 from rustybt.data.adapters.network import NetworkAdapter, TransientError, normalize_frame
+from rustybt.data.adapters.settings import NetworkSettings
 from rustybt.data.resolution import RESOLUTIONS, parse_resolution
 from rustybt.data.schema import ADAPTER_COLUMNS, TIMESTAMP_DTYPE, VALUE_COLUMNS
 from rustybt.errors import AdapterError, AuthenticationError, InvalidArgument, RateLimitError, SymbolNotFound
 
-__all__ = ["MARKET_TYPES", "CCXTAdapter"]
+__all__ = ["MARKET_TYPES", "CCXTAdapter", "CCXTSettings"]
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,20 @@ _CREDENTIAL_FIELDS = (
 )
 #: Catalog resolution -> polars duration of one bar.
 _DURATION = {r: ("1mo" if r == "1M" else r) for r in RESOLUTIONS}
-_DEFAULTS = {"max_retries": 5, "concurrency": 8, "backoff_base": 0.5, "backoff_max": 30.0, "drop_incomplete": True}
+
+
+@dataclass(frozen=True, kw_only=True)
+class CCXTSettings(NetworkSettings):
+    """Parameters of :class:`CCXTAdapter` (stored with a registered bundle; never credentials)."""
+
+    aliases: ClassVar = {"limit": "page_size", "timeout_ms": ("timeout", lambda ms: ms / 1000)}
+
+    exchange_id: str = "binance"
+    market_type: str = "spot"
+    page_size: int | None = None
+    timeout: float | None = None  # ccxt's own default (10 s)
+    exchange_config: dict[str, Any] | None = None
+    drop_incomplete: bool = True
 
 
 # --- what a request saw -----------------------------------------------------------------------------------
@@ -158,14 +171,14 @@ class CCXTAdapter(NetworkAdapter):
         ``"spot"`` (asset class ``crypto_spot``) or ``"swap"`` (perpetuals, ``crypto_perpetual``).
     rate_limit
         Requests per second; default ``adapters.ccxt.rate_limit``; never above the exchange's own limit.
-    limit
-        Candles per request; default the exchange's maximum as ccxt knows it.
+    page_size
+        Candles per request; default the exchange's maximum as ccxt knows it (former name ``limit``).
     max_retries, backoff_base, backoff_max
         Attempts for a transient error or a rate limit (including the first), and the exponential backoff.
     concurrency
         Symbols fetched at once.
-    timeout_ms
-        ccxt request timeout (default ccxt's, 10 s).
+    timeout
+        ccxt request timeout in seconds (default ccxt's, 10 s; former name ``timeout_ms``, in milliseconds).
     exchange_config
         Extra ccxt constructor settings (``{"options": {...}}``, ``"hostname"``...), stored with the bundle;
         credentials are refused here.
@@ -176,32 +189,19 @@ class CCXTAdapter(NetworkAdapter):
         building one; a string is taken as ``exchange_id``.
     config
         A resolved :class:`~rustybt.config.Config`.
+
+    The parameters other than ``exchange`` and ``config`` are the fields of :class:`CCXTSettings`.
     """
 
     name: ClassVar[str] = "ccxt"
+    settings_class: ClassVar[type[NetworkSettings]] = CCXTSettings
     asset_class: ClassVar[str] = "crypto_spot"
     supported_resolutions: ClassVar[tuple[str, ...]] = RESOLUTIONS
     default_rate_limit: ClassVar[float] = 10.0
     #: Calendar of bundles fed by this adapter (``rustybt.data.bundles.register`` uses it).
     default_calendar: ClassVar[str] = "24/7"
 
-    def __init__(
-        self,
-        exchange_id: str = "binance",
-        *,
-        market_type: str = "spot",
-        rate_limit: float | None = None,
-        limit: int | None = None,
-        max_retries: int = 5,
-        concurrency: int = 8,
-        backoff_base: float = 0.5,
-        backoff_max: float = 30.0,
-        timeout_ms: int | None = None,
-        exchange_config: Mapping[str, Any] | None = None,
-        drop_incomplete: bool = True,
-        exchange: Any = None,
-        config=None,
-    ) -> None:
+    def __init__(self, exchange_id: str = "binance", *, exchange: Any = None, config=None, **params: Any) -> None:
         if isinstance(exchange, str):
             exchange_id, exchange = exchange, None
         if exchange is not None:
@@ -215,44 +215,32 @@ class CCXTAdapter(NetworkAdapter):
             raise InvalidArgument(
                 f"ccxt: exchange_id must be a ccxt exchange id such as 'binance', got {exchange_id!r}"
             )
-        self.exchange_id = exchange_id.strip().lower()
-        kind = str(market_type).strip().lower()
-        self.market_type = _MARKET_TYPE_ALIASES.get(kind, kind)
-        if self.market_type not in MARKET_TYPES:
-            raise InvalidArgument(f"ccxt: market_type must be 'spot' or 'swap' (perpetuals), got {market_type!r}")
-        self.asset_class = MARKET_TYPES[self.market_type]  # type: ignore[misc]  # per instance
+        kind = str(params.get("market_type", "spot")).strip().lower()
+        kind = _MARKET_TYPE_ALIASES.get(kind, kind)
+        if kind not in MARKET_TYPES:
+            raise InvalidArgument(
+                f"ccxt: market_type must be 'spot' or 'swap' (perpetuals), got {params.get('market_type')!r}"
+            )
+        params.update(exchange_id=exchange_id.strip().lower(), market_type=kind)
+        if "exchange_config" in params:
+            params["exchange_config"] = _check_exchange_config(params["exchange_config"]) or None
+        super().__init__(config=config, **params)
+        limit = self.settings.page_size
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-            raise InvalidArgument(f"ccxt: limit (candles per request) must be a positive integer, got {limit!r}")
-        self.limit = limit
-        self.timeout_ms = timeout_ms
-        self.exchange_config = _check_exchange_config(exchange_config)
-        self.drop_incomplete = bool(drop_incomplete)
+            raise InvalidArgument(f"ccxt: page_size (candles per request) must be a positive integer, got {limit!r}")
+        self.exchange_id = self.settings.exchange_id
+        self.market_type = self.settings.market_type
+        self.asset_class = MARKET_TYPES[self.market_type]  # type: ignore[misc]  # per instance
+        self.page_size = limit
+        self.exchange_config = dict(self.settings.exchange_config or {})
+        self.drop_incomplete = bool(self.settings.drop_incomplete)
         env_id = re.sub(r"[^A-Z0-9]", "_", self.exchange_id.upper())
         self.api_key_env = tuple(f"CCXT_{env_id}_{suffix}" for suffix, _, _ in _CREDENTIAL_FIELDS)  # type: ignore[misc]
-        self._params: dict[str, Any] = {
-            "rate_limit": rate_limit,
-            "limit": limit,
-            "max_retries": max_retries,
-            "concurrency": concurrency,
-            "backoff_base": backoff_base,
-            "backoff_max": backoff_max,
-            "timeout_ms": timeout_ms,
-            "exchange_config": self.exchange_config or None,
-            "drop_incomplete": self.drop_incomplete,
-        }
-        super().__init__(
-            rate_limit=rate_limit,
-            max_retries=max_retries,
-            concurrency=concurrency,
-            backoff_base=backoff_base,
-            backoff_max=backoff_max,
-            config=config,
-        )
         self.exchange = exchange if exchange is not None else self._build_exchange()
         self.exchange.enableRateLimit = True  # the exchange's own throttle, always
         exchange_ms = float(getattr(self.exchange, "rateLimit", 0) or 0)
         exchange_rps = 1000.0 / exchange_ms if exchange_ms > 0 else None
-        configured = rate_limit or self.adapter_config.rate_limit
+        configured = self.settings.rate_limit or self.adapter_config.rate_limit
         if configured and exchange_rps:
             self.rate_limit = min(float(configured), exchange_rps)
         else:
@@ -280,8 +268,8 @@ class CCXTAdapter(NetworkAdapter):
             hint = f"did you mean {', '.join(close)}?" if close else "see ccxt.exchanges for the list"
             raise AdapterError(f"ccxt: unknown exchange id {self.exchange_id!r}; {hint}", source=self.name)
         settings: dict[str, Any] = {"enableRateLimit": True}
-        if self.timeout_ms:
-            settings["timeout"] = int(self.timeout_ms)
+        if self.timeout:
+            settings["timeout"] = int(self.timeout * 1000)  # ccxt counts milliseconds
         settings.update(self.exchange_config)
         settings.update(self._credentials())
         return getattr(ccxt_async, self.exchange_id)(settings)
@@ -313,14 +301,6 @@ class CCXTAdapter(NetworkAdapter):
         return AdapterMetadata(
             source=f"ccxt/{self.exchange_id}", api_version=f"ccxt {ccxt.__version__}", delay="real-time"
         )
-
-    def to_config(self) -> dict[str, Any]:
-        """Exchange id, market type and the settings that differ from the defaults; never credentials."""
-        out: dict[str, Any] = {"exchange_id": self.exchange_id, "market_type": self.market_type}
-        for key, value in self._params.items():
-            if value is not None and value != _DEFAULTS.get(key):
-                out[key] = value
-        return out
 
     # --- event loop and session -------------------------------------------------------------------------------
     async def _session_start(self) -> None:
@@ -473,8 +453,8 @@ class CCXTAdapter(NetworkAdapter):
         return rows
 
     def _page_limit(self, market: Mapping[str, Any]) -> int | None:
-        if self.limit is not None:
-            return self.limit
+        if self.page_size is not None:
+            return self.page_size
         features = getattr(self.exchange, "features", None) or {}
         section = features.get(market.get("type") or self.market_type) or {}
         if market.get("contract"):
@@ -528,7 +508,7 @@ class CCXTAdapter(NetworkAdapter):
         where = f"ccxt {self.exchange_id}: {what}"
         kind = type(exc).__name__
         if isinstance(exc, ccxt.RateLimitExceeded | ccxt.DDoSProtection):
-            reset = _retry_after(capture.headers)
+            reset = reset_at(capture.headers)
             wait = f"; it asks to wait until {reset.isoformat()}" if reset is not None else ""
             return RateLimitError(
                 f"{where}: the exchange's rate limit was hit ({kind}: {message}){wait}. Lower "
@@ -612,26 +592,6 @@ def _candle_problem(exchange: Any, item: Any, market: Mapping[str, Any]) -> str 
     return None
 
 
-def _retry_after(headers: Mapping[str, str] | None) -> pd.Timestamp | None:
-    """When a rate limit lifts, from ``Retry-After`` (seconds or an HTTP date); None when not given."""
-    if not headers:
-        return None
-    value = next((str(v).strip() for k, v in headers.items() if str(k).lower() == "retry-after"), None)
-    if not value:
-        return None
-    now = pd.Timestamp.now(tz="UTC")
-    try:
-        return now + pd.Timedelta(seconds=max(float(value), 0.0))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    stamp = pd.Timestamp(when)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-
-
 _EPOCH = pd.Timestamp(0, tz="UTC")
 
 
@@ -646,45 +606,9 @@ def _iso(ms: int) -> str:
 
 
 def _inclusive_end(end: pd.Timestamp, resolution: str) -> pd.Timestamp:
-    """An end given as a date (midnight) covers that whole day."""
-    if parse_resolution(resolution).is_intraday and end == end.normalize():
-        return end + pd.Timedelta(days=1) - pd.Timedelta(milliseconds=1)
-    return end
-
-
-def _decimal_text(values: Sequence[Any]) -> pl.Series:
-    """Prices as decimal strings: floats by their shortest round-trip repr, strings as sent, exponents written out."""
-    if all(v is None or type(v) in (float, int) for v in values):
-        text = pl.Series(values, dtype=pl.Float64, strict=False).cast(pl.String)  # shortest round-trip digits
-        if not bool(text.str.contains("e", literal=True).any()):
-            return text
-        return pl.Series([_plain(t) for t in text.to_list()], dtype=pl.String)
-    return pl.Series([_one_text(v) for v in values], dtype=pl.String)
-
-
-def _plain(text: str | None) -> str | None:
-    if text is None or "e" not in text:
-        return text
-    return format(Decimal(repr(float(text))), "f")
-
-
-def _one_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, float):
-        return _plain(repr(value))
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    text = str(value).strip()
-    return format(Decimal(text), "f") if ("e" in text.lower() and _is_number(text)) else text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        Decimal(text)
-    except ArithmeticError:
-        return False
-    return True
+    """An end given as a date covers that whole day for intraday bars (a daily bar opens at midnight: a later end
+    would only cost one more, empty, page)."""
+    return inclusive_end(end) if parse_resolution(resolution).is_intraday else end
 
 
 def _bars_frame(rows: Sequence[Sequence[Any]], symbol: str, resolution: str, now: pd.Timestamp | None) -> pl.DataFrame:
@@ -693,7 +617,7 @@ def _bars_frame(rows: Sequence[Sequence[Any]], symbol: str, resolution: str, now
         return normalize_frame(pl.DataFrame(), symbol)
     data: dict[str, pl.Series] = {"timestamp": pl.Series([row[0] for row in rows], dtype=pl.Int64)}
     for i, column in enumerate(VALUE_COLUMNS, start=1):
-        data[column] = _decimal_text([row[i] for row in rows])
+        data[column] = decimal_texts([row[i] for row in rows])
     frame = pl.DataFrame(data).with_columns(
         pl.from_epoch("timestamp", time_unit="ms").dt.replace_time_zone("UTC").cast(TIMESTAMP_DTYPE),
         pl.lit(symbol).alias("symbol"),

@@ -10,7 +10,12 @@ Every network adapter gets, from this one class:
   429 with its ``Retry-After``), never on authentication or unknown-symbol errors;
 * concurrency across symbols bounded by the limiter, per-symbol errors kept apart (``iter_bars``);
 * per-symbol start dates (``iter_bars(..., starts=...)``), which the catalog uses for incremental updates;
-* credentials from the environment or the config file, never logged, never in ``repr`` or stored parameters.
+* credentials from the environment or the config file, never logged, never in ``repr`` or stored parameters;
+* parameters as one frozen settings dataclass (:class:`~rustybt.data.adapters.settings.NetworkSettings` and a
+  subclass per vendor), so ``to_config()`` is the settings as a dict;
+* one mapping of HTTP answers onto the error hierarchy (:meth:`NetworkAdapter.http_error`): 401/403
+  authentication, 429 rate limit (with the vendor's ``Retry-After``), unknown symbol, 5xx and no answer
+  transient, anything else refused.
 
 Subclasses implement :meth:`_fetch_symbol` (one symbol, one range, already paginated by the subclass or with
 :meth:`paginate`) returning the adapter frame (``timestamp``, ``symbol``, ``open high low close volume``).
@@ -32,8 +37,11 @@ import polars as pl
 from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
-from rustybt.config import AdapterConfig, load_config
+from rustybt._utils import to_utc
+from rustybt.config import AdapterConfig, env_flag, load_config
+from rustybt.data.adapters._vendor import reset_at, vendor_message
 from rustybt.data.adapters.base import BarAdapter, SymbolBars, run_sync
+from rustybt.data.adapters.settings import NetworkSettings
 from rustybt.data.resolution import parse_resolution
 from rustybt.data.schema import ADAPTER_COLUMNS, TIMESTAMP_DTYPE
 from rustybt.errors import (
@@ -46,7 +54,7 @@ from rustybt.errors import (
     SymbolNotFound,
 )
 
-__all__ = ["NetworkAdapter", "TransientError", "is_offline", "to_utc_timestamp"]
+__all__ = ["NetworkAdapter", "TransientError", "is_offline"]
 
 log = logging.getLogger(__name__)
 
@@ -56,19 +64,13 @@ class TransientError(AdapterError):
 
 
 def is_offline() -> bool:
-    """True when ``RUSTYBT_OFFLINE`` is set to 1/true/yes."""
-    return os.environ.get("RUSTYBT_OFFLINE", "").strip().lower() in ("1", "true", "yes")
+    """True when the ``RUSTYBT_OFFLINE`` switch is on (:func:`rustybt.config.env_flag`: 1/true/yes/on)."""
+    return bool(env_flag("RUSTYBT_OFFLINE"))
 
 
-def to_utc_timestamp(value: pd.Timestamp | str | None, what: str) -> pd.Timestamp | None:
-    """A UTC timestamp; naive values are UTC (documented). ``what`` names the argument in errors."""
-    if value is None:
-        return None
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise InvalidArgument(f"{what}: cannot read {value!r} as a date or timestamp") from exc
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+def _utc_or_none(value: pd.Timestamp | str | None, what: str) -> pd.Timestamp | None:
+    """``value`` in UTC (naive values are UTC), None kept; ``what`` names the argument in errors."""
+    return None if value is None else to_utc(value, what)
 
 
 class _Quota:
@@ -102,38 +104,45 @@ class NetworkAdapter(BarAdapter):
 
     Parameters
     ----------
-    rate_limit
-        Requests per second; default from config ``adapters.<name>.rate_limit``, else :attr:`default_rate_limit`.
-    max_retries
-        Attempts for a transient error (including the first).
-    concurrency
-        Symbols fetched at once (each request still waits for the rate limiter).
+    settings
+        The adapter's settings (:attr:`settings_class`); or give its fields as keywords (``rate_limit=``,
+        ``max_retries=``, ``concurrency=``, ``timeout=``... see
+        :class:`~rustybt.data.adapters.settings.NetworkSettings`).
     config
         A resolved :class:`~rustybt.config.Config` (default: :func:`~rustybt.config.load_config`).
     """
 
+    settings_class: ClassVar[type[NetworkSettings]] = NetworkSettings
     default_rate_limit: ClassVar[float] = 5.0
     requests_per_minute: ClassVar[int | None] = None
     requests_per_day: ClassVar[int | None] = None
     api_key_env: ClassVar[tuple[str, ...]] = ()  # environment variables holding credentials, in order
+    #: Appended to an authentication error: what to check (the environment variables, the plan).
+    auth_hint: ClassVar[str] = ""
+    #: HTTP statuses by which the vendor says it does not know a symbol.
+    unknown_symbol_statuses: ClassVar[frozenset[int]] = frozenset({404})
+    #: Appended to an unknown-symbol error: how the vendor spells symbols.
+    symbol_hint: ClassVar[str] = ""
 
-    def __init__(
-        self,
-        *,
-        rate_limit: float | None = None,
-        max_retries: int = 5,
-        concurrency: int = 8,
-        backoff_base: float = 0.5,
-        backoff_max: float = 30.0,
-        config=None,
-    ) -> None:
+    def __init__(self, settings: NetworkSettings | None = None, *, config=None, **params: Any) -> None:
         self._config = config
-        settings = self.adapter_config
-        self.rate_limit = float(rate_limit or settings.rate_limit or self.default_rate_limit)
-        self.max_retries = max_retries
-        self.concurrency = concurrency
-        self.backoff_base = backoff_base
-        self.backoff_max = backoff_max
+        if settings is None:
+            params = dict(params)
+            for quota in ("requests_per_minute", "requests_per_day"):  # not given: config file, else the vendor's
+                if quota not in params:
+                    params[quota] = self.adapter_config.get(quota, getattr(type(self), quota))
+            settings = self.settings_class.create(self.name, params)
+        elif params:
+            raise InvalidArgument(f"{self.name}: pass settings= or keyword parameters, not both")
+        self.settings = settings
+        self.rate_limit = float(settings.rate_limit or self.adapter_config.rate_limit or self.default_rate_limit)
+        self.max_retries = settings.max_retries
+        self.concurrency = settings.concurrency
+        self.backoff_base = settings.backoff_base
+        self.backoff_max = settings.backoff_max
+        self.timeout = settings.timeout
+        self.requests_per_minute = int(settings.requests_per_minute) if settings.requests_per_minute else None  # type: ignore[misc]
+        self.requests_per_day = int(settings.requests_per_day) if settings.requests_per_day else None  # type: ignore[misc]
         self._limiter: AsyncLimiter | None = None
         self._quotas: list[_Quota] | None = None
         self._semaphore: asyncio.Semaphore | None = None
@@ -141,6 +150,15 @@ class NetworkAdapter(BarAdapter):
         self.requests_made = 0
 
     # --- configuration and credentials ---------------------------------------------------------------------
+    def to_config(self) -> dict[str, Any]:
+        """The settings as a JSON-safe dict (never credentials: settings hold none)."""
+        return self.settings.to_dict()
+
+    @classmethod
+    def from_config(cls, params: Mapping[str, Any]) -> NetworkAdapter:
+        """Rebuild from :meth:`to_config` output (former parameter names are accepted)."""
+        return cls(**params)
+
     @property
     def adapter_config(self) -> AdapterConfig:
         """This adapter's section of the config file."""
@@ -177,6 +195,44 @@ class NetworkAdapter(BarAdapter):
             if secret and len(secret) >= 4:
                 text = text.replace(secret, "***")
         return text
+
+    # --- errors ----------------------------------------------------------------------------------------------
+    def http_error(
+        self, status: int | None, body: Any, headers: Any = None, *, what: str, symbol: str | None = None
+    ) -> AdapterError:
+        """The error for a failed HTTP answer: one mapping for every vendor.
+
+        401/403 -> :class:`AuthenticationError` (never retried, with :attr:`auth_hint`); 429 ->
+        :class:`RateLimitError` with the vendor's ``Retry-After`` / ``X-RateLimit-Reset``; a status of
+        :attr:`unknown_symbol_statuses` (see :meth:`_is_unknown_symbol`) -> :class:`SymbolNotFound`; no answer,
+        5xx or 499 -> :class:`TransientError` (retried); anything else -> :class:`AdapterError`. The message names
+        the adapter, ``what`` was asked, the status and the vendor's own words (credentials redacted).
+        """
+        message = self.redact(vendor_message(body))
+        where = f"{self.name}: {what}: HTTP {status}" if status else f"{self.name}: {what}"
+        if status in (401, 403):
+            hint = f"; {self.auth_hint}" if self.auth_hint else ""
+            return AuthenticationError(
+                f"{where}: the credentials were refused ({message}){hint}", vendor_message=message, source=self.name
+            )
+        if status == 429:
+            when = reset_at(headers)
+            return RateLimitError(
+                f"{where}: rate limit hit ({message})" + (f"; retry after {when}" if when is not None else ""),
+                reset_at=when,
+                vendor_message=message,
+                source=self.name,
+            )
+        if status is not None and self._is_unknown_symbol(status, message):
+            hint = f"; {self.symbol_hint}" if self.symbol_hint else ""
+            return SymbolNotFound(f"{where}: unknown symbol {symbol or what!r} ({message}){hint}")
+        if status is None or status >= 500 or status == 499:
+            return TransientError(f"{where}: server error ({message})", vendor_message=message, source=self.name)
+        return AdapterError(f"{where}: request refused ({message})", vendor_message=message, source=self.name)
+
+    def _is_unknown_symbol(self, status: int, message: str) -> bool:
+        """Whether an answer with ``status`` and the vendor's ``message`` says the symbol is unknown."""
+        return status in self.unknown_symbol_statuses
 
     # --- request plumbing ----------------------------------------------------------------------------------
     def check_online(self) -> None:
@@ -266,8 +322,8 @@ class NetworkAdapter(BarAdapter):
         dupes = sorted({s for s in names if names.count(s) > 1})
         if dupes:
             raise InvalidArgument(f"{self.name}: duplicated symbol(s) {', '.join(dupes)}")
-        start = to_utc_timestamp(start_date, "start_date")
-        end = to_utc_timestamp(end_date, "end_date")
+        start = _utc_or_none(start_date, "start_date")
+        end = _utc_or_none(end_date, "end_date")
         if start is not None and end is not None and start > end:
             raise InvalidArgument(f"{self.name}: start_date {start} is after end_date {end}")
         return names, start, end, res
@@ -331,7 +387,7 @@ class NetworkAdapter(BarAdapter):
         after ``end_date`` gets an empty frame without a request.
         """
         names, start, end, res = self._check_request(symbols, start_date, end_date, resolution)
-        own_start = {str(s).strip(): to_utc_timestamp(v, f"starts[{s!r}]") for s, v in (starts or {}).items()}
+        own_start = {str(s).strip(): _utc_or_none(v, f"starts[{s!r}]") for s, v in (starts or {}).items()}
         self.check_online()
         self.concurrency = max(self.concurrency, n_workers or 1)
 

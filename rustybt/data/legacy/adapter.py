@@ -4,6 +4,11 @@ It emits the adapter frame form (``timestamp, symbol, open, high, low, close, vo
 zipline bundle like any other source: symbols come from the asset DB, prices are exact decimals (zipline's
 ``uint32 / 1000`` has exactly three decimals, so they become ``Decimal(38, 3)``), a stored 0 is no bar and gives
 no row, and :meth:`ZiplineBundleAdapter.adjustments` carries zipline's own split, merger and dividend ratios.
+
+Layering: this module depends only on the adapter contract (:mod:`rustybt.data.adapters.base`), the legacy
+readers, the schema and the errors. The adapters package never imports it: the catalog registers the name
+``zipline-bundle`` with :func:`~rustybt.data.adapters.registry.register_adapter_module`, and the class registers
+itself when the module is first imported.
 """
 
 from __future__ import annotations
@@ -30,8 +35,7 @@ from rustybt.data.legacy.zipline_db import (
     read_adjustments,
     read_asset_db,
 )
-from rustybt.data.readers.base import OHLCV_FIELDS
-from rustybt.data.schema import TIMESTAMP_DTYPE, decimal_dtype
+from rustybt.data.schema import TIMESTAMP_DTYPE, VALUE_COLUMNS, decimal_dtype
 from rustybt.errors import SymbolNotFound
 
 __all__ = ["ZiplineBundleAdapter", "raw_to_adapter_frame"]
@@ -68,7 +72,7 @@ def raw_to_adapter_frame(raw: pl.DataFrame, symbols: Mapping[int, str], ratios: 
     return raw.select(
         pl.col("day").cast(TIMESTAMP_DTYPE).alias("timestamp"),
         pl.col("sid").replace_strict(dict(symbols), return_dtype=pl.String).alias("symbol"),
-        *[_scaled(c, ratios[c]) for c in OHLCV_FIELDS],
+        *[_scaled(c, ratios[c]) for c in VALUE_COLUMNS],
     )
 
 

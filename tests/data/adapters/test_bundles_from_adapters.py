@@ -20,7 +20,7 @@ from rustybt import Catalog
 from rustybt.assets import CryptoPerpetual, CryptoSpot
 from rustybt.data import bundles
 from rustybt.data.adapters.base import adapter_from_config
-from rustybt.data.adapters.ccxt import CCXTAdapter
+from rustybt.data.adapters.ccxt import CCXTAdapter, CCXTSettings
 from rustybt.data.adapters.csv import CSVAdapter
 from rustybt.errors import AdapterError, IngestionError, ValidationError
 from rustybt.testing import ReplayTransport
@@ -108,13 +108,7 @@ def test_register_records_adapter_symbols_range_and_crypto_defaults(catalog, ada
         "crypto", adapter, ["BTC/USDT", "ETH/USDT"], "2024-01-01", "2024-01-01 07:00", resolution="1h", catalog=catalog
     )
     assert record.adapter == "ccxt"
-    assert record.adapter_params == {
-        "exchange_id": "binance",
-        "market_type": "spot",
-        "limit": 3,
-        "max_retries": 2,
-        "backoff_base": 0.01,
-    }
+    assert record.adapter_params == CCXTSettings(page_size=3, max_retries=2, backoff_base=0.01).to_dict()
     assert record.calendar == "24/7" and record.resolution == "1h"
     opts = record.options
     assert opts["symbols"] == ["BTC/USDT", "ETH/USDT"]

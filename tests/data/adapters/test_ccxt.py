@@ -24,7 +24,8 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from rustybt.data.adapters.ccxt import CCXTAdapter, _bars_frame, _decimal_text
+from rustybt.data.adapters._vendor import decimal_texts as _decimal_text
+from rustybt.data.adapters.ccxt import CCXTAdapter, CCXTSettings, _bars_frame
 from rustybt.data.adapters.network import TransientError
 from rustybt.errors import (
     AdapterError,
@@ -161,8 +162,9 @@ def test_credentials_come_from_env_and_stay_out_of_config_and_repr(monkeypatch):
     adapter = CCXTAdapter("binance", market_type="swap", limit=500)
     assert adapter.exchange.apiKey == FAKE_KEY and adapter.exchange.secret == FAKE_SECRET
     stored = json.dumps(adapter.to_config())
-    assert adapter.to_config() == {"exchange_id": "binance", "market_type": "swap", "limit": 500}
-    for text in (stored, repr(adapter), str(vars(adapter).get("_params"))):
+    # every setting is stored (a former name, limit=, is stored under its current one)
+    assert adapter.to_config() == CCXTSettings(exchange_id="binance", market_type="swap", page_size=500).to_dict()
+    for text in (stored, repr(adapter), repr(adapter.settings)):
         assert FAKE_KEY not in text and FAKE_SECRET not in text
     assert adapter.redact(f"GET /x?apiKey={FAKE_KEY}&s={FAKE_SECRET}") == "GET /x?apiKey=***&s=***"
     rebuilt = CCXTAdapter.from_config(adapter.to_config())
