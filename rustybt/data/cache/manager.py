@@ -17,7 +17,7 @@ from rustybt.config import Config, DataConfig, load_config
 from rustybt.data.cache.disk import DiskStore
 from rustybt.data.cache.keys import check_key, make_key
 from rustybt.data.cache.memory import MemoryLRU, _Entry, _export, _kind, _nbytes, _private, _readonly_view
-from rustybt.data.cache.stats import CacheStats, _html_table
+from rustybt.data.cache.stats import CacheStats
 from rustybt.errors import ConfigError
 
 __all__ = ["CacheManager"]
@@ -363,11 +363,6 @@ class CacheManager:
                 disk_evictions=self._disk_evictions,
             )
 
-    def _describe(self) -> str:
-        if not self.enabled:
-            return "disabled"
-        return f"disk {self.disk_cache_path}" if self._disk is not None else "memory only"
-
     def __repr__(self) -> str:
         s = self.stats
         disk = ""
@@ -380,7 +375,9 @@ class CacheManager:
         )
 
     def _repr_html_(self) -> str:
-        return _html_table(f"CacheManager ({self._describe()})", self.stats.rows())
+        from rustybt._html import cache_html
+
+        return cache_html(self)
 
 
 def _check_bound(value: float, name: str) -> float:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 
 from rustybt._utils import format_bytes
@@ -80,13 +79,6 @@ class CacheStats:
         )
 
     def _repr_html_(self) -> str:
-        return _html_table("Cache statistics", self.rows())
+        from rustybt._html import cache_html
 
-
-def _html_table(caption: str, rows: list[tuple[str, str]]) -> str:
-    body = "".join(
-        f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
-        f"<td style='text-align:left'>{html.escape(value)}</td></tr>"
-        for label, value in rows
-    )
-    return f"<table class='rustybt-cache'><caption>{html.escape(caption)}</caption>{body}</table>"
+        return cache_html(self)

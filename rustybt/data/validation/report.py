@@ -118,7 +118,7 @@ class ValidationReport:
         self.max_violations_kept = int(max_violations_kept)
 
     def _repr_html_(self) -> str:
-        from rustybt.notebook.reprs import validation_report_html  # lazy: the notebook layer is optional
+        from rustybt._html import validation_report_html
 
         return validation_report_html(self)
 

@@ -6,10 +6,10 @@ import warnings
 
 import numpy as np
 import pytest
-from pit_reference import adjusted_as_of as _adjusted_as_of
 from scipy import special, stats
 
 from rustybt.pipeline.kernels import correlation as ck
+from rustybt.testing.pit import adjusted_as_of as _adjusted_as_of
 
 RTOL = 1e-8
 ATOL = 1e-10

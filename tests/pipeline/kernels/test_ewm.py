@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-from pit_reference import make_adjustments, point_in_time_reference
 
 from rustybt.pipeline.kernels._adjust import empty_adjustments
 from rustybt.pipeline.kernels.ewm import (
@@ -21,6 +20,7 @@ from rustybt.pipeline.kernels.ewm import (
     exponential_weights,
 )
 from rustybt.pipeline.kernels.rolling import RESUM_PERIOD
+from rustybt.testing.pit import make_adjustments, point_in_time_reference
 
 WINDOWS = (1, 2, 5, 20)
 DECAYS = (0.3, 0.9, 1.0)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from pit_reference import make_adjustments, point_in_time_reference
 
 from rustybt.pipeline.kernels._adjust import empty_adjustments
 from rustybt.pipeline.kernels.returns import (
@@ -16,6 +15,7 @@ from rustybt.pipeline.kernels.returns import (
     returns,
     returns_kernel,
 )
+from rustybt.testing.pit import make_adjustments, point_in_time_reference
 
 WINDOWS = (2, 5, 20)
 

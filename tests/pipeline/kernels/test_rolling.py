@@ -12,7 +12,6 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from pit_reference import adjusted_as_of
 
 from rustybt.pipeline.kernels._adjust import empty_adjustments
 from rustybt.pipeline.kernels.rolling import (
@@ -35,6 +34,7 @@ from rustybt.pipeline.kernels.rolling import (
     weighted_average_value,
     weighted_average_value_kernel,
 )
+from rustybt.testing.pit import adjusted_as_of
 
 WINDOWS = (1, 2, 5, 20)
 N_DATES = 90

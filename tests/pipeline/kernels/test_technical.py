@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
-from pit_reference import adjusted_as_of as _adjusted_as_of
 
 from rustybt.pipeline.kernels import technical as tk
+from rustybt.testing.pit import adjusted_as_of as _adjusted_as_of
 
 RTOL = 1e-9
 ATOL = 1e-9
