@@ -19,15 +19,14 @@ __all__ = ["cache_subdir", "replaced_atomically", "write_atomically"]
 
 log = logging.getLogger(__name__)
 
-_OFF = ("0", "false", "no")
-
-
 def cache_subdir(name: str, switch: str) -> Path | None:
-    """``<cache.disk_cache_dir>/<name>``, or None when the environment variable ``switch`` turns these files off
-    (``0``, ``false``, ``no``) or the configuration cannot be read."""
-    if os.environ.get(switch, "").strip().lower() in _OFF:
+    """``<cache.disk_cache_dir>/<name>``, or None when the on/off environment variable ``switch`` (one of
+    :data:`rustybt.config.SWITCHES`, read with :func:`rustybt.config.env_flag`) turns these files off or the
+    configuration cannot be read."""
+    from rustybt.config import env_flag, load_config
+
+    if not env_flag(switch):
         return None
-    from rustybt.config import load_config
 
     try:
         return Path(load_config().cache.disk_cache_dir) / name

@@ -1,4 +1,4 @@
-"""The ``rustybt`` command line: bundles, ingest, info, verify, clean, demo.
+"""The ``rustybt`` command line: bundles, ingest, info, verify, clean, pipeline, migrate, config, demo.
 
 Every subcommand calls the public Python API; errors print one readable message on stderr and exit non-zero.
 """
@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -15,7 +14,9 @@ from pathlib import Path
 
 import polars as pl
 
-from rustybt.errors import BundleNotFound, RustyBTError
+from rustybt._commands import add_global_options, run
+from rustybt._utils import format_bytes
+from rustybt.errors import BundleNotFound
 
 __all__ = ["main"]
 
@@ -29,15 +30,6 @@ def _catalog(args: argparse.Namespace):
 def _print_table(frame: pl.DataFrame) -> None:
     with pl.Config(tbl_rows=200, tbl_cols=20, tbl_hide_dataframe_shape=True, fmt_str_lengths=40, tbl_width_chars=160):
         print(frame)
-
-
-def _human_bytes(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.1f} {unit}" if unit != "B" else f"{int(value)} B"
-        value /= 1024
-    return f"{value:.1f} GiB"
 
 
 def cmd_bundles(args: argparse.Namespace) -> int:
@@ -107,7 +99,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"source      {info['source']['adapter']} {json.dumps(info['source']['params'])}")
     print(f"calendar    {info['calendar']}   resolution {info['resolution']}")
     print(f"range       {info['start']} .. {info['end']}")
-    print(f"size        {info['rows']:,} rows, {info['assets']} assets, {_human_bytes(info['size_bytes'])} on disk")
+    print(f"size        {info['rows']:,} rows, {info['assets']} assets, {format_bytes(info['size_bytes'])} on disk")
     q = info["quality"]
     print(f"quality     {q['errors']} errors, {q['warnings']} warnings, {q['rows_dropped']} rows dropped")
     for rule, count in sorted(q["by_rule"].items()):
@@ -162,6 +154,17 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_config(args: argparse.Namespace) -> int:
+    from rustybt.config import describe_config, describe_switches
+
+    for label, value in describe_config(root=args.root):
+        print(f"{label:<16} {value}")
+    print("\nruntime switches (environment; on/off values: 1/true/yes/on, 0/false/no/off):")
+    for name, value, source, what in describe_switches():
+        print(f"  {name:<23} {value:<9} {source:<12} {what}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from rustybt.data.catalog import Catalog
     from rustybt.sample import ingest_sample
@@ -193,11 +196,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _demo_extras(catalog) -> None:
     """The pipeline and the DataPortal on the sample bundle."""
+    from rustybt.data.readers import DataPortal
     from rustybt.pipeline import Pipeline, run_pipeline
     from rustybt.pipeline.data import EquityPricing
     from rustybt.pipeline.factors import RSI, Returns, SimpleMovingAverage
-
-    from rustybt.data.readers import DataPortal
 
     portal = DataPortal.from_catalog(catalog, "sample")
     print("\nDataPortal: AAPL closes for the 5 sessions to 2014-06-10, adjusted as of 2014-06-10:")
@@ -219,8 +221,7 @@ def _demo_extras(catalog) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rustybt", description="RustyBT data catalog and research tools.")
-    parser.add_argument("--root", help="catalog root directory (default: RUSTYBT_DATA_DIR or the config file)")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-v info, -vv debug)")
+    add_global_options(parser)
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("bundles", help="list bundles").set_defaults(func=cmd_bundles)
@@ -268,6 +269,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_migrate_command(sub)
 
+    sub.add_parser("config", help="show the configuration and every runtime switch with its source").set_defaults(
+        func=cmd_config
+    )
+
     demo = sub.add_parser("demo", help="ingest the shipped sample data and show what RustyBT does")
     demo.add_argument("--no-progress", action="store_true")
     demo.set_defaults(func=cmd_demo)
@@ -276,20 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rustybt`` command."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)],
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    try:
-        return int(args.func(args) or 0)
-    except RustyBTError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted; the previous ingestion stays live", file=sys.stderr)
-        return 130
+    return run(build_parser(), argv)
 
 
 if __name__ == "__main__":

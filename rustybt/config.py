@@ -15,6 +15,12 @@ The file has three sections::
       yfinance: {rate_limit: 2}
 
 Secrets (API keys) may sit in the ``adapters`` section; :class:`AdapterConfig` never shows them in its repr.
+
+Runtime switches are environment variables read while RustyBT runs (offline mode, the on-disk speed-up files,
+progress bars). Every one is listed in :data:`SWITCHES`; on/off switches are read with :func:`env_flag`, the one
+rule for "true" (``1``, ``true``, ``yes``, ``on``) and "false" (``0``, ``false``, ``no``, ``off``), case-insensitive;
+anything else is a :class:`~rustybt.errors.ConfigError` naming the variable. :func:`describe_switches` reports their
+current values and where each comes from (``rustybt config`` and ``%rustybt config`` show it).
 """
 
 from __future__ import annotations
@@ -30,17 +36,164 @@ import yaml
 from rustybt.errors import ConfigError
 
 __all__ = [
+    "SWITCHES",
     "AdapterConfig",
     "CacheConfig",
     "Config",
     "DataConfig",
+    "Switch",
     "default_config_path",
+    "describe_config",
+    "describe_switches",
+    "env_flag",
     "load_config",
 ]
 
 COMPRESSIONS = ("snappy", "zstd")
 FORMATS = ("parquet",)
 _SECRET_MARKERS = ("key", "secret", "token", "password")
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+@dataclass(frozen=True)
+class Switch:
+    """One environment variable RustyBT reads at run time.
+
+    ``kind`` is ``"flag"`` (on/off, read with :func:`env_flag`; ``default`` None means "automatic") or
+    ``"setting"`` (a value such as a directory; :func:`load_config` resolves those against the config file).
+    """
+
+    name: str
+    description: str
+    kind: str = "flag"
+    default: bool | None = None
+
+
+#: Every environment variable RustyBT reads, flags first.
+SWITCHES: tuple[Switch, ...] = (
+    Switch("RUSTYBT_OFFLINE", "refuse every network request: adapters raise instead of fetching", default=False),
+    Switch(
+        "RUSTYBT_BARS_CACHE", "dense float64 copy of daily bars under <cache dir>/bars for wide reads", default=True
+    ),
+    Switch(
+        "RUSTYBT_KERNEL_PRELOAD",
+        "kernel map under <cache dir>/kernels: a pipeline step preloads the kernels it used last time",
+        default=True,
+    ),
+    Switch("RUSTYBT_CALENDAR_CACHE", "calendar session files under <cache dir>/calendars", default=True),
+    Switch("RUSTYBT_PROGRESS", "pipeline progress bars (unset: automatic, for long or chunked runs)", default=None),
+    Switch("RUSTYBT_DATA_DIR", "catalog root (config: data.root_dir)", kind="setting"),
+    Switch("RUSTYBT_CONFIG", "config file (default ~/.rustybt/config.yaml)", kind="setting"),
+    Switch("RUSTYBT_CACHE_DIR", "cache directory, turns the disk cache on (config: cache.disk_cache)", kind="setting"),
+    Switch("RUSTYBT_CACHE_SIZE_MB", "memory cache bound in MiB (config: cache.max_size_mb)", kind="setting"),
+    Switch(
+        "RUSTYBT_SAMPLE_DIR",
+        "directory of the shipped sample data (default: the repository's data/sample)",
+        kind="setting",
+    ),
+)
+_BY_NAME = {s.name: s for s in SWITCHES}
+_REGISTERED: Any = object()  # env_flag's default: the registry's
+
+
+def env_flag(name: str, default: bool | None = _REGISTERED) -> bool | None:
+    """The on/off environment variable ``name``: True for ``1/true/yes/on``, False for ``0/false/no/off``
+    (case-insensitive, surrounding spaces ignored), ``default`` when unset or empty.
+
+    Parameters
+    ----------
+    name
+        The variable, e.g. ``"RUSTYBT_OFFLINE"``.
+    default
+        The value when the variable is unset; by default the one :data:`SWITCHES` lists for ``name``.
+
+    Raises
+    ------
+    ConfigError
+        The variable holds anything else, or ``name`` is not a registered flag and no default was given.
+    """
+    if default is _REGISTERED:
+        switch = _BY_NAME.get(name)
+        if switch is None or switch.kind != "flag":
+            raise ConfigError(f"{name} is not a registered on/off switch (rustybt.config.SWITCHES)")
+        default = switch.default
+    raw = os.environ.get(name, "")
+    text = raw.strip().lower()
+    if not text:
+        return default
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(
+        f"environment variable {name}={raw!r} is not an on/off value: use 1, true, yes or on to turn it on, "
+        "0, false, no or off to turn it off (or unset it for the default)"
+    )
+
+
+def describe_switches() -> list[tuple[str, str, str, str]]:
+    """``(variable, current value, source, what it does)`` for every entry of :data:`SWITCHES`.
+
+    Flags read ``on`` / ``off`` / ``auto``, settings their value or ``(not set)``; the source is ``environment`` or
+    ``default``. A flag holding something that is not on/off reads ``invalid: ...`` here (the code that reads the
+    flag raises).
+    """
+    rows = []
+    for switch in SWITCHES:
+        raw = os.environ.get(switch.name, "")
+        source = "environment" if raw.strip() else "default"
+        if switch.kind == "flag":
+            try:
+                value = env_flag(switch.name)
+            except ConfigError:
+                rows.append((switch.name, f"invalid: {raw!r}", source, switch.description))
+                continue
+            text = "auto" if value is None else ("on" if value else "off")
+        else:
+            text = raw.strip() or "(not set)"
+        rows.append((switch.name, text, source, switch.description))
+    return rows
+
+
+def describe_config(config: Config | None = None, *, root: str | Path | None = None) -> list[tuple[str, str]]:
+    """Label/value rows of the resolved configuration: the catalog root and where it comes from, the config file,
+    compression, the cache (what ``rustybt config`` and ``%rustybt config`` show above the switches).
+
+    ``root`` is an explicit catalog root (``--root``), which wins over everything.
+    """
+    config = load_config() if config is None else config
+    if root is not None:
+        root_text, source = str(Path(root).expanduser()), "explicit argument"
+    else:
+        root_text = str(config.data.root_dir)
+        if os.environ.get("RUSTYBT_DATA_DIR"):
+            source = "RUSTYBT_DATA_DIR"
+        elif config.source is not None and _file_sets_root(config.source):
+            source = f"config file {config.source}"
+        else:
+            source = "built-in default"
+    cache = config.cache
+    cache_text = f"{'on' if cache.enabled else 'off'}, {cache.max_size_mb} MiB in memory"
+    if cache.disk_cache:
+        cache_text += f", disk {cache.disk_cache_dir}"
+    return [
+        ("catalog root", root_text),
+        ("root comes from", source),
+        ("config file", str(config.source) if config.source else f"none ({default_config_path()} does not exist)"),
+        ("compression", config.data.compression),
+        ("cache", cache_text),
+    ]
+
+
+def _file_sets_root(path: Path) -> bool:
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return False
+    return isinstance(raw, dict) and isinstance(raw.get("data"), dict) and "root_dir" in raw["data"]
 
 
 def default_config_path() -> Path:

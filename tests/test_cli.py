@@ -108,3 +108,17 @@ def test_pipeline_file_without_pipeline(tmp_path, csvdir):
     proc = run("pipeline", str(script), "--bundle", "zl", "--start", "2014-01-02", "--end", "2014-01-03", root=root)
     assert proc.returncode == 1
     assert "defines no Pipeline" in proc.stderr
+
+
+def test_config_command_shows_every_switch_with_its_source(tmp_path, monkeypatch):
+    from rustybt.config import SWITCHES
+
+    monkeypatch.setenv("RUSTYBT_BARS_CACHE", "off")
+    done = run("config", root=tmp_path / "cat")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert f"catalog root     {tmp_path / 'cat'}" in lines and "root comes from  explicit argument" in lines
+    for switch in SWITCHES:
+        assert any(line.split()[:1] == [switch.name] for line in lines), switch.name
+    bars = next(line for line in lines if line.split()[:1] == ["RUSTYBT_BARS_CACHE"])
+    assert bars.split()[1:3] == ["off", "environment"]

@@ -103,3 +103,97 @@ def test_secrets_never_in_repr(tmp_path):
     assert cfg.adapter("polygon").get("api_key") == "SUPERSECRET123"
     assert "SUPERSECRET123" not in repr(cfg)
     assert "SUPERSECRET123" not in repr(AdapterConfig(options={"api_secret": "SUPERSECRET123"}))
+
+
+# --- runtime switches ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [("1", True), ("true", True), ("YES", True), (" On ", True), ("0", False), ("False", False), ("no", False),
+     ("OFF", False)],
+)  # fmt: skip
+def test_env_flag_has_one_rule_for_true_and_false(monkeypatch, raw, value):
+    from rustybt.config import env_flag
+
+    monkeypatch.setenv("RUSTYBT_BARS_CACHE", raw)
+    assert env_flag("RUSTYBT_BARS_CACHE") is value
+
+
+def test_env_flag_unset_or_empty_gives_the_registered_default(monkeypatch):
+    from rustybt.config import SWITCHES, env_flag
+
+    defaults = {s.name: s.default for s in SWITCHES if s.kind == "flag"}
+    assert defaults == {
+        "RUSTYBT_OFFLINE": False,
+        "RUSTYBT_BARS_CACHE": True,
+        "RUSTYBT_KERNEL_PRELOAD": True,
+        "RUSTYBT_CALENDAR_CACHE": True,
+        "RUSTYBT_PROGRESS": None,
+    }
+    for name, default in defaults.items():
+        monkeypatch.delenv(name, raising=False)
+        assert env_flag(name) is default
+        monkeypatch.setenv(name, "  ")
+        assert env_flag(name) is default
+    assert env_flag("RUSTYBT_SOMETHING_ELSE", default=True) is True
+
+
+def test_env_flag_rejects_anything_else_naming_the_variable(monkeypatch):
+    from rustybt.config import env_flag
+
+    monkeypatch.setenv("RUSTYBT_OFFLINE", "maybe")
+    with pytest.raises(ConfigError, match=r"RUSTYBT_OFFLINE='maybe' is not an on/off value.*1, true, yes or on"):
+        env_flag("RUSTYBT_OFFLINE")
+    with pytest.raises(ConfigError, match="RUSTYBT_NOPE is not a registered on/off switch"):
+        env_flag("RUSTYBT_NOPE")
+
+
+def test_every_environment_read_in_the_package_is_registered():
+    """grep the package for RUSTYBT_* names: each one the code reads is in SWITCHES (one place to look)."""
+    import re
+
+    from rustybt.config import SWITCHES
+
+    package = Path(__file__).resolve().parents[1] / "rustybt"
+    used = set()
+    for path in package.rglob("*.py"):
+        used |= set(re.findall(r"[\"'](RUSTYBT_[A-Z_]+)[\"']", path.read_text(encoding="utf-8")))
+    assert used, "the scan found nothing"
+    assert used <= {s.name for s in SWITCHES}, sorted(used - {s.name for s in SWITCHES})
+
+
+def test_switch_readers_use_the_one_rule(monkeypatch):
+    """The offline switch, the speed-up files and the progress bars all accept 'on'/'off' and refuse junk."""
+    from rustybt._cache_files import cache_subdir
+    from rustybt.data.adapters.network import is_offline
+
+    monkeypatch.setenv("RUSTYBT_OFFLINE", "on")
+    assert is_offline() is True
+    monkeypatch.setenv("RUSTYBT_OFFLINE", "off")
+    assert is_offline() is False
+    monkeypatch.setenv("RUSTYBT_CALENDAR_CACHE", "off")
+    assert cache_subdir("calendars", "RUSTYBT_CALENDAR_CACHE") is None
+    monkeypatch.setenv("RUSTYBT_CALENDAR_CACHE", "No")
+    assert cache_subdir("calendars", "RUSTYBT_CALENDAR_CACHE") is None
+    monkeypatch.setenv("RUSTYBT_CALENDAR_CACHE", "nah")
+    with pytest.raises(ConfigError, match="RUSTYBT_CALENDAR_CACHE"):
+        cache_subdir("calendars", "RUSTYBT_CALENDAR_CACHE")
+
+
+def test_describe_switches_reports_value_and_source(monkeypatch, tmp_path):
+    from rustybt.config import SWITCHES, describe_config, describe_switches
+
+    monkeypatch.setenv("RUSTYBT_OFFLINE", "1")
+    monkeypatch.delenv("RUSTYBT_BARS_CACHE", raising=False)
+    monkeypatch.setenv("RUSTYBT_PROGRESS", "sometimes")
+    monkeypatch.setenv("RUSTYBT_DATA_DIR", str(tmp_path))
+    rows = {name: (value, source) for name, value, source, _ in describe_switches()}
+    assert list(rows) == [s.name for s in SWITCHES]
+    assert rows["RUSTYBT_OFFLINE"] == ("on", "environment")
+    assert rows["RUSTYBT_BARS_CACHE"] == ("on", "default")
+    assert rows["RUSTYBT_PROGRESS"] == ("invalid: 'sometimes'", "environment")
+    assert rows["RUSTYBT_DATA_DIR"] == (str(tmp_path), "environment")
+    config = dict(describe_config())
+    assert config["catalog root"] == str(tmp_path) and config["root comes from"] == "RUSTYBT_DATA_DIR"
+    assert dict(describe_config(root=tmp_path / "x"))["root comes from"] == "explicit argument"

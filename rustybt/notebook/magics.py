@@ -25,7 +25,6 @@ traceback); add ``--debug`` to any subcommand to get the full traceback instead.
 from __future__ import annotations
 
 import ast
-import os
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -123,7 +122,7 @@ def _cache_parser() -> None:
 @magic_arguments(name="rustybt config")
 @_debug
 def _config_parser() -> None:
-    """Show the settings: catalog root (and where it comes from), default bundle, offline mode, cache.
+    """Show the settings: catalog root (and where it comes from), default bundle, cache and every RUSTYBT_* switch.
 
     Change them with ``%config RustyBTMagics.catalog_root = "/path"`` or ``%config RustyBTMagics.default_bundle
     = "sample"``.
@@ -249,16 +248,6 @@ class RustyBTMagics(Magics):
             self._catalog = Catalog(root=self.catalog_root or None)
         return self._catalog
 
-    def _root_source(self) -> str:
-        if self.catalog_root:
-            return "RustyBTMagics.catalog_root"
-        if os.environ.get("RUSTYBT_DATA_DIR"):
-            return "RUSTYBT_DATA_DIR"
-        config = self.catalog.config
-        if config.source is not None:
-            return f"config file {config.source}"
-        return "built-in default"
-
     def _bundle_name(self, name: str | None) -> str:
         if name:
             return name
@@ -373,31 +362,26 @@ class RustyBTMagics(Magics):
 
     def _do_config(self, args: Any) -> Any:
         from rustybt import __version__
+        from rustybt.config import describe_config, describe_switches
 
         catalog = self.catalog
-        config = catalog.config
-        cache = config.cache
-        cache_text = f"{'on' if cache.enabled else 'off'}, {cache.max_size_mb} MiB in memory"
-        if cache.disk_cache:
-            cache_text += f", disk {cache.disk_cache_dir}"
-        rows = [
-            ("catalog root", str(catalog.root)),
-            ("root comes from", self._root_source()),
+        rows = describe_config(catalog.config, root=self.catalog_root or None)
+        if self.catalog_root:
+            rows[1] = ("root comes from", "RustyBTMagics.catalog_root")
+        rows += [
             ("bundles", ", ".join(catalog.bundles()) or "none"),
             ("default bundle", self.default_bundle or "(not set)"),
-            ("offline (RUSTYBT_OFFLINE)", "yes" if os.environ.get("RUSTYBT_OFFLINE") == "1" else "no"),
-            ("config file", str(config.source) if config.source else "none"),
-            ("compression", config.data.compression),
-            ("cache", cache_text),
             ("show progress", str(self.show_progress)),
             ("max candles", str(self.max_candles)),
             ("rustybt", __version__),
         ]
+        rows += [(name, f"{value} ({source})") for name, value, source, _ in describe_switches()]
         return _html.HTMLView(
             "RustyBT settings",
             rows,
             note="Change with %config RustyBTMagics.catalog_root = '/path' or "
-            "%config RustyBTMagics.default_bundle = 'sample'.",
+            "%config RustyBTMagics.default_bundle = 'sample'; the RUSTYBT_* switches are environment variables "
+            "(on/off: 1/true/yes/on, 0/false/no/off), see `rustybt config`.",
         )
 
     # --- %%rustybt pipeline ------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 ``add_migrate_command(subparsers)`` adds the subcommand to ``rustybt``'s parser (``rustybt/cli.py`` wires it in);
 :func:`main` runs it standalone (``python -m rustybt.data.legacy.cli migrate SOURCE --to NAME``), with the same
-error handling as ``rustybt``: a :class:`~rustybt.errors.RustyBTError` prints one line on stderr and exits 1.
+global options and error handling as ``rustybt`` (both come from :mod:`rustybt._commands`, so neither command line
+imports the other): a :class:`~rustybt.errors.RustyBTError` prints one line on stderr and exits 1.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 from typing import Any
+
+from rustybt._commands import add_global_options, run
 
 __all__ = ["add_migrate_command", "cmd_migrate", "main"]
 
@@ -71,10 +74,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Standalone entry point: ``[--root DIR] migrate SOURCE --to NAME ...``."""
-    from rustybt.cli import main as rustybt_main  # one entry point: parsing, logging and error handling live there
-
-    return rustybt_main(argv)
+    """Standalone entry point: ``[--root DIR] [-v] migrate SOURCE --to NAME ...``."""
+    parser = argparse.ArgumentParser(prog="python -m rustybt.data.legacy.cli", description="Migrate zipline bundles.")
+    add_global_options(parser)
+    add_migrate_command(parser.add_subparsers(dest="command", required=True))
+    return run(parser, argv)
 
 
 if __name__ == "__main__":

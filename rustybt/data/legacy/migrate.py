@@ -12,7 +12,6 @@ factor must equal the stored ``uint32`` exactly, and each sid must have as many 
 
 from __future__ import annotations
 
-import html
 import logging
 import time
 from collections.abc import Sequence
@@ -161,36 +160,19 @@ class MigrationReport:
         return "\n".join(lines) + "\n)"
 
     def _repr_html_(self) -> str:
-        left = "style='text-align:left'"
-        rows = "".join(
-            f"<tr><th {left}>{html.escape(k)}</th><td {left}>{html.escape(v)}</td></tr>" for k, v in self._facts()
-        )
-        table = f"<table class='rustybt-migration-report'><caption>Migration report</caption>{rows}</table>"
-        if not self.mismatches:
-            return table
-        head = "".join(f"<th>{h}</th>" for h in ("symbol", "zipline sid", "timestamp", "field", "source", "migrated"))
-        body = "".join(
-            "<tr>"
-            + "".join(
-                f"<td>{html.escape(str(v))}</td>"
-                for v in (
-                    m.symbol,
-                    m.sid,
-                    m.timestamp if m.timestamp is not None else "",
-                    m.field,
-                    m.source,
-                    m.migrated,
-                )
-            )
-            + "</tr>"
-            for m in self.mismatches
-        )
-        more = (
-            f"<p>{self.mismatch_count - len(self.mismatches):,} more mismatch(es) not listed.</p>"
-            if self.mismatch_count > len(self.mismatches)
-            else ""
-        )
-        return f"{table}<table class='rustybt-mismatches'><tr>{head}</tr>{body}</table>{more}"
+        from rustybt._html import details, kv, note, page, table
+
+        body = kv(self._facts())
+        if self.mismatches:
+            rows = [
+                (m.symbol, m.sid, m.timestamp if m.timestamp is not None else "", m.field, m.source, m.migrated)
+                for m in self.mismatches
+            ]
+            listed = table(("symbol", "zipline sid", "timestamp", "field", "source", "migrated"), rows)
+            if self.mismatch_count > len(self.mismatches):
+                listed += note(f"{self.mismatch_count - len(self.mismatches):,} more mismatch(es) not listed.")
+            body += details(f"Mismatches ({self.mismatch_count:,})", listed, open_=True)
+        return page("migration", "Migration report", body, subtitle=self.bundle)
 
 
 def migrate(
