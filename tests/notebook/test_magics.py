@@ -369,11 +369,52 @@ def test_pipeline_displays_with_the_notebook_repr(ip, pipeline_available):
     assert html.startswith('<div class="rbt rbt-pipeline">') and "<svg" in html and "Returns" in html
 
 
-def test_extension_supplies_html_for_objects_without_a_notebook_repr(ip, sample_catalog):
-    from rustybt.notebook.magics import session_cache
+def test_views_are_the_same_with_or_without_the_extension(ip, sample_catalog, tmp_path):
+    """Every object renders itself with rustybt._html: %load_ext adds no formatter, so the HTML IPython shows is
+    the object's own _repr_html_, loaded or not (Pipeline and ContinuousFuture used to differ)."""
+    from rustybt import Catalog
+    from rustybt.data.cache import CacheManager
+    from rustybt.data.readers import DataPortal
+    from rustybt.notebook import pipeline_support
+    from rustybt.sample import register_sample
 
-    formats = ip.display_formatter.format
-    report_html = formats(sample_catalog.bundle("sample").report)[0]["text/html"]
-    assert report_html.startswith('<div class="rbt rbt-validation">') and "calendar_gap" in report_html
-    assert formats(session_cache().stats)[0]["text/html"].startswith('<div class="rbt rbt-cache">')
-    assert formats(session_cache())[0]["text/html"].startswith('<div class="rbt rbt-cache">')
+    catalog = Catalog(root=tmp_path / "futures")
+    register_sample(catalog)
+    catalog.ingest("sample_futures", progress=False)
+    cache = CacheManager(max_memory_mb=1, disk_cache_path=None, enabled=True)
+    objects = {
+        "catalog": sample_catalog,
+        "bundle": sample_catalog.bundle("sample"),
+        "report": sample_catalog.bundle("sample").report,
+        "cache": cache,
+        "stats": cache.stats,
+        "continuous-future": DataPortal.from_catalog(catalog, "sample_futures").continuous_future("XF"),
+    }
+    if pipeline_support.available():
+        from rustybt.pipeline import Pipeline
+        from rustybt.pipeline.factors import Returns
+
+        objects["pipeline"] = Pipeline({"r": Returns(window_length=3)})
+
+    def shown() -> dict[str, str]:
+        return {name: ip.display_formatter.format(obj)[0]["text/html"] for name, obj in objects.items()}
+
+    loaded = shown()
+    ip.run_line_magic("unload_ext", "rustybt")
+    try:
+        unloaded = shown()
+    finally:
+        ip.run_line_magic("load_ext", "rustybt")
+    assert loaded == unloaded == {name: obj._repr_html_() for name, obj in objects.items()}
+    for name, html in loaded.items():
+        assert html.startswith('<div class="rbt rbt-') and html.count("<style>") == 1, name
+    assert "Chain (6 contracts)" in loaded["continuous-future"] and "calendar_gap" in loaded["report"]
+
+
+def test_config_lists_every_runtime_switch(ip, monkeypatch):
+    from rustybt.config import SWITCHES
+
+    monkeypatch.setenv("RUSTYBT_OFFLINE", "yes")
+    rows = dict(ip.run_line_magic("rustybt", "config").rows)
+    assert rows["RUSTYBT_OFFLINE"] == "on (environment)"
+    assert all(s.name in rows for s in SWITCHES)
