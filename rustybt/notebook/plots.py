@@ -41,10 +41,8 @@ __all__ = [
     "coverage_heatmap",
     "factor_histogram",
     "factor_timeseries",
-    "forward_returns",
     "parse_date",
     "quantile_returns",
-    "quantile_returns_table",
 ]
 
 #: Default upper bound of candles in one chart; longer ranges are resampled to a coarser resolution.
@@ -389,16 +387,6 @@ def _ns(series: pl.Series) -> np.ndarray:
 # --- pipeline results ------------------------------------------------------------------------------------
 
 
-def _column(result: pd.DataFrame, column: str) -> pd.Series:
-    if not isinstance(result, pd.DataFrame) or not isinstance(result.index, pd.MultiIndex):
-        raise InvalidArgument(
-            "expected a pipeline result: a pandas DataFrame indexed by (date, asset), as run_pipeline returns"
-        )
-    if column not in result.columns:
-        raise InvalidArgument(f"no column {column!r} in the result; columns: {', '.join(map(str, result.columns))}")
-    return result[column]
-
-
 def _label(asset: Any) -> str:
     symbol = getattr(asset, "symbol", None)
     return str(symbol) if symbol is not None else str(asset)
@@ -432,7 +420,9 @@ def factor_timeseries(result: pd.DataFrame, column: str, assets: Sequence[Any] |
     ``max_assets`` in the result)."""
     import plotly.graph_objects as go
 
-    series = _column(result, column)
+    from rustybt.pipeline.analysis import factor_column  # a result exists, so the pipeline is loaded already
+
+    series = factor_column(result, column)
     level = series.index.get_level_values(1).unique()
     chosen = _match_assets(level, assets) if assets is not None else list(level[:max_assets])
     fig = go.Figure()
@@ -474,7 +464,9 @@ def factor_histogram(result: pd.DataFrame, column: str, date: Any = None, *, bin
     """Histogram of ``column`` across assets on ``date`` (default: the last date of the result)."""
     import plotly.graph_objects as go
 
-    section, day = _cross_section(_column(result, column), date)
+    from rustybt.pipeline.analysis import factor_column
+
+    section, day = _cross_section(factor_column(result, column), date)
     values = section.to_numpy(dtype="float64", na_value=np.nan)
     finite = values[np.isfinite(values)]
     fig = go.Figure(go.Histogram(x=finite, nbinsx=bins, marker={"color": "#0969da"}, name=column))
@@ -490,89 +482,14 @@ def factor_histogram(result: pd.DataFrame, column: str, date: Any = None, *, bin
     return fig
 
 
-def forward_returns(source: Any, result_index: pd.MultiIndex, periods: Sequence[int] = (1, 5)) -> pd.DataFrame:
-    """Forward returns over ``periods`` bars for every (date, asset) of ``result_index``.
-
-    The return for period ``p`` on date ``d`` is ``close[d + p] / close[d] - 1`` with closes adjusted for
-    splits and dividends (taken from :meth:`DataPortal.get_history_window` as of the last bar needed, so the
-    ratio is a total return). NaN where either close is missing or ``d + p`` is past the bundle's end.
-    Columns are ``"1D"``, ``"5D"``... (bars of the bundle's resolution).
-    """
-    from rustybt.data.readers.data_portal import DataPortal
-
-    periods = sorted({int(p) for p in periods})
-    if not periods or periods[0] < 1:
-        raise InvalidArgument(f"periods must be positive bar counts, got {periods}")
-    portal = source if isinstance(source, DataPortal) else DataPortal(_bundle_of(source))
-    bundle = portal.bundle
-    dates = _naive_dates(result_index.get_level_values(0))
-    assets = result_index.get_level_values(1)
-    unique_assets = list(dict.fromkeys(assets))
-    resolved = [portal.asset_finder.lookup_symbol(a) if isinstance(a, str) else a for a in unique_assets]
-    sids = [int(a) for a in resolved]
-    first = dates.min().tz_localize("UTC")
-    labels = portal.reader.labels(first, bundle.end)
-    if len(labels) == 0:
-        raise NoDataForRange(f"bundle {bundle.name!r} has no bars after {first.date()}")
-    last_pos = int(np.searchsorted(labels, dates.max().tz_localize("UTC"), side="right")) - 1
-    end_pos = min(max(last_pos, 0) + periods[-1], len(labels) - 1)
-    closes = portal.get_history_window(sids, labels[end_pos], end_pos + 1, bundle.resolution, "close")
-    closes.index = _naive_dates(closes.index)
-    closes.columns = sids
-    grid = pd.MultiIndex.from_product([closes.index, closes.columns])
-    values = closes.to_numpy(dtype="float64")
-    n = len(values)
-    columns = {}
-    for p in periods:
-        later = np.full_like(values, np.nan)
-        if p < n:
-            later[: n - p] = values[p:]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            columns[f"{p}D"] = (later / values - 1.0).ravel()
-    table = pd.DataFrame(columns, index=grid)
-    sid_of = {a: int(r) for a, r in zip(unique_assets, resolved, strict=True)}
-    keys = pd.MultiIndex.from_arrays([dates, pd.Index(assets).map(sid_of)])
-    aligned = table.reindex(keys)
-    aligned.index = result_index
-    return aligned
-
-
-def quantile_returns_table(
-    result: pd.DataFrame, column: str, bundle: Any, quantiles: int = 5, periods: Sequence[int] = (1, 5)
-) -> pd.DataFrame:
-    """Mean forward return by factor quantile: rows ``1..quantiles`` (1 = lowest factor), one column per period.
-
-    Each date's assets with a finite factor value are split into ``quantiles`` equal-count buckets by ordinal
-    rank (ties broken by order); dates with fewer assets than buckets are skipped. The value is the mean of the
-    forward returns (:func:`forward_returns`) of every (date, asset) in the bucket. ``attrs["observations"]``
-    holds the count per bucket.
-    """
-    if int(quantiles) < 2:
-        raise InvalidArgument(f"quantiles must be at least 2, got {quantiles}")
-    factor = _column(result, column).astype("float64")
-    factor = factor[np.isfinite(factor.to_numpy())]
-    if factor.empty:
-        raise NoDataForRange(f"column {column!r} has no finite values to bucket")
-    dates = factor.index.get_level_values(0)
-    rank = factor.groupby(dates).rank(method="first")
-    count = factor.groupby(dates).transform("count")
-    keep = (count >= quantiles).to_numpy()
-    factor, rank, count = factor[keep], rank[keep], count[keep]
-    bucket = ((rank - 1) * quantiles // count).astype("int64") + 1
-    fwd = forward_returns(bundle, factor.index, periods)
-    fwd["quantile"] = bucket.to_numpy()
-    table = fwd.groupby("quantile").mean()
-    table.attrs["observations"] = fwd.groupby("quantile").size().to_dict()
-    table.index.name = "quantile"
-    return table
-
-
 def quantile_returns(
     result: pd.DataFrame, column: str, bundle: Any, quantiles: int = 5, periods: Sequence[int] = (1, 5)
 ):
     """Grouped bars: mean forward return (in basis points) by factor quantile, one bar group per quantile and
-    one colour per period. The numbers are :func:`quantile_returns_table`."""
+    one colour per period. The numbers are :func:`rustybt.pipeline.analysis.quantile_returns_table`."""
     import plotly.graph_objects as go
+
+    from rustybt.pipeline.analysis import quantile_returns_table
 
     table = quantile_returns_table(result, column, bundle, quantiles, periods)
     fig = go.Figure()

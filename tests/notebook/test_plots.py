@@ -182,53 +182,16 @@ def test_factor_histogram(toy_result):
 NO_EVENTS = ["ZZD", "ZZG", "ZZJ", "ZZM", "ZZO", "ZZQ", "ZZS", "ZZU", "ZZW", "ZZZ"]  # no split or dividend
 
 
-def test_forward_returns_are_adjusted(sample_catalog, sample_csv):
-    bundle = sample_catalog.bundle("sample")
-    aapl = bundle.asset_finder.lookup_symbol("AAPL")
-    ibm = bundle.asset_finder.lookup_symbol("IBM")
-    index = pd.MultiIndex.from_tuples(
-        [(pd.Timestamp("2014-06-06"), aapl), (pd.Timestamp("2014-06-05"), aapl), (pd.Timestamp("2014-06-05"), ibm)]
-    )
-    fwd = plots.forward_returns(bundle, index, periods=(1, 2))
-    # AAPL split 7:1 effective 2014-06-09 (close 645.57 on the 6th, 93.70 on the 9th, README)
-    assert fwd.loc[(pd.Timestamp("2014-06-06"), aapl), "1D"] == pytest.approx(93.70 * 7 / 645.57 - 1)
-    raw = _csv_frame(sample_csv, "IBM")["close"]
-    expected = raw.loc["2014-06-09"] / raw.loc["2014-06-05"] - 1
-    assert fwd.loc[(pd.Timestamp("2014-06-05"), ibm), "2D"] == pytest.approx(expected)
-    # past the bundle's end: no forward bar
-    last = pd.MultiIndex.from_tuples([(pd.Timestamp("2014-12-31"), aapl)])
-    assert np.isnan(plots.forward_returns(bundle, last, periods=(1,)).iloc[0, 0])
+def test_quantile_returns_chart_draws_the_analysis_table(sample_catalog, sample_csv):
+    """The numbers are rustybt.pipeline.analysis's (tested against raw closes in tests/pipeline/test_analysis.py)."""
+    from rustybt.pipeline.analysis import quantile_returns_table
 
-
-def test_quantile_returns_against_raw_closes(sample_catalog, sample_csv):
     bundle = sample_catalog.bundle("sample")
     assets = [bundle.asset_finder.lookup_symbol(s) for s in NO_EVENTS]
-    closes = pd.DataFrame({a: _csv_frame(sample_csv, a.symbol)["close"] for a in assets})
-    dates = closes.loc["2013-03-01":"2013-06-28"].index
+    dates = _csv_frame(sample_csv, "ZZD").loc["2013-03-01":"2013-04-30"].index
     rng = np.random.default_rng(7)
     result = _result(assets, dates, rng.normal(size=(len(dates), len(assets))))
-
-    table = plots.quantile_returns_table(result, "factor", bundle, quantiles=5, periods=(1, 5))
-
-    # independent: forward returns from the raw CSV closes (these assets have no adjustments), quintiles of 2
-    rows = []
-    for (date, asset), value in result["factor"].items():
-        pos = closes.index.get_loc(date)
-        rows.append((date, asset, value, *(closes[asset].iloc[pos + p] / closes[asset].iloc[pos] - 1 for p in (1, 5))))
-    frame = pd.DataFrame(rows, columns=["date", "asset", "factor", "1D", "5D"])
-    frame["q"] = frame.groupby("date")["factor"].rank(method="first").sub(1).floordiv(2).astype(int) + 1
-    expected = frame.groupby("q")[["1D", "5D"]].mean()
-    np.testing.assert_allclose(table.to_numpy(), expected.to_numpy(), rtol=1e-12)
-    assert table.attrs["observations"] == {q: 2 * len(dates) for q in range(1, 6)}
-
+    table = quantile_returns_table(result, "factor", bundle, quantiles=5, periods=(1, 5))
     fig = plots.quantile_returns(result, "factor", bundle, quantiles=5, periods=(1, 5))
     assert [t.name for t in fig.data] == ["1D forward", "5D forward"]
-    np.testing.assert_allclose(np.asarray(fig.data[1].y), expected["5D"].to_numpy() * 1e4)
-
-
-def test_quantile_returns_errors(sample_catalog, toy_result):
-    bundle = sample_catalog.bundle("sample")
-    with pytest.raises(InvalidArgument, match="quantiles must be at least 2"):
-        plots.quantile_returns_table(toy_result, "factor", bundle, quantiles=1)
-    with pytest.raises(InvalidArgument, match="periods must be positive"):
-        plots.forward_returns(bundle, toy_result.index, periods=(0,))
+    np.testing.assert_allclose(np.asarray(fig.data[1].y), table["5D"].to_numpy() * 1e4)
