@@ -25,24 +25,19 @@ import logging
 import os
 import threading
 import warnings
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import pandas as pd
 import polars as pl
 
-from rustybt.data.adapters._vendor import (
-    bars_frame,
-    decimal_text,
-    inclusive_end,
-    reset_at,
-    session_labels,
-    vendor_message,
-)
+from rustybt.data.adapters._vendor import bars_frame, decimal_text, inclusive_end, session_labels
 from rustybt.data.adapters.base import AdapterMetadata
 from rustybt.data.adapters.network import NetworkAdapter, TransientError
-from rustybt.errors import AdapterError, AuthenticationError, InvalidArgument, RateLimitError, SymbolNotFound
+from rustybt.data.adapters.settings import NetworkSettings
+from rustybt.errors import AdapterError, InvalidArgument
 
-__all__ = ["AlpacaAdapter"]
+__all__ = ["AlpacaAdapter", "AlpacaSettings"]
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +54,17 @@ TIMEFRAMES: dict[str, tuple[int, str]] = {
     "1w": (1, "Week"),
     "1M": (1, "Month"),
 }
-_DEFAULT = object()
+_MISSING = object()
 _EARLIEST = pd.Timestamp("2015-01-01", tz="UTC")  # before Alpaca's first bars (2016)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlpacaSettings(NetworkSettings):
+    """Parameters of :class:`AlpacaAdapter` (stored with a registered bundle; never the keys)."""
+
+    feed: str | None = None
+    crypto_feed: str = "us"
+    page_size: int = 10_000
 
 
 def _timeout_session(timeout: float):
@@ -92,11 +96,13 @@ class AlpacaAdapter(NetworkAdapter):
         Bars per page (at most 10 000).
     timeout
         Timeout of each request, in seconds.
-    **kwargs
-        Rate limit, retries, concurrency: see :class:`~rustybt.data.adapters.network.NetworkAdapter`.
+    **params
+        Rate limit, retries, concurrency: see :class:`~rustybt.data.adapters.settings.NetworkSettings`. All
+        parameters are the fields of :class:`AlpacaSettings` (or pass ``settings=``).
     """
 
     name: ClassVar[str] = "alpaca"
+    settings_class: ClassVar[type[NetworkSettings]] = AlpacaSettings
     asset_class: ClassVar[str] = "equity"
     supported_resolutions: ClassVar[tuple[str, ...]] = tuple(TIMEFRAMES)
     default_rate_limit: ClassVar[float] = 3.0
@@ -107,21 +113,15 @@ class AlpacaAdapter(NetworkAdapter):
         "APCA_API_KEY_ID",
         "APCA_API_SECRET_KEY",
     )
+    auth_hint: ClassVar[str] = (
+        "check ALPACA_API_KEY / ALPACA_API_SECRET and your data plan (the free plan needs feed='iex' for recent "
+        "stock bars)"
+    )
+    unknown_symbol_statuses: ClassVar[frozenset[int]] = frozenset({400, 404, 422})
 
-    def __init__(
-        self,
-        *,
-        feed: str | None = None,
-        crypto_feed: str = "us",
-        requests_per_minute: int | object | None = _DEFAULT,
-        page_size: int = 10_000,
-        timeout: float = 30.0,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        if requests_per_minute is _DEFAULT:
-            requests_per_minute = self.adapter_config.get("requests_per_minute", type(self).requests_per_minute)
-        self.requests_per_minute = int(requests_per_minute) if requests_per_minute else None  # type: ignore[arg-type]
+    def __init__(self, settings: AlpacaSettings | None = None, *, config=None, **params: Any) -> None:
+        super().__init__(settings, config=config, **params)
+        feed, page_size = self.settings.feed, self.settings.page_size
         if not 1 <= int(page_size) <= 10_000:
             raise InvalidArgument(f"alpaca: page_size must be between 1 and 10000, got {page_size!r}")
         if feed is not None:
@@ -135,9 +135,8 @@ class AlpacaAdapter(NetworkAdapter):
                     f"alpaca: unknown feed {feed!r}; known: {', '.join(f.value for f in DataFeed)}"
                 ) from None
         self.feed = feed
-        self.crypto_feed = crypto_feed
+        self.crypto_feed = self.settings.crypto_feed
         self.page_size = int(page_size)
-        self.timeout = float(timeout)
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
 
@@ -150,16 +149,6 @@ class AlpacaAdapter(NetworkAdapter):
             delay="IEX real time on the free plan; SIP 15 min delayed (free) or real time (paid)",
             requires_auth=True,
         )
-
-    def to_config(self) -> dict[str, Any]:
-        """Constructor parameters; never the keys."""
-        return {
-            "feed": self.feed,
-            "crypto_feed": self.crypto_feed,
-            "requests_per_minute": self.requests_per_minute,
-            "page_size": self.page_size,
-            "timeout": self.timeout,
-        }
 
     def asset_info(self, symbol: str) -> dict[str, Any]:
         """``BTC/USD`` -> crypto spot (base, quote); anything else -> equity."""
@@ -258,12 +247,8 @@ class AlpacaAdapter(NetworkAdapter):
             payload = client.get(path, fields)
         except APIError as exc:
             response = exc.response
-            raise self._error(
-                symbol,
-                getattr(response, "status_code", None),
-                getattr(response, "headers", None),
-                str(exc),
-            ) from None
+            status, headers = getattr(response, "status_code", None), getattr(response, "headers", None)
+            raise self.http_error(status, str(exc), headers, what=symbol, symbol=symbol) from None
         except requests.exceptions.JSONDecodeError as exc:
             raise AdapterError(
                 f"alpaca: {symbol}: the answer is not JSON ({self.redact(str(exc))})",
@@ -282,32 +267,12 @@ class AlpacaAdapter(NetworkAdapter):
             )
         return payload
 
-    def _error(self, symbol: str, status: int | None, headers: Any, body: str) -> Exception:
-        message = self.redact(vendor_message(body))
-        where = f"alpaca: {symbol}: HTTP {status}" if status else f"alpaca: {symbol}"
-        if status in (401, 403):
-            return AuthenticationError(
-                f"{where}: refused ({message}); check ALPACA_API_KEY / ALPACA_API_SECRET and your data plan "
-                "(the free plan needs feed='iex' for recent stock bars)",
-                vendor_message=message,
-                source=self.name,
-            )
-        if status == 429:
-            when = reset_at(headers)
-            return RateLimitError(
-                f"{where}: rate limit hit ({message})" + (f"; retry after {when}" if when is not None else ""),
-                reset_at=when,
-                vendor_message=message,
-                source=self.name,
-            )
-        if status in (400, 404, 422) and "symbol" in message.lower():
-            return SymbolNotFound(f"{where}: unknown or invalid symbol {symbol!r} ({message})")
-        if status is None or status >= 500:
-            return TransientError(f"{where}: server error ({message})", vendor_message=message, source=self.name)
-        return AdapterError(f"{where}: request refused ({message})", vendor_message=message, source=self.name)
+    def _is_unknown_symbol(self, status: int, message: str) -> bool:
+        """Alpaca answers 400/404/422 for many things; it is about the symbol only when its message says so."""
+        return status in self.unknown_symbol_statuses and "symbol" in message.lower()
 
     def _page_bars(self, page: dict[str, Any], symbol: str) -> list[dict[str, Any]]:
-        bars = page.get("bars", _DEFAULT)
+        bars = page.get("bars", _MISSING)
         if bars is None:
             return []
         if not isinstance(bars, dict):

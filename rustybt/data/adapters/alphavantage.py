@@ -36,21 +36,16 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import pandas as pd
 import polars as pl
 
-from rustybt.data.adapters._vendor import (
-    bars_frame,
-    decimal_text,
-    inclusive_end,
-    reset_at,
-    session_labels,
-    vendor_message,
-)
+from rustybt.data.adapters._vendor import bars_frame, decimal_text, inclusive_end, session_labels, vendor_message
 from rustybt.data.adapters.base import AdapterMetadata, run_sync
 from rustybt.data.adapters.network import NetworkAdapter, TransientError
+from rustybt.data.adapters.settings import NetworkSettings
 from rustybt.data.schema import ADAPTER_COLUMNS
 from rustybt.errors import (
     AdapterError,
@@ -61,7 +56,7 @@ from rustybt.errors import (
     SymbolNotFound,
 )
 
-__all__ = ["OVERVIEW_FIELDS", "AlphaVantageAdapter"]
+__all__ = ["OVERVIEW_FIELDS", "AlphaVantageAdapter", "AlphaVantageSettings"]
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +74,6 @@ _PERIOD_FUNCTIONS = {
 _INTRADAY_FUNCTIONS = {"equity": "TIME_SERIES_INTRADAY", "forex": "FX_INTRADAY", "crypto_spot": "CRYPTO_INTRADAY"}
 _CALENDARS = {"equity": "XNYS", "forex": "24/5", "crypto_spot": "24/7"}
 _ASSET_CLASSES = {"equity": "equity", "forex": "forex", "crypto": "crypto_spot", "crypto_spot": "crypto_spot"}
-_DEFAULT = object()
 _THROTTLE_MARKERS = ("per minute", "per second", "call frequency", "spreading out", "more sparingly")
 
 #: OVERVIEW field -> column of :meth:`AlphaVantageAdapter.company_overview` (Float64)
@@ -123,6 +117,15 @@ _OVERVIEW_TEXT = {
     "Sector": "sector",
     "Industry": "industry",
 }
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlphaVantageSettings(NetworkSettings):
+    """Parameters of :class:`AlphaVantageAdapter` (stored with a registered bundle; never the key)."""
+
+    asset_class: str = "equity"
+    extended_hours: bool = False
+    outputsize: str = "full"
 
 
 class _RedactFilter(logging.Filter):
@@ -172,29 +175,24 @@ class AlphaVantageAdapter(NetworkAdapter):
         ``requests_per_day`` from config. ``None`` disables a quota (premium keys have no daily limit).
     timeout
         Timeout of each request, in seconds.
-    **kwargs
-        Rate limit, retries, concurrency: see :class:`~rustybt.data.adapters.network.NetworkAdapter`.
+    **params
+        Rate limit, retries, concurrency: see :class:`~rustybt.data.adapters.settings.NetworkSettings`. All
+        parameters are the fields of :class:`AlphaVantageSettings` (or pass ``settings=``).
     """
 
     name: ClassVar[str] = "alphavantage"
+    settings_class: ClassVar[type[NetworkSettings]] = AlphaVantageSettings
     supported_resolutions: ClassVar[tuple[str, ...]] = ("1m", "5m", "15m", "30m", "1h", "1d", "1w", "1M")
     default_rate_limit: ClassVar[float] = 1.0  # Alpha Vantage asks free keys to send at most 1 request per second
     requests_per_minute: ClassVar[int | None] = 5
     requests_per_day: ClassVar[int | None] = 25
     api_key_env: ClassVar[tuple[str, ...]] = ("ALPHAVANTAGE_API_KEY",)
+    # Alpha Vantage answers an unknown symbol with HTTP 200 and an "Error Message" body (see _raise_in_body)
+    unknown_symbol_statuses: ClassVar[frozenset[int]] = frozenset()
 
-    def __init__(
-        self,
-        *,
-        asset_class: str = "equity",
-        extended_hours: bool = False,
-        outputsize: str = "full",
-        requests_per_minute: int | object | None = _DEFAULT,
-        requests_per_day: int | object | None = _DEFAULT,
-        timeout: float = 30.0,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, settings: AlphaVantageSettings | None = None, *, config=None, **params: Any) -> None:
+        super().__init__(settings, config=config, **params)
+        asset_class, outputsize = self.settings.asset_class, self.settings.outputsize
         if asset_class not in _ASSET_CLASSES:
             raise InvalidArgument(
                 f"alphavantage: asset_class must be one of equity, forex, crypto; got {asset_class!r}"
@@ -202,15 +200,8 @@ class AlphaVantageAdapter(NetworkAdapter):
         if outputsize not in ("full", "compact"):
             raise InvalidArgument(f"alphavantage: outputsize must be 'full' or 'compact', got {outputsize!r}")
         self.asset_class = _ASSET_CLASSES[asset_class]  # type: ignore[misc]  (instance value of the ClassVar)
-        self.extended_hours = bool(extended_hours)
+        self.extended_hours = bool(self.settings.extended_hours)
         self.outputsize = outputsize
-        if requests_per_minute is _DEFAULT:
-            requests_per_minute = self.adapter_config.get("requests_per_minute", type(self).requests_per_minute)
-        if requests_per_day is _DEFAULT:
-            requests_per_day = self.adapter_config.get("requests_per_day", type(self).requests_per_day)
-        self.requests_per_minute = int(requests_per_minute) if requests_per_minute else None  # type: ignore[arg-type]
-        self.requests_per_day = int(requests_per_day) if requests_per_day else None  # type: ignore[arg-type]
-        self.timeout = float(timeout)
 
     # --- description -------------------------------------------------------------------------------------
     @property
@@ -221,17 +212,6 @@ class AlphaVantageAdapter(NetworkAdapter):
             delay="end of day for daily series; intraday as the key's plan allows",
             requires_auth=True,
         )
-
-    def to_config(self) -> dict[str, Any]:
-        """Constructor parameters; never the API key."""
-        return {
-            "asset_class": "crypto" if self.asset_class == "crypto_spot" else self.asset_class,
-            "extended_hours": self.extended_hours,
-            "outputsize": self.outputsize,
-            "requests_per_minute": self.requests_per_minute,
-            "requests_per_day": self.requests_per_day,
-            "timeout": self.timeout,
-        }
 
     def asset_info(self, symbol: str) -> dict[str, Any]:
         """Asset class of the adapter; base and quote of a forex or crypto pair."""
@@ -300,19 +280,9 @@ class AlphaVantageAdapter(NetworkAdapter):
     def _decode(self, response: Any, what: str) -> dict[str, Any]:
         status = response.status_code
         text = response.text
-        message = self.redact(vendor_message(text))
-        where = f"alphavantage: {what}: HTTP {status}"
-        if status in (401, 403):
-            raise AuthenticationError(f"{where}: refused ({message})", vendor_message=message, source=self.name)
-        if status == 429:
-            when = reset_at(response.headers)
-            raise RateLimitError(
-                f"{where}: rate limit hit ({message})", reset_at=when, vendor_message=message, source=self.name
-            )
-        if status >= 500:
-            raise TransientError(f"{where}: server error ({message})", vendor_message=message, source=self.name)
         if status != 200:
-            raise AdapterError(f"{where}: request refused ({message})", vendor_message=message, source=self.name)
+            raise self.http_error(status, text, response.headers, what=what)
+        message = self.redact(vendor_message(text))
         try:
             payload = response.json()
         except ValueError:

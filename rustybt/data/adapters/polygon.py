@@ -25,25 +25,20 @@ import os
 import re
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import urlparse
 
 import pandas as pd
 import polars as pl
 
-from rustybt.data.adapters._vendor import (
-    bars_frame,
-    decimal_text,
-    inclusive_end,
-    reset_at,
-    session_labels,
-    vendor_message,
-)
+from rustybt.data.adapters._vendor import bars_frame, decimal_text, inclusive_end, session_labels
 from rustybt.data.adapters.base import AdapterMetadata
 from rustybt.data.adapters.network import NetworkAdapter, TransientError
-from rustybt.errors import AdapterError, AuthenticationError, RateLimitError, SymbolNotFound
+from rustybt.data.adapters.settings import NetworkSettings
+from rustybt.errors import AdapterError, AuthenticationError, SymbolNotFound
 
-__all__ = ["PolygonAdapter"]
+__all__ = ["PolygonAdapter", "PolygonSettings"]
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +55,18 @@ TIMESPANS: dict[str, tuple[int, str]] = {
     "1w": (1, "week"),
     "1M": (1, "month"),
 }
-_DEFAULT = object()
 _OPTION = re.compile(r"^O:(?P<root>[A-Z0-9.]+?)(?P<expiry>\d{6})(?P<right>[CP])(?P<strike>\d{8})$")
 _QUOTES = ("USDT", "USDC", "USD", "EUR", "GBP", "JPY", "AUD", "CAD", "CHF", "BTC", "ETH")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PolygonSettings(NetworkSettings):
+    """Parameters of :class:`PolygonAdapter` (stored with a registered bundle; never the key)."""
+
+    aliases: ClassVar = {"limit": "page_size"}
+
+    page_size: int = 50_000
+    verify_symbols: bool = True
 
 
 class _ResponseRecorder:
@@ -98,42 +102,38 @@ class PolygonAdapter(NetworkAdapter):
     requests_per_minute
         Request quota; default 5 (the free "Basic" plans), or ``adapters.polygon.requests_per_minute`` from
         config. Pass ``None`` on a paid plan (no per-minute limit).
-    limit
-        Base aggregates per page (the API's ``limit``, at most 50 000).
+    page_size
+        Base aggregates per page (the API's ``limit``, at most 50 000; former name ``limit``).
     verify_symbols
         When a stock ticker returns no bars at all, ask the reference endpoint whether it exists, so that an
         unknown ticker raises :class:`~rustybt.errors.SymbolNotFound` instead of looking like an empty range.
     timeout
         Connect and read timeout of each request, in seconds.
-    **kwargs
-        Rate limit, retries, concurrency: see :class:`~rustybt.data.adapters.network.NetworkAdapter`.
+    **params
+        Rate limit, retries, concurrency: see :class:`~rustybt.data.adapters.settings.NetworkSettings`. All
+        parameters are the fields of :class:`PolygonSettings` (or pass ``settings=``).
     """
 
     name: ClassVar[str] = "polygon"
+    settings_class: ClassVar[type[NetworkSettings]] = PolygonSettings
     asset_class: ClassVar[str] = "equity"
     supported_resolutions: ClassVar[tuple[str, ...]] = tuple(TIMESPANS)
     default_rate_limit: ClassVar[float] = 5.0
     requests_per_minute: ClassVar[int | None] = 5
     api_key_env: ClassVar[tuple[str, ...]] = ("POLYGON_API_KEY", "MASSIVE_API_KEY")
+    auth_hint: ClassVar[str] = "check POLYGON_API_KEY and your plan's entitlements"
+    symbol_hint: ClassVar[str] = (
+        "Polygon tickers are case-sensitive and use prefixes: X:BTCUSD, C:EURUSD, O:AAPL240119C00150000"
+    )
 
-    def __init__(
-        self,
-        *,
-        requests_per_minute: int | object | None = _DEFAULT,
-        limit: int = 50_000,
-        verify_symbols: bool = True,
-        timeout: float = 30.0,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        if requests_per_minute is _DEFAULT:
-            requests_per_minute = self.adapter_config.get("requests_per_minute", type(self).requests_per_minute)
-        self.requests_per_minute = int(requests_per_minute) if requests_per_minute else None  # type: ignore[arg-type]
-        if not 1 <= int(limit) <= 50_000:
-            raise AdapterError(f"polygon: limit must be between 1 and 50000, got {limit!r}", source=self.name)
-        self.limit = int(limit)
-        self.verify_symbols = bool(verify_symbols)
-        self.timeout = float(timeout)
+    def __init__(self, settings: PolygonSettings | None = None, *, config=None, **params: Any) -> None:
+        super().__init__(settings, config=config, **params)
+        if not 1 <= int(self.settings.page_size) <= 50_000:
+            raise AdapterError(
+                f"polygon: page_size must be between 1 and 50000, got {self.settings.page_size!r}", source=self.name
+            )
+        self.page_size = int(self.settings.page_size)
+        self.verify_symbols = bool(self.settings.verify_symbols)
         self._client: Any = None
         self._client_lock = threading.Lock()
 
@@ -146,15 +146,6 @@ class PolygonAdapter(NetworkAdapter):
             delay="depends on the plan: end of day (Basic), 15 min (Starter), real time (Advanced)",
             requires_auth=True,
         )
-
-    def to_config(self) -> dict[str, Any]:
-        """Constructor parameters; never the API key."""
-        return {
-            "requests_per_minute": self.requests_per_minute,
-            "limit": self.limit,
-            "verify_symbols": self.verify_symbols,
-            "timeout": self.timeout,
-        }
 
     def asset_info(self, symbol: str) -> dict[str, Any]:
         """Asset class and its fields from the ticker's prefix (``X:`` crypto, ``C:`` forex, ``O:`` option)."""
@@ -199,7 +190,7 @@ class PolygonAdapter(NetworkAdapter):
 
         def first_page() -> Any:
             return client.list_aggs(
-                symbol, multiplier, timespan, from_, to, adjusted=False, sort="asc", limit=self.limit, raw=True
+                symbol, multiplier, timespan, from_, to, adjusted=False, sort="asc", limit=self.page_size, raw=True
             )
 
         page = await self._page(symbol, first_page)
@@ -247,7 +238,8 @@ class PolygonAdapter(NetworkAdapter):
             response = call()
         except BadResponse as exc:
             last = client.client.last_response if client is not None else None
-            raise self._error(symbol, getattr(last, "status", None), getattr(last, "headers", None), str(exc)) from None
+            status, headers = getattr(last, "status", None), getattr(last, "headers", None)
+            raise self.http_error(status, str(exc), headers, what=symbol, symbol=symbol) from None
         except AuthError as exc:
             raise AuthenticationError(f"polygon: {self.redact(str(exc))}", source=self.name) from None
         except urllib3.exceptions.HTTPError as exc:  # connection refused, timeouts (MaxRetryError wraps them)
@@ -279,33 +271,6 @@ class PolygonAdapter(NetworkAdapter):
                 source=self.name,
             )
         return page
-
-    def _error(self, symbol: str, status: int | None, headers: Any, body: str) -> AdapterError:
-        """The RustyBT error for a non-200 answer."""
-        message = self.redact(vendor_message(body))
-        where = f"polygon: {symbol}: HTTP {status}" if status else f"polygon: {symbol}"
-        if status in (401, 403):
-            return AuthenticationError(
-                f"{where}: the API key was refused ({message}); check POLYGON_API_KEY and your plan's entitlements",
-                vendor_message=message,
-                source=self.name,
-            )
-        if status == 429:
-            when = reset_at(headers)
-            return RateLimitError(
-                f"{where}: rate limit hit ({message})" + (f"; retry after {when}" if when is not None else ""),
-                reset_at=when,
-                vendor_message=message,
-                source=self.name,
-            )
-        if status == 404:
-            return SymbolNotFound(
-                f"{where}: unknown ticker {symbol!r} ({message}); Polygon tickers are case-sensitive and use "
-                "prefixes: X:BTCUSD, C:EURUSD, O:AAPL240119C00150000"
-            )
-        if status is None or status >= 500 or status == 499:
-            return TransientError(f"{where}: server error ({message})", vendor_message=message, source=self.name)
-        return AdapterError(f"{where}: request refused ({message})", vendor_message=message, source=self.name)
 
     def _frame(self, symbol: str, rows: list[dict[str, Any]], resolution: str) -> pl.DataFrame:
         if not rows:

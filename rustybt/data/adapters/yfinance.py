@@ -35,7 +35,6 @@ Limits (Yahoo's, see yfinance's ``history`` and price-repair code)
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import logging
 import math
 import threading
@@ -50,12 +49,14 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from rustybt.data.adapters._vendor import decimal_text
 from rustybt.data.adapters.base import ADJUSTMENT_SCHEMA, AdapterMetadata
 from rustybt.data.adapters.network import NetworkAdapter, TransientError
+from rustybt.data.adapters.settings import NetworkSettings
 from rustybt.data.schema import TIMESTAMP_DTYPE
-from rustybt.errors import AdapterError, AuthenticationError, InvalidArgument, RateLimitError, SymbolNotFound
+from rustybt.errors import AdapterError, InvalidArgument
 
-__all__ = ["INTRADAY_LIMITS", "YFinanceAdapter"]
+__all__ = ["INTRADAY_LIMITS", "YFinanceAdapter", "YFinanceSettings"]
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,13 @@ INTRADAY_LIMITS: dict[str, IntradayLimit] = {
 _COARSE_INTERVALS = {"1d": "1d", "1w": "1wk", "1M": "1mo"}
 
 
+@dataclass(frozen=True, kw_only=True)
+class YFinanceSettings(NetworkSettings):
+    """Parameters of :class:`YFinanceAdapter` (stored with a registered bundle)."""
+
+    concurrency: int = 4
+
+
 @dataclass
 class _Chart:
     """One chart response, parsed: bars as float arrays plus the events and metadata."""
@@ -115,6 +123,8 @@ class YFinanceAdapter(NetworkAdapter):
     timeout
         Seconds to wait for one HTTP response.
 
+    The parameters other than ``session`` and ``config`` are the fields of :class:`YFinanceSettings`.
+
     Notes
     -----
     Prices are stored raw (Yahoo's split adjustment undone, see the module docstring);
@@ -126,35 +136,15 @@ class YFinanceAdapter(NetworkAdapter):
     asset_class: ClassVar[str] = "equity"
     supported_resolutions: ClassVar[tuple[str, ...]] = ("1d", "1w", "1M", "1m", "5m", "15m", "30m", "1h")
     default_rate_limit: ClassVar[float] = 2.0
+    settings_class: ClassVar[type[NetworkSettings]] = YFinanceSettings
+    auth_hint: ClassVar[str] = (
+        "Yahoo needs no account for chart data, so this is usually a blocked client: upgrade yfinance/curl_cffi "
+        "or pass another session"
+    )
+    symbol_hint: ClassVar[str] = "check the spelling in Yahoo's form, e.g. BRK-B, ^GSPC, VOD.L"
 
-    def __init__(
-        self,
-        *,
-        session: Any = None,
-        rate_limit: float | None = None,
-        max_retries: int = 5,
-        concurrency: int = 4,
-        backoff_base: float = 0.5,
-        backoff_max: float = 30.0,
-        timeout: float = 30.0,
-        config=None,
-    ) -> None:
-        super().__init__(
-            rate_limit=rate_limit,
-            max_retries=max_retries,
-            concurrency=concurrency,
-            backoff_base=backoff_base,
-            backoff_max=backoff_max,
-            config=config,
-        )
-        self._params: dict[str, Any] = {}
-        if rate_limit is not None:
-            self._params["rate_limit"] = float(rate_limit)
-        if max_retries != 5:
-            self._params["max_retries"] = max_retries
-        if timeout != 30.0:
-            self._params["timeout"] = timeout
-        self.timeout = float(timeout)
+    def __init__(self, *, session: Any = None, config=None, **params: Any) -> None:
+        super().__init__(config=config, **params)
         self._session = session
         self._lock = threading.Lock()
         self._events: dict[str, pl.DataFrame] = {}
@@ -169,9 +159,6 @@ class YFinanceAdapter(NetworkAdapter):
             delay="delayed (up to 15-20 min intraday); daily bars final after the close",
             requires_auth=False,
         )
-
-    def to_config(self) -> dict[str, Any]:
-        return dict(self._params)
 
     def asset_info(self, symbol: str) -> dict[str, Any]:
         """Asset class plus what Yahoo's chart metadata says: exchange, name, currency, instrument type."""
@@ -291,7 +278,40 @@ class YFinanceAdapter(NetworkAdapter):
             response = session.get(url, params=params, timeout=self.timeout, headers=headers or None)
         except OSError as exc:  # requests' and curl_cffi's errors are OSErrors
             raise TransientError(f"yfinance: request for {symbol} failed: {exc}", source=self.name) from exc
-        return _check_response(symbol, response)
+        return self._check_response(symbol, response)
+
+    def _check_response(self, symbol: str, response) -> dict[str, Any]:
+        """The ``chart.result[0]`` object of an answer, or its error (HTTP ones through :meth:`http_error`)."""
+        status = int(response.status_code)
+        text = response.text or ""
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        vendor = _vendor_message(payload, text)
+        where = f"yfinance: {symbol}"
+        chart = payload.get("chart") if isinstance(payload, dict) else None
+        error = chart.get("error") if isinstance(chart, dict) else None
+        code = str(error.get("code", "")) if isinstance(error, dict) else ""
+        if vendor.startswith("Data doesn't exist for startDate"):
+            # Yahoo's answer for a range without bars (HTTP 400): an empty range, not a bad request
+            return {"meta": {"_vendor_note": vendor}}
+        if status in (400, 422) or code in ("Bad Request", "Unprocessable Entity"):
+            raise InvalidArgument(f"{where}: Yahoo rejected the request (HTTP {status}): {vendor}")
+        if code == "Not Found" and status < 400:
+            status = 404
+        if status >= 400:
+            raise self.http_error(status, vendor, response.headers, what=symbol, symbol=symbol)
+        if error:
+            raise AdapterError(f"{where}: Yahoo reported an error: {vendor}", vendor_message=vendor, source=self.name)
+        result = chart.get("result") if isinstance(chart, dict) else None
+        if not isinstance(result, list) or not result or not isinstance(result[0], dict):
+            raise AdapterError(
+                f"{where}: Yahoo's answer is not chart data (expected chart.result[0]): {vendor}",
+                vendor_message=vendor,
+                source=self.name,
+            )
+        return result[0]
 
     def _get_session(self):
         if self._session is None:
@@ -330,74 +350,6 @@ def _vendor_message(payload: Any, text: str) -> str:
                 err = block["error"]
                 return str(err.get("description") or err.get("code") or err)
     return " ".join(text.split())[:300]
-
-
-def _retry_after(value: str | None) -> pd.Timestamp | None:
-    if not value:
-        return None
-    now = pd.Timestamp.now(tz="UTC")
-    try:
-        return now + pd.Timedelta(seconds=float(value))
-    except ValueError:
-        pass
-    try:
-        return pd.Timestamp(email.utils.parsedate_to_datetime(value)).tz_convert("UTC")
-    except (TypeError, ValueError):
-        return None
-
-
-def _check_response(symbol: str, response) -> dict[str, Any]:
-    status = int(response.status_code)
-    text = response.text or ""
-    try:
-        payload = response.json()
-    except ValueError:
-        payload = None
-    vendor = _vendor_message(payload, text)
-    where = f"yfinance: {symbol}"
-    if status == 429:
-        reset = _retry_after(response.headers.get("Retry-After"))
-        when = f"; Yahoo asks to wait until {reset}" if reset is not None else ""
-        raise RateLimitError(
-            f"{where}: Yahoo's rate limit was hit (HTTP 429){when}",
-            reset_at=reset,
-            vendor_message=vendor,
-            source="yfinance",
-        )
-    if status in (401, 403):
-        raise AuthenticationError(
-            f"{where}: Yahoo refused the request (HTTP {status}: {vendor}); Yahoo needs no account for chart "
-            "data, so this is usually a blocked client: upgrade yfinance/curl_cffi or pass another session",
-            vendor_message=vendor,
-            source="yfinance",
-        )
-    chart = payload.get("chart") if isinstance(payload, dict) else None
-    error = chart.get("error") if isinstance(chart, dict) else None
-    code = str(error.get("code", "")) if isinstance(error, dict) else ""
-    if status == 404 or code == "Not Found":
-        raise SymbolNotFound(
-            f"{where}: Yahoo has no data for symbol {symbol!r} ({vendor}); check the spelling in Yahoo's "
-            "form, e.g. BRK-B, ^GSPC, VOD.L"
-        )
-    if vendor.startswith("Data doesn't exist for startDate"):
-        # Yahoo's answer for a range without bars (HTTP 400): an empty range, not a bad request
-        return {"meta": {"_vendor_note": vendor}}
-    if status in (400, 422) or code in ("Bad Request", "Unprocessable Entity"):
-        raise InvalidArgument(f"{where}: Yahoo rejected the request (HTTP {status}): {vendor}")
-    if status >= 500:
-        raise TransientError(f"{where}: Yahoo answered HTTP {status}: {vendor}", vendor_message=vendor)
-    if status >= 400:
-        raise AdapterError(f"{where}: Yahoo answered HTTP {status}: {vendor}", vendor_message=vendor)
-    if error:
-        raise AdapterError(f"{where}: Yahoo reported an error: {vendor}", vendor_message=vendor, source="yfinance")
-    result = chart.get("result") if isinstance(chart, dict) else None
-    if not isinstance(result, list) or not result or not isinstance(result[0], dict):
-        raise AdapterError(
-            f"{where}: Yahoo's answer is not chart data (expected chart.result[0]): {vendor}",
-            vendor_message=vendor,
-            source="yfinance",
-        )
-    return result[0]
 
 
 # --- parsing ---------------------------------------------------------------------------------------------
@@ -668,8 +620,8 @@ def _unadjust(value: float, factor: float) -> str | None:
     if not math.isfinite(value):
         return None
     if factor == 1.0:
-        return repr(value)
-    return repr(_clean(value * factor))
+        return decimal_text(value)
+    return decimal_text(_clean(value * factor))
 
 
 def _raw_volume(value: float, factor: float) -> str:
@@ -679,7 +631,7 @@ def _raw_volume(value: float, factor: float) -> str:
     raw = value / factor
     if factor != 1.0 or raw.is_integer():
         return str(round(raw))
-    return repr(raw)
+    return decimal_text(raw)
 
 
 def _empty_frame() -> pl.DataFrame:

@@ -17,7 +17,7 @@ import polars as pl
 import pytest
 import requests
 
-from rustybt.data.adapters.alpaca import AlpacaAdapter
+from rustybt.data.adapters.alpaca import AlpacaAdapter, AlpacaSettings
 from rustybt.data.adapters.base import adapter_from_config
 from rustybt.data.adapters.network import TransientError
 from rustybt.errors import AdapterError, AuthenticationError, InvalidArgument, RateLimitError, SymbolNotFound
@@ -266,7 +266,7 @@ def test_keys_never_leak(http, caplog):
 def test_to_config_round_trip():
     alp = AlpacaAdapter(feed="sip", requests_per_minute=None, page_size=500, timeout=5)
     params = alp.to_config()
-    assert params == {"feed": "sip", "crypto_feed": "us", "requests_per_minute": None, "page_size": 500, "timeout": 5.0}
+    assert params == AlpacaSettings(feed="sip", requests_per_minute=None, page_size=500, timeout=5.0).to_dict()
     assert adapter_from_config("alpaca", params).to_config() == params
     assert AlpacaAdapter().requests_per_minute == 200
     with pytest.raises(InvalidArgument, match="unknown feed"):

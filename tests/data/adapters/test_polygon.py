@@ -22,7 +22,7 @@ import urllib3
 
 from rustybt.data.adapters.base import adapter_from_config
 from rustybt.data.adapters.network import TransientError
-from rustybt.data.adapters.polygon import PolygonAdapter, polygon_asset_info
+from rustybt.data.adapters.polygon import PolygonAdapter, PolygonSettings, polygon_asset_info
 from rustybt.errors import AdapterError, AuthenticationError, RateLimitError, SymbolNotFound
 
 pytest.importorskip("massive")
@@ -345,7 +345,9 @@ def test_key_never_leaks(replay, caplog):
 
 def test_to_config_round_trip():
     poly = PolygonAdapter(requests_per_minute=None, limit=5000, verify_symbols=False, timeout=10)
-    assert poly.to_config() == {"requests_per_minute": None, "limit": 5000, "verify_symbols": False, "timeout": 10.0}
+    # every setting is stored (a former name, limit=, under its current one)
+    expected = PolygonSettings(requests_per_minute=None, page_size=5000, verify_symbols=False, timeout=10.0)
+    assert poly.to_config() == expected.to_dict()
     again = adapter_from_config("polygon", poly.to_config())
     assert isinstance(again, PolygonAdapter) and again.to_config() == poly.to_config()
     assert PolygonAdapter().requests_per_minute == 5  # the free plan's quota by default

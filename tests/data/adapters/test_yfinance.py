@@ -318,7 +318,7 @@ def test_importing_rustybt_does_not_import_yfinance_and_the_registry_knows_the_a
     assert adapter_class("yfinance") is YFinanceAdapter
     assert YFinanceAdapter.asset_class == "equity"
     yfa = YFinanceAdapter(rate_limit=1.5, timeout=5.0)
-    assert yfa.to_config() == {"rate_limit": 1.5, "timeout": 5.0}
+    assert yfa.to_config() == yf_adapter.YFinanceSettings(rate_limit=1.5, timeout=5.0).to_dict()  # every setting
     assert YFinanceAdapter.from_config(yfa.to_config()).to_config() == yfa.to_config()
     json.dumps(yfa.to_config())
 
