@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 import polars as pl
 
-from rustybt import _pages, _warmup
+from rustybt import _pages
+from rustybt._utils import to_utc
 from rustybt.calendars import bar_labels, get_calendar
 from rustybt.data.catalog.bundle import Bundle
 from rustybt.data.readers import _dense
@@ -20,10 +21,14 @@ from rustybt.data.resolution import parse_resolution
 from rustybt.data.schema import TIMESTAMP_DTYPE
 from rustybt.errors import NoDataAfterDate, NoDataBeforeDate, NoDataForSid, NoDataOnDate
 
-__all__ = ["ParquetBarReader", "ParquetDailyBarReader", "ParquetMinuteBarReader"]
+__all__ = ["ParquetBarReader", "ParquetDailyBarReader", "ParquetMinuteBarReader", "ReadAhead"]
 
-#: while Numba sets up, year frames are read ahead up to the size of the arrays they fill, or this much
+#: while the reader's ``read_ahead`` says so, year frames are read ahead up to the size of the arrays they fill, or
+#: this much
 READ_AHEAD_MIN_BYTES = 64 << 20
+
+#: Asked before each year is placed: True to read the next years first (see :class:`ParquetBarReader`)
+ReadAhead = Callable[[], bool]
 
 
 class ParquetBarReader(BarReader):
@@ -32,11 +37,35 @@ class ParquetBarReader(BarReader):
     Reads are lazy scans with predicate pushdown (year partitions from the manifest, ``sid`` and ``timestamp``
     row-group statistics); nothing reads whole files it does not need. Point lookups (:meth:`get_value`) use a
     per-sid series loaded once per sid and field.
+
+    Parameters
+    ----------
+    bundle
+        The bundle (pinned to one ingestion).
+    resolution
+        The stored resolution (default: the bundle's); another one is an error.
+    cache
+        Optional :class:`~rustybt.data.cache.CacheManager` for the per-sid series (:meth:`series`), which the
+        DataPortal's history windows use. Wide reads (:meth:`load_raw_arrays`) are not put in it: the dense copy
+        serves repeated wide reads of daily bars, and the pipeline loader keeps what it loaded.
+    read_ahead
+        Optional predicate asked before each year block of a wide read is placed; while it returns True the
+        following years are read first (up to the size of the arrays they fill, at least
+        :data:`READ_AHEAD_MIN_BYTES`). The pipeline passes "Numba is still setting up in the background", so that
+        I/O overlaps compilation instead of waiting for it. None: place each year as soon as it is read.
     """
 
-    def __init__(self, bundle: Bundle, resolution: str | None = None, *, cache=None) -> None:
+    def __init__(
+        self,
+        bundle: Bundle,
+        resolution: str | None = None,
+        *,
+        cache=None,
+        read_ahead: ReadAhead | None = None,
+    ) -> None:
         self.bundle = bundle
         self.cache = cache  # a CacheManager, or None
+        self.read_ahead = read_ahead
         self._resolution = parse_resolution(resolution or bundle.resolution)
         stored = parse_resolution(bundle.resolution)
         if self._resolution != stored:
@@ -86,26 +115,10 @@ class ParquetBarReader(BarReader):
         assets: Sequence[int],
     ) -> list[np.ndarray]:
         """One float64 array per column, shape (n_labels, n_assets), NaN where no bar; each asset's column is
-        contiguous (Fortran order, or rows of the Fortran-ordered dense copy of a daily bundle)."""
+        contiguous (Fortran order, or rows of the Fortran-ordered dense copy of a daily bundle) and the arrays are
+        writable: the types the pipeline's kernels take as they are."""
         for col in columns:
             _check_field(col)
-        if self.cache is not None:
-            key = self.cache.make_key(
-                "raw_arrays",
-                self.bundle.name,
-                self.bundle.ingestion_id,
-                self.resolution,
-                tuple(columns),
-                pd.Timestamp(start_date).value,
-                pd.Timestamp(end_date).value,
-                [int(a) for a in assets],
-            )
-            hit = self.cache.get(key)
-            if hit is not None:
-                return [hit[..., i] for i in range(hit.shape[-1])] if hit.ndim == 3 else [hit]
-            arrays = self._load_raw_arrays(columns, start_date, end_date, assets)
-            self.cache.put(key, arrays[0] if len(arrays) == 1 else np.stack(arrays, axis=-1), disk=False)
-            return arrays
         return self._load_raw_arrays(columns, start_date, end_date, assets)
 
     def _load_raw_arrays(
@@ -156,9 +169,10 @@ class ParquetBarReader(BarReader):
         few_sids = 2 * len(sids) < len(self.sids)
         # one year partition at a time: the long (timestamp, sid, values) frame of a whole range is several times
         # the size of the arrays it fills, so reading year by year bounds the transient memory to one year's.
-        # Except while Numba is still setting up in the background (the first run in a process): placing would
-        # wait for it, so the next years are read meanwhile and placed once it is done
+        # Except while the caller's read_ahead says so (the pipeline: Numba still setting up in the background,
+        # which placing would wait for): the next years are read meanwhile and placed once it says no
         years = range(labels[0].year, labels[-1].year + 1)
+        read_ahead = self.read_ahead
         pending, pending_bytes = [], 0
         read_ahead_bytes = max(READ_AHEAD_MIN_BYTES, sum(arr.nbytes for arr in out))  # as much as the arrays
         for year in years:
@@ -178,7 +192,7 @@ class ParquetBarReader(BarReader):
             ).collect()
             pending.append((frame, *np.searchsorted(label_ns, [year_lo, year_hi])))
             pending_bytes += frame.estimated_size()
-            if _warmup.setting_up() and year != years[-1] and pending_bytes < read_ahead_bytes:
+            if read_ahead is not None and year != years[-1] and pending_bytes < read_ahead_bytes and read_ahead():
                 continue
             for bars, r0, r1 in pending:
                 seen = np.zeros(len(sids), np.bool_)
@@ -246,12 +260,12 @@ class ParquetBarReader(BarReader):
 
     def get_last_traded_dt(self, sid: int, dt: pd.Timestamp) -> pd.Timestamp | None:
         ts, _ = self.series(sid)
-        i = np.searchsorted(ts, _utc(dt).value, side="right")
+        i = np.searchsorted(ts, to_utc(dt).value, side="right")
         return None if i == 0 else pd.Timestamp(int(ts[i - 1]), tz="UTC")
 
     def _label(self, dt: pd.Timestamp) -> pd.Timestamp:
         """The bar label of ``dt``, checked against the reader's range and calendar."""
-        dt = _utc(dt)
+        dt = to_utc(dt)
         if dt < self.first_trading_day:
             raise NoDataBeforeDate(f"{dt} is before the first bar of bundle {self.bundle.name!r} ({self.bundle.start})")
         if dt > self.last_available_dt:
@@ -266,27 +280,22 @@ class ParquetBarReader(BarReader):
 class ParquetDailyBarReader(ParquetBarReader):
     """Daily bars of a bundle stored at ``1d``."""
 
-    def __init__(self, bundle: Bundle) -> None:
-        super().__init__(bundle, "1d")
+    def __init__(self, bundle: Bundle, *, cache=None, read_ahead: ReadAhead | None = None) -> None:
+        super().__init__(bundle, "1d", cache=cache, read_ahead=read_ahead)
 
 
 class ParquetMinuteBarReader(ParquetBarReader):
     """Intraday bars (1m, 5m, ... 4h: whatever the bundle stores)."""
 
-    def __init__(self, bundle: Bundle) -> None:
+    def __init__(self, bundle: Bundle, *, cache=None, read_ahead: ReadAhead | None = None) -> None:
         if not parse_resolution(bundle.resolution).is_intraday:
             raise ValueError(f"bundle {bundle.name!r} stores {bundle.resolution} bars; use ParquetDailyBarReader")
-        super().__init__(bundle)
+        super().__init__(bundle, cache=cache, read_ahead=read_ahead)
 
 
 def _check_field(field: str) -> None:
     if field not in OHLCV_FIELDS:
         raise ValueError(f"unknown bar field {field!r}; readers serve {', '.join(OHLCV_FIELDS)}")
-
-
-def _utc(ts: pd.Timestamp | str) -> pd.Timestamp:
-    ts = pd.Timestamp(ts)
-    return (ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")).as_unit("ns")
 
 
 def _pieces(frame: pl.DataFrame) -> list[pl.DataFrame]:

@@ -14,15 +14,24 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from rustybt import _warmup
 from rustybt.calendars import calendar_sessions
+from rustybt.config import load_config
 from rustybt.data.catalog.bundle import Bundle
 from rustybt.data.readers.adjustments import AdjustmentReader
-from rustybt.data.readers.parquet import ParquetBarReader
+from rustybt.data.readers.parquet import ParquetBarReader, ReadAhead
 from rustybt.pipeline.adjusted_array import MULTIPLY, AdjustedArray
 
-__all__ = ["PricingLoader"]
+__all__ = ["PricingLoader", "numba_setting_up"]
 
 _FIELDS = ("open", "high", "low", "close", "volume")
+_MIB = 2**20
+
+
+def numba_setting_up() -> bool:
+    """The default read-ahead of a wide read: True while Numba sets up in the background (the first run in a
+    process), so the Parquet reads overlap the compilation that placing the bars would wait for."""
+    return _warmup.setting_up()
 
 
 class _RawArrayCache:
@@ -31,9 +40,12 @@ class _RawArrayCache:
     A request is served from an entry for the same field and sids whose bar range contains the requested one (a
     row slice of it). The bundle is pinned to one ingestion, so entries never go stale.
 
-    Not the shared :class:`~rustybt.data.cache.CacheManager`: that one copies arrays in and hands out read-only
-    views (which Numba compiles separate kernel versions for) and only answers exact keys, while this one keeps
-    the loader's own arrays, which nothing writes to, and serves sub-ranges.
+    The pipeline's one cache of loaded bars (the reader puts nothing in a CacheManager). Not the shared
+    :class:`~rustybt.data.cache.CacheManager`: that one copies arrays in and hands out read-only views (which
+    Numba compiles separate kernel versions for) and only answers exact keys, while this one keeps the loader's
+    own arrays, which nothing writes to, and serves sub-ranges: what it returns is writable with each asset's
+    column contiguous, the kernels' own type, so nothing is copied again. Arrays of the dense copy are views of a
+    mapped file; holding them costs no memory of their own, but they are counted at their size all the same.
     """
 
     def __init__(self, max_mb: float) -> None:
@@ -54,7 +66,7 @@ class _RawArrayCache:
         return None
 
     def put(self, field: str, sids_key: bytes, bar_ns: np.ndarray, arr: np.ndarray) -> None:
-        if arr.nbytes > self.max_bytes:
+        if not self.max_bytes or arr.nbytes > self.max_bytes:  # 0: turned off (cache.enabled false)
             return
         key = (field, sids_key, int(bar_ns[0]), int(bar_ns[-1]))
         old = self._entries.pop(key, None)
@@ -79,15 +91,31 @@ class PricingLoader:
     bundle
         A bundle (pinned to an ingestion) storing daily bars.
     cache
-        Optional :class:`~rustybt.data.cache.CacheManager` for the bundle reader.
+        Optional :class:`~rustybt.data.cache.CacheManager` whose bound (``max_memory_mb``) and ``enabled`` flag
+        size the loader's raw-array cache when ``raw_cache_mb`` is not given. Nothing is put in it.
     raw_cache_mb
         The loader keeps the raw arrays it loaded last (up to this many MiB, least recently used out), so running
-        a pipeline again over the same or a shorter range skips the Parquet scan. ``0`` turns it off.
+        a pipeline again over the same or a shorter range skips the Parquet scan. ``0`` turns it off. Default:
+        the configured cache size (``cache.max_size_mb``, ``RUSTYBT_CACHE_SIZE_MB``), 0 when ``cache.enabled``
+        is false.
+    read_ahead
+        Passed to the bundle reader (see :class:`~rustybt.data.readers.parquet.ParquetBarReader`): asked before
+        each year of a wide read is placed whether to read the next years first. Default: while Numba sets up in
+        the background (:func:`numba_setting_up`); None never reads ahead.
     """
 
-    def __init__(self, bundle: Bundle, *, cache=None, raw_cache_mb: float = 1024) -> None:
+    def __init__(
+        self,
+        bundle: Bundle,
+        *,
+        cache=None,
+        raw_cache_mb: float | None = None,
+        read_ahead: ReadAhead | None = numba_setting_up,
+    ) -> None:
         self.bundle = bundle
-        self.reader = ParquetBarReader(bundle, cache=cache)
+        self.reader = ParquetBarReader(bundle, read_ahead=read_ahead)
+        if raw_cache_mb is None:
+            raw_cache_mb = _configured_mb(cache)
         if not raw_cache_mb >= 0:
             raise ValueError(f"raw_cache_mb must be a size in MiB >= 0 (0 turns the cache off), got {raw_cache_mb!r}")
         self.raw_cache = _RawArrayCache(raw_cache_mb)
@@ -156,3 +184,11 @@ class PricingLoader:
                     continue
                 records.append((apply_row, j, 0, last_row, MULTIPLY, float(ratio)))
         return records
+
+
+def _configured_mb(cache) -> float:
+    """MiB for the raw-array cache: the given CacheManager's bound, else the configuration's; 0 when disabled."""
+    if cache is not None:
+        return cache.max_memory_bytes / _MIB if cache.enabled else 0.0
+    config = load_config().cache
+    return float(config.max_size_mb) if config.enabled else 0.0

@@ -138,7 +138,6 @@ def test_a_year_read_in_row_groups_is_placed_from_the_pieces_without_copying_the
 
 @pytest.mark.parametrize("budget", [0, 1 << 30])
 def test_years_read_ahead_while_numba_sets_up_are_placed_the_same(decade, monkeypatch, budget):
-    from rustybt import _warmup
     from rustybt.data.readers import parquet
 
     catalog, frames, sessions = decade
@@ -155,12 +154,12 @@ def test_years_read_ahead_while_numba_sets_up_are_placed_the_same(decade, monkey
             placed.append(args[5])  # r0: the block's first row
         return real(*args)
 
-    monkeypatch.setattr(_warmup, "setting_up", lambda: True)  # as in a first run: Numba busy the whole time
     monkeypatch.setattr(parquet, "READ_AHEAD_MIN_BYTES", 0)
     monkeypatch.setattr(parquet, "place_bars", place)
     if budget:  # a budget larger than all ten years: every year is read before any is placed
         monkeypatch.setattr(parquet, "READ_AHEAD_MIN_BYTES", budget)
-    reader = ParquetDailyBarReader(bundle)
+    # as in a first run: Numba busy the whole time (the pipeline's loader passes its warm-up state)
+    reader = ParquetDailyBarReader(bundle, read_ahead=lambda: True)
     close, volume = reader.load_raw_arrays(["close", "volume"], start, end, sids)
     assert placed == sorted(placed) and len(placed) == 10
     for j, symbol in enumerate(order):
