@@ -30,13 +30,14 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).parent))
 
 from rustybt.pipeline.kernels._adjust import empty_adjustments
-from rustybt.pipeline.kernels.ewm import decay_rate_from_span, ewma, ewma_kernel
-from rustybt.pipeline.kernels.returns import returns, returns_kernel
+from rustybt.pipeline.kernels.ewm import decay_rate_from_span, ewm_kernel, ewma
+from rustybt.pipeline.kernels.returns import RETURNS, returns, returns_kernel
 from rustybt.pipeline.kernels.rolling import (
+    MEAN,
+    STD,
     rolling_mean,
-    rolling_mean_kernel,
+    rolling_moments_kernel,
     rolling_std,
-    rolling_std_kernel,
     rsi,
     rsi_kernel,
 )
@@ -108,26 +109,26 @@ def kernel_rows(n_dates: int = 2520, n_assets: int = 3000, repeat: int = 5) -> t
     cases = [
         (
             "SMA / rolling mean (wl=50)",
-            rolling_mean_kernel,
+            rolling_moments_kernel,
             lambda: rolling_mean(data, 50),
             50,
-            (),
+            (MEAN, 1.0),
             lambda: frame.rolling(50).mean(),
         ),
         (
             "SMA / rolling mean (wl=200)",
-            rolling_mean_kernel,
+            rolling_moments_kernel,
             lambda: rolling_mean(data, 200),
             200,
-            (),
+            (MEAN, 1.0),
             lambda: frame.rolling(200).mean(),
         ),
         (
             "EWMA span=20 (wl=60)",
-            ewma_kernel,
+            ewm_kernel,
             lambda: ewma(data, 60, decay),
             60,
-            (decay,),
+            (decay, False),
             lambda: pandas_ewma(frame, 60, 20),
         ),
         (
@@ -135,15 +136,15 @@ def kernel_rows(n_dates: int = 2520, n_assets: int = 3000, repeat: int = 5) -> t
             returns_kernel,
             lambda: returns(data, 252),
             252,
-            (),
+            (RETURNS,),
             lambda: frame.pct_change(251, fill_method=None),
         ),
         (
             "rolling std ddof=0 (wl=20)",
-            rolling_std_kernel,
+            rolling_moments_kernel,
             lambda: rolling_std(data, 20),
             20,
-            (),
+            (STD, 1.0),
             lambda: frame.rolling(20).std(ddof=0),
         ),
         ("RSI (wl=15)", rsi_kernel, lambda: rsi(data, 15), 15, (), lambda: pandas_rsi(frame, 15)),
@@ -151,9 +152,9 @@ def kernel_rows(n_dates: int = 2520, n_assets: int = 3000, repeat: int = 5) -> t
     rows = []
     for label, kernel, wrapper, wl, params, peer in cases:
         out = np.empty((n_dates - wl + 1, n_assets), dtype=np.float64, order="F")
-        kernel(data, wl, *adj, out, *params)  # compile / load from the Numba cache, touch out
+        kernel(data, wl, adj, out, *params)  # compile / load from the Numba cache, touch out
         t_kernel = best(
-            lambda kernel=kernel, wl=wl, out=out, params=params: kernel(data, wl, *adj, out, *params), repeat
+            lambda kernel=kernel, wl=wl, out=out, params=params: kernel(data, wl, adj, out, *params), repeat
         )
         t_wrapper = best(wrapper, repeat)
         t_pandas = best(peer, max(1, min(repeat, 3)))

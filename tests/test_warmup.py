@@ -16,7 +16,7 @@ from rustybt import _warmup
 
 SMA_STEP = "rustybt.pipeline.factors.basic.SimpleMovingAverage"
 
-# a small pipeline over an in-memory loader: SimpleMovingAverage runs rolling_mean_kernel, which Numba caches
+# a small pipeline over an in-memory loader: SimpleMovingAverage runs rolling_moments_kernel, which Numba caches
 RUN = textwrap.dedent(
     """
     import numpy as np, pandas as pd
@@ -41,13 +41,13 @@ PRELOAD = textwrap.dedent(
     """
     import sys
     from rustybt import _warmup
-    from rustybt.pipeline.kernels import rolling
+    from rustybt.pipeline.kernels.rolling import moments as rolling
     from rustybt.pipeline import _output
-    assert not rolling.rolling_mean_kernel.signatures
+    assert not rolling.rolling_moments_kernel.signatures
     _warmup.want(sys.argv[1:])
     _warmup.start()
     _warmup._requests.join()
-    print(len(rolling.rolling_mean_kernel.signatures), len(_output._gather.signatures))
+    print(len(rolling.rolling_moments_kernel.signatures), len(_output._gather.signatures))
     """
 )
 
@@ -73,7 +73,9 @@ def _kernels(home: Path) -> dict:
 def test_a_run_maps_its_steps_to_kernels_and_a_later_process_loads_only_those_of_its_steps(tmp_path):
     _python(RUN, tmp_path)
     kernels = _kernels(tmp_path)
-    assert [(m, n) for m, n, _ in kernels[SMA_STEP]] == [("rustybt.pipeline.kernels.rolling", "rolling_mean_kernel")]
+    assert [(m, n) for m, n, _ in kernels[SMA_STEP]] == [
+        ("rustybt.pipeline.kernels.rolling.moments", "rolling_moments_kernel")
+    ]
     assert ("rustybt.pipeline._output", "_gather") in {(m, n) for m, n, _ in kernels["rustybt.pipeline._output"]}
     # loaded from Numba's disk cache before any call asked for it; the output step's kernels were not asked for
     assert _python(PRELOAD, tmp_path, SMA_STEP) == "1 0"
@@ -95,13 +97,13 @@ def test_an_unreadable_or_stale_map_is_ignored(tmp_path):
     path.write_bytes(b"not a pickle")
     assert _python(PRELOAD, tmp_path, SMA_STEP) == "0 0"
     # a kernel that no longer exists is skipped; the others still load
-    kernels[SMA_STEP].insert(0, ("rustybt.pipeline.kernels.rolling", "no_such_kernel", ()))
+    kernels[SMA_STEP].insert(0, ("rustybt.pipeline.kernels.rolling.moments", "no_such_kernel", ()))
     path.write_bytes(pickle.dumps({"format": _warmup._FORMAT, "kernels": kernels}))
     assert _python(PRELOAD, tmp_path, SMA_STEP) == "1 0"
     # and forgotten: a run loads the map, fails to preload that entry, and writes the map again without it
     _python(RUN + "\nfrom rustybt import _warmup\n_warmup._requests.join()\n_warmup.record()\n", tmp_path)
-    assert ("rustybt.pipeline.kernels.rolling", "no_such_kernel", ()) not in _kernels(tmp_path)[SMA_STEP]
-    assert [n for _, n, _ in _kernels(tmp_path)[SMA_STEP]] == ["rolling_mean_kernel"]
+    assert ("rustybt.pipeline.kernels.rolling.moments", "no_such_kernel", ()) not in _kernels(tmp_path)[SMA_STEP]
+    assert [n for _, n, _ in _kernels(tmp_path)[SMA_STEP]] == ["rolling_moments_kernel"]
     # a map of the older format (which also listed helpers compiled into kernels) is not used
     path.write_bytes(pickle.dumps({"format": 1, "kernels": kernels}))
     assert _python(PRELOAD, tmp_path, SMA_STEP) == "0 0"
@@ -109,18 +111,18 @@ def test_an_unreadable_or_stale_map_is_ignored(tmp_path):
 
 RETURNS_STEP = "rustybt.pipeline.factors.basic.Returns"
 
-# Returns runs returns_kernel, which calls the cached helpers _ends_asset and _ends_run
+# Returns runs returns_kernel, which calls the cached helpers _ends_run and the driver's working_column
 RUN_RETURNS = RUN.replace("SimpleMovingAverage", "Returns")
 
 # what a fresh process loads when it asks for the Returns step: the kernel, and none of its helpers
 PRELOAD_RETURNS = textwrap.dedent(
     f"""
     from rustybt import _warmup
-    from rustybt.pipeline.kernels import returns as r
+    from rustybt.pipeline.kernels import _segments, returns as r
     _warmup.want(["{RETURNS_STEP}"])
     _warmup.start()
     _warmup._requests.join()
-    print(len(r.returns_kernel.signatures), len(r._ends_asset.signatures), len(r._ends_run.signatures))
+    print(len(r.returns_kernel.signatures), len(_segments.working_column.signatures), len(r._ends_run.signatures))
     """
 )
 

@@ -1,6 +1,7 @@
 """Small private Numba kernels the API layer needs and ``pipeline/kernels`` does not provide.
 
-- :func:`latest` -- window length 1 with point-in-time adjustments (``BoundColumn.latest``), any dtype;
+- :func:`latest` -- window length 1 with point-in-time adjustments (``BoundColumn.latest``, through the kernels'
+  shared driver), any dtype;
 - :func:`peer_count` -- zipline ``PeerCount``: per date, how many masked assets share each label;
 - :func:`grouped_is_maximal` -- zipline ``MaximumFilter`` (``Factor.top(1)``);
 - :func:`rolling_true_count` -- number of True values in each trailing window of a boolean array (exact).
@@ -12,7 +13,9 @@ import numpy as np
 from numba import njit, prange
 
 from rustybt.pipeline.kernels import _pool
+from rustybt.pipeline.kernels._adjust import ADD, MULTIPLY
 from rustybt.pipeline.kernels._arrays import as_float_columns
+from rustybt.pipeline.kernels._segments import segments, working_column
 
 __all__ = ["grouped_is_maximal", "latest", "peer_count", "rolling_true_count"]
 
@@ -20,32 +23,11 @@ _JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 
 @njit(parallel=True, **_JIT)
-def _latest_float_kernel(data, offsets, apply_row, first_row, last_row, value, op, out):
-    n, m = data.shape
-    for j in prange(m):
-        lo = offsets[j]
-        hi = offsets[j + 1]
-        if lo == hi:
-            for t in range(n):
-                out[t, j] = data[t, j]
-            continue
-        buf = data[:, j].copy()
-        ptr = lo
-        for t in range(n):
-            while ptr < hi and apply_row[ptr] <= t:
-                a = max(first_row[ptr], 0)
-                b = min(last_row[ptr], n - 1)
-                v = value[ptr]
-                k = op[ptr]
-                for r in range(a, b + 1):
-                    if k == 0:
-                        buf[r] = buf[r] * v
-                    elif k == 1:
-                        buf[r] = buf[r] + v
-                    else:
-                        buf[r] = v
-                ptr += 1
-            out[t, j] = buf[t]
+def _latest_float_kernel(data, adjustments, out):
+    for j in prange(data.shape[1]):
+        x = working_column(data, adjustments, j)
+        for t0, t1 in segments((x,), (adjustments,), (j,), 0):
+            out[t0:t1, j] = x[t0:t1]
 
 
 def latest(aa) -> np.ndarray:
@@ -57,29 +39,29 @@ def latest(aa) -> np.ndarray:
         return out
     if data.dtype == np.float64:
         out = _pool.empty(data.shape)
-        _latest_float_kernel(as_float_columns(data), *aa.adjustments, out)
+        _latest_float_kernel(as_float_columns(data), aa.adjustments, out)
         return out
     # other dtypes (rare): per adjusted column, segment by segment in numpy
     out = np.array(data, order="F", copy=True)
-    offsets, apply_row, first_row, last_row, value, op = aa.adjustments
+    adj = aa.adjustments
     n = data.shape[0]
-    for j in np.flatnonzero(np.diff(offsets)):
-        buf = data[:, j].astype(np.float64) if data.dtype != np.float64 else data[:, j].copy()
-        lo, hi = offsets[j], offsets[j + 1]
+    for j in np.flatnonzero(np.diff(adj.offsets)):
+        buf = data[:, j].astype(np.float64)
+        lo, hi = adj.offsets[j], adj.offsets[j + 1]
         k = lo
         while k < hi:
-            a = max(int(apply_row[k]), 0)
-            while k < hi and max(int(apply_row[k]), 0) == a:
-                r0, r1 = max(int(first_row[k]), 0), min(int(last_row[k]), n - 1)
+            a = max(int(adj.apply_row[k]), 0)
+            while k < hi and max(int(adj.apply_row[k]), 0) == a:
+                r0, r1 = max(int(adj.first_row[k]), 0), min(int(adj.last_row[k]), n - 1)
                 if r1 >= r0:
-                    if op[k] == 0:
-                        buf[r0 : r1 + 1] *= value[k]
-                    elif op[k] == 1:
-                        buf[r0 : r1 + 1] += value[k]
+                    if adj.kind[k] == MULTIPLY:
+                        buf[r0 : r1 + 1] *= adj.value[k]
+                    elif adj.kind[k] == ADD:
+                        buf[r0 : r1 + 1] += adj.value[k]
                     else:
-                        buf[r0 : r1 + 1] = value[k]
+                        buf[r0 : r1 + 1] = adj.value[k]
                 k += 1
-            nxt = max(int(apply_row[k]), 0) if k < hi else n
+            nxt = max(int(adj.apply_row[k]), 0) if k < hi else n
             out[a:nxt, j] = buf[a:nxt].astype(data.dtype)
     return out
 

@@ -2,13 +2,8 @@
 
 ``data`` is a 2-D ``(n_dates, n_sids)`` F-ordered array of float64, int64, bool or datetime64[ns] (for string
 columns: int64 codes with ``categories``, see :class:`~rustybt.pipeline.labelarray.LabelArray`). The adjustments
-are the six CSR arrays of :mod:`rustybt.pipeline.kernels._adjust`, grouped by asset column:
-
-``offsets``   int64[n_sids + 1]; column ``j``'s adjustments are ``[offsets[j], offsets[j + 1])``
-``apply_row`` int64: first row (0-based into ``data``) whose window sees the adjustment; ascending per column
-``first_row``, ``last_row`` int64: inclusive range of rows the adjustment modifies
-``value``     float64
-``op``        int64: MULTIPLY (0), ADD (1), OVERWRITE (2)
+are one :class:`~rustybt.pipeline.kernels._adjust.Adjustments` record (``offsets, apply_row, first_row, last_row,
+value, kind``, grouped by asset column), the value every kernel takes.
 
 A window ending at row ``t`` sees ``data`` with exactly the adjustments whose ``apply_row <= t`` applied, in CSR
 order. The raw ``data`` is never modified; consumers that need adjusted values work on copies.
@@ -21,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from rustybt.pipeline.kernels._adjust import ADD, MULTIPLY, OVERWRITE, empty_adjustments
+from rustybt.pipeline.kernels._adjust import ADD, MULTIPLY, OVERWRITE, Adjustments
 from rustybt.pipeline.labelarray import LabelArray
 from rustybt.pipeline.sentinels import NotSpecified
 
-__all__ = ["ADD", "MULTIPLY", "OVERWRITE", "AdjustedArray", "ensure_adjusted_array", "ensure_ndarray"]
+__all__ = ["ADD", "MULTIPLY", "OVERWRITE", "AdjustedArray", "Adjustments", "ensure_adjusted_array", "ensure_ndarray"]
 
 _KINDS = "fiubM"
 
@@ -38,7 +33,7 @@ class AdjustedArray:
     data
         2-D array ``(n_dates, n_sids)``; stored F-ordered (copied only if needed).
     adjustments
-        ``None`` (no adjustments) or the six CSR arrays ``(offsets, apply_row, first_row, last_row, value, op)``.
+        ``None`` (no adjustments), an :class:`Adjustments` record or its six arrays in field order.
     missing_value
         The column's missing value (NaN for floats).
     categories
@@ -75,7 +70,9 @@ class AdjustedArray:
             cats = np.empty(len(categories), dtype=object)
             cats[:] = list(categories)
             self._categories = cats
-        self._adjustments = _validated(adjustments, arr.shape)
+        if isinstance(adjustments, dict):
+            raise TypeError("pass adjustments as an Adjustments record (or its six arrays), or use from_records(...)")
+        self._adjustments = Adjustments.coerce(adjustments, arr.shape[1])
         if self.has_adjustments and arr.dtype.kind == "M":
             raise TypeError("adjustments on datetime64 columns are not supported")
         if self.has_adjustments and categories is not None:
@@ -128,13 +125,13 @@ class AdjustedArray:
         return self._categories
 
     @property
-    def adjustments(self) -> tuple[np.ndarray, ...]:
-        """The six CSR arrays (offsets, apply_row, first_row, last_row, value, op)."""
+    def adjustments(self) -> Adjustments:
+        """The point-in-time adjustments, grouped by column."""
         return self._adjustments
 
     @property
     def has_adjustments(self) -> bool:
-        return bool(self._adjustments[0][-1]) if len(self._adjustments[0]) else False
+        return self._adjustments.count > 0
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -145,8 +142,7 @@ class AdjustedArray:
         return np.dtype(object) if self._categories is not None else self._data.dtype
 
     def __repr__(self) -> str:
-        n_adj = int(self._adjustments[0][-1]) if len(self._adjustments[0]) else 0
-        return f"AdjustedArray(shape={self.shape}, dtype={self.dtype}, adjustments={n_adj})"
+        return f"AdjustedArray(shape={self.shape}, dtype={self.dtype}, adjustments={self._adjustments.count})"
 
     def baseline(self):
         """The unadjusted data as an ndarray, or a LabelArray for string columns."""
@@ -159,39 +155,22 @@ class AdjustedArray:
         """The same array without its first ``offset`` rows (adjustment rows shifted accordingly)."""
         if offset == 0:
             return self
-        offsets, apply_row, first_row, last_row, value, op = self._adjustments
-        keep = last_row >= offset
-        if not keep.all():
-            col_of = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
-            counts = np.bincount(col_of[keep], minlength=len(offsets) - 1)
-            offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-            apply_row, first_row, last_row, value, op = (
-                apply_row[keep],
-                first_row[keep],
-                last_row[keep],
-                value[keep],
-                op[keep],
-            )
         out = object.__new__(AdjustedArray)
         out._data = self._data[offset:]
         out._missing_value = self._missing_value
         out._categories = self._categories
-        out._adjustments = (
-            offsets,
-            apply_row - offset,
-            np.maximum(first_row - offset, 0),
-            last_row - offset,
-            value,
-            op,
-        )
+        out._adjustments = self._adjustments.without_rows(offset)
         return out
 
     def adjustments_sorted_by_row(self) -> tuple[np.ndarray, ...]:
         """Flat arrays ``(apply_row, column, first_row, last_row, value, op)`` in application order."""
-        offsets, apply_row, first_row, last_row, value, op = self._adjustments
-        col = np.repeat(np.arange(len(offsets) - 1, dtype=np.int64), np.diff(offsets))
-        order = np.argsort(apply_row, kind="stable")
-        return apply_row[order], col[order], first_row[order], last_row[order], value[order], op[order]
+        adj = self._adjustments
+        col = adj.columns()
+        order = np.argsort(adj.apply_row, kind="stable")
+        return (
+            adj.apply_row[order], col[order], adj.first_row[order], adj.last_row[order], adj.value[order],
+            adj.kind[order],
+        )  # fmt: skip
 
     def as_of(self, row: int) -> np.ndarray:
         """A copy of ``data`` with every adjustment whose ``apply_row <= row`` applied."""
@@ -237,41 +216,6 @@ def _apply_one(buf: np.ndarray, col: int, first: int, last: int, value: float, o
         buf[lo : hi + 1, col] = value
     else:
         raise ValueError(f"unknown adjustment op {op}")
-
-
-def _validated(adjustments, shape: tuple[int, int]) -> tuple[np.ndarray, ...]:
-    _, n_cols = shape
-    if adjustments is None:
-        return empty_adjustments(n_cols)
-    if isinstance(adjustments, dict):
-        raise TypeError("pass adjustments as the six CSR arrays, or use AdjustedArray.from_records(...)")
-    if len(adjustments) != 6:
-        raise ValueError(
-            "adjustments must be the six arrays (offsets, apply_row, first_row, last_row, value, op), got "
-            f"{len(adjustments)} items"
-        )
-    offsets, apply_row, first_row, last_row, value, op = (
-        np.ascontiguousarray(a, dtype=t)
-        for a, t in zip(adjustments, (np.int64,) * 4 + (np.float64, np.int64), strict=True)
-    )
-    if offsets.shape != (n_cols + 1,):
-        raise ValueError(f"adjustments: offsets must have n_sids + 1 = {n_cols + 1} entries, got {offsets.shape}")
-    if offsets[0] != 0 or np.any(np.diff(offsets) < 0):
-        raise ValueError("adjustments: offsets must start at 0 and be non-decreasing")
-    n_adj = int(offsets[-1])
-    for name, arr in (("apply_row", apply_row), ("first_row", first_row), ("last_row", last_row)):
-        if arr.shape != (n_adj,):
-            raise ValueError(f"adjustments: {name} must have offsets[-1] = {n_adj} entries, got {arr.shape}")
-    if value.shape != (n_adj,) or op.shape != (n_adj,):
-        raise ValueError(f"adjustments: value and op must have {n_adj} entries")
-    if n_adj:
-        if np.any((op < 0) | (op > 2)):
-            raise ValueError("adjustments: op must be MULTIPLY (0), ADD (1) or OVERWRITE (2)")
-        col = np.repeat(np.arange(n_cols), np.diff(offsets))
-        same_col = col[1:] == col[:-1]
-        if np.any((np.diff(apply_row) < 0) & same_col):
-            raise ValueError("adjustments: apply_row must be ascending within each column")
-    return offsets, apply_row, first_row, last_row, value, op
 
 
 def ensure_adjusted_array(value, missing_value: Any) -> AdjustedArray:

@@ -8,8 +8,9 @@ proportional ``decay_rate ** [wl - 1, ..., 0]`` and the O(1) recurrence
 
 over values shifted by ``k`` (a value of the window at the last rebuild), rebuilt from scratch at every adjustment
 and every ``max(4 * wl, RESUM_PERIOD)`` rows; on all-finite windows a lean loop advances two rows per step (the
-multiply-add chain is then taken once per two rows). The calling convention (inputs, ``wl``, six adjustment
-arrays, ``out``, then ``decay_rate``) and the adjustment handling are those of :mod:`rustybt.pipeline.kernels.rolling`.
+multiply-add chain is then taken once per two rows). The calling convention (input, ``wl``, adjustments record,
+``out``, then ``decay_rate`` and ``want_std``) and the adjustment handling are those of
+:mod:`rustybt.pipeline.kernels.rolling`.
 """
 
 from __future__ import annotations
@@ -20,17 +21,17 @@ from numbers import Number
 import numpy as np
 from numba import njit, prange
 
-from rustybt.pipeline.kernels._adjust import apply_pending
-from rustybt.pipeline.kernels.rolling import _TAU, RESUM_PERIOD, _next_stop, _single
+from rustybt.pipeline.kernels._arrays import window_out
+from rustybt.pipeline.kernels._segments import segments, working_column
+from rustybt.pipeline.kernels.rolling.moments import _TAU, RESUM_PERIOD, _moments_state
 
 __all__ = [
     "decay_rate_from_center_of_mass",
     "decay_rate_from_halflife",
     "decay_rate_from_span",
+    "ewm_kernel",
     "ewma",
-    "ewma_kernel",
     "ewmstd",
-    "ewmstd_kernel",
     "exponential_weighted_moving_average",
     "exponential_weighted_moving_std",
     "exponential_weights",
@@ -136,51 +137,6 @@ def _ewm_value(x, i, wl, d, inv_wsum, bias, want_std, k, s1, s2, nf, nnan, run):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _ewm_state(x, start, end, d, squares):
-    """Running state of the window ``x[start:end]``, shifted by ``k``: the mean of its finite values for EWMSTD
-    (two passes, so that a re-shift does not trigger again at once), else its first finite value."""
-    k = 0.0
-    cnt = 0
-    if squares:
-        total = 0.0
-        for r in range(start, end):
-            v = x[r]
-            if v - v == 0.0:
-                total += v
-                cnt += 1
-        k = total / cnt if cnt > 0 else 0.0
-    else:
-        for r in range(start, end):
-            v = x[r]
-            if v - v == 0.0:
-                k = v
-                break
-    cnt = 0
-    s1 = 0.0
-    s2 = 0.0
-    nnan = 0
-    last = _NAN
-    run = 0
-    for r in range(start, end):
-        v = x[r]
-        s1 *= d
-        s2 *= d
-        if v - v == 0.0:
-            dv = v - k
-            s1 += dv
-            s2 += dv * dv
-            cnt += 1
-            if v == last:
-                run += 1
-            else:
-                last = v
-                run = 1
-        elif v != v:
-            nnan += 1
-    return k, s1, s2, cnt, nnan, last, run
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
 def _fast_ewma(xin, xout, o, k, s1, d, d2, dwl, inv_wsum):
     """Slide over all-finite rows, two rows per step so the loop-carried chain (one multiply-add) is taken
     once per two rows; stop at the first non-finite incoming value and return how many rows were done."""
@@ -226,7 +182,7 @@ def _fast_ewmstd(xin, xout, o, x, base, wl, d, dwl, inv_wsum, bias, k, s1, s2, l
         ms = s2 * inv_wsum
         var = ms - m1 * m1
         if since >= wl and run < wl and var < _TAU * ms:  # the shift has drifted too far: re-shift
-            k, s1, s2, _, _, last, run = _ewm_state(x, base + i, base + i + wl, d, True)
+            k, s1, s2, _, _, last, run = _moments_state(x, base + i, base + i + wl, True, d)
             since = 0
             m1 = s1 * inv_wsum
             var = s2 * inv_wsum - m1 * m1
@@ -274,7 +230,7 @@ def _ewm_run(x, wl, t0, t1, oc, d, dwl, inv_wsum, bias, want_std):
     while q < t1:
         e = min(q + period, t1)
         start = q - wl + 1
-        k, s1, s2, nf, nnan, last, run = _ewm_state(x, start, q + 1, d, want_std)
+        k, s1, s2, nf, nnan, last, run = _moments_state(x, start, q + 1, want_std, d)
         since = 0
         oc[start] = _ewm_value(x, start, wl, d, inv_wsum, bias, want_std, k, s1, s2, nf, nnan, run)
         xin = x[q + 1 : e]
@@ -298,27 +254,11 @@ def _ewm_run(x, wl, t0, t1, oc, d, dwl, inv_wsum, bias, want_std):
                 di, nf, nnan = _ewm_skip(xin[i:], xout[i:], o[i:], x, q + 2 - wl + i, wl, d, want_std, bias, nf, nnan)
                 i += di
                 if i < m:
-                    k, s1, s2, nf, nnan, last, run = _ewm_state(x, q + 2 - wl + i, q + 2 + i, d, want_std)
+                    k, s1, s2, nf, nnan, last, run = _moments_state(x, q + 2 - wl + i, q + 2 + i, want_std, d)
                     since = 0
                     o[i] = _ewm_value(x, q + 2 - wl + i, wl, d, inv_wsum, bias, want_std, k, s1, s2, nf, nnan, run)
                     i += 1
         q = e
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _ewm_asset(col, wl, lo, hi, apply_row, first_row, last_row, value, op, oc, d, dwl, inv_wsum, bias, want_std):
-    n = col.shape[0]
-    if lo == hi:
-        _ewm_run(col, wl, wl - 1, n, oc, d, dwl, inv_wsum, bias, want_std)
-        return
-    buf = col.copy()
-    ptr = lo
-    t = wl - 1
-    while t < n:
-        ptr = apply_pending(buf, ptr, hi, t, apply_row, first_row, last_row, value, op)
-        stop = _next_stop(ptr, hi, apply_row, n)
-        _ewm_run(buf, wl, t, stop, oc, d, dwl, inv_wsum, bias, want_std)
-        t = stop
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -336,25 +276,14 @@ def _ewm_constants(wl, d):
 
 
 @njit(parallel=True, cache=True, nogil=True, error_model="numpy")
-def ewma_kernel(data, wl, offsets, apply_row, first_row, last_row, value, op, out, decay_rate):
-    """zipline ``ExponentialWeightedMovingAverage`` over each window (NaN in the window -> NaN)."""
+def ewm_kernel(data, wl, adjustments, out, decay_rate, want_std):
+    """zipline ``ExponentialWeightedMovingAverage`` (``want_std`` False) or ``ExponentialWeightedMovingStdDev``
+    (True: bias-corrected; wl=1 -> NaN) over each window; a NaN in the window gives NaN."""
     dwl, inv_wsum, bias = _ewm_constants(wl, decay_rate)
     for j in prange(data.shape[1]):
-        _ewm_asset(
-            data[:, j], wl, offsets[j], offsets[j + 1], apply_row, first_row, last_row, value, op, out[:, j],
-            decay_rate, dwl, inv_wsum, bias, False,
-        )  # fmt: skip
-
-
-@njit(parallel=True, cache=True, nogil=True, error_model="numpy")
-def ewmstd_kernel(data, wl, offsets, apply_row, first_row, last_row, value, op, out, decay_rate):
-    """zipline ``ExponentialWeightedMovingStdDev`` (bias-corrected; NaN in the window -> NaN; wl=1 -> NaN)."""
-    dwl, inv_wsum, bias = _ewm_constants(wl, decay_rate)
-    for j in prange(data.shape[1]):
-        _ewm_asset(
-            data[:, j], wl, offsets[j], offsets[j + 1], apply_row, first_row, last_row, value, op, out[:, j],
-            decay_rate, dwl, inv_wsum, bias, True,
-        )  # fmt: skip
+        x = working_column(data, adjustments, j)
+        for t0, t1 in segments((x,), (adjustments,), (j,), wl - 1):
+            _ewm_run(x, wl, t0, t1, out[:, j], decay_rate, dwl, inv_wsum, bias, want_std)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -364,12 +293,12 @@ def ewmstd_kernel(data, wl, offsets, apply_row, first_row, last_row, value, op, 
 
 def exponential_weighted_moving_average(data, wl, decay_rate, adjustments=None) -> np.ndarray:
     """zipline ``EWMA`` over each window of ``wl`` rows; ``0 < decay_rate <= 1``."""
-    return _single(ewma_kernel, data, wl, adjustments, _decay(decay_rate))
+    return window_out(ewm_kernel, {"data": data}, wl, {"data": adjustments}, _decay(decay_rate), False)
 
 
 def exponential_weighted_moving_std(data, wl, decay_rate, adjustments=None) -> np.ndarray:
     """zipline ``EWMSTD`` over each window of ``wl`` rows; ``0 < decay_rate <= 1``."""
-    return _single(ewmstd_kernel, data, wl, adjustments, _decay(decay_rate))
+    return window_out(ewm_kernel, {"data": data}, wl, {"data": adjustments}, _decay(decay_rate), True)
 
 
 ewma = exponential_weighted_moving_average

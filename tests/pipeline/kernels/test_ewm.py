@@ -7,13 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from rustybt.pipeline.kernels._adjust import empty_adjustments
+from rustybt.pipeline.kernels._adjust import Adjustments, empty_adjustments
 from rustybt.pipeline.kernels.ewm import (
     decay_rate_from_center_of_mass,
     decay_rate_from_halflife,
     decay_rate_from_span,
+    ewm_kernel,
     ewma,
-    ewma_kernel,
     ewmstd,
     exponential_weighted_moving_average,
     exponential_weighted_moving_std,
@@ -159,7 +159,7 @@ def test_raw_kernel_fills_preallocated_out():
     x = np.asfortranarray(make_prices(seed=2))
     adj = make_adjustments(seed=2)
     out = np.full((x.shape[0] - 4, x.shape[1]), -1.0, order="F")
-    ewma_kernel(x, 5, *adj, out, 0.8)
+    ewm_kernel(x, 5, Adjustments(*adj), out, 0.8, False)
     assert_same(out, exponential_weighted_moving_average(x, 5, 0.8, adjustments=adj), rtol=0, atol=0)
 
 

@@ -6,11 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rustybt.pipeline.kernels._adjust import empty_adjustments
+from rustybt.pipeline.kernels._adjust import Adjustments, empty_adjustments
 from rustybt.pipeline.kernels.returns import (
+    PERCENT_CHANGE,
+    RETURNS,
     daily_returns,
     percent_change,
-    percent_change_kernel,
     rate_of_change_percentage,
     returns,
     returns_kernel,
@@ -120,9 +121,9 @@ def test_raw_kernels_fill_preallocated_out():
     x = np.asfortranarray(make_prices(seed=7))
     adj = make_adjustments(seed=7)
     out = np.full((x.shape[0] - 4, x.shape[1]), -1.0, order="F")
-    returns_kernel(x, 5, *adj, out)
+    returns_kernel(x, 5, Adjustments(*adj), out, RETURNS)
     np.testing.assert_array_equal(out, returns(x, 5, adjustments=adj))
-    percent_change_kernel(x, 5, *adj, out)
+    returns_kernel(x, 5, Adjustments(*adj), out, PERCENT_CHANGE)
     np.testing.assert_array_equal(out, percent_change(x, 5, adjustments=adj))
 
 

@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rustybt.pipeline.kernels._adjust import empty_adjustments
+from rustybt.pipeline.kernels._adjust import Adjustments, empty_adjustments
 from rustybt.pipeline.kernels.rolling import (
+    MEAN,
     RESUM_PERIOD,
     annualized_volatility,
     average_dollar_volume,
@@ -24,15 +25,15 @@ from rustybt.pipeline.kernels.rolling import (
     rolling_count,
     rolling_max,
     rolling_mean,
-    rolling_mean_kernel,
     rolling_min,
+    rolling_moments_kernel,
     rolling_std,
     rolling_sum,
     rolling_var,
     rsi,
     vwap,
+    weighted_average_kernel,
     weighted_average_value,
-    weighted_average_value_kernel,
 )
 from rustybt.testing.pit import adjusted_as_of
 
@@ -381,13 +382,13 @@ def test_raw_kernels_fill_preallocated_out():
     adj = make_adjustments(seed=1)
     wl = 5
     out = np.full((x.shape[0] - wl + 1, x.shape[1]), -1.0, order="F")
-    rolling_mean_kernel(np.asfortranarray(x), wl, *adj, out)
+    rolling_moments_kernel(np.asfortranarray(x), wl, Adjustments(*adj), out, MEAN, 1.0)
     assert_same(out, rolling_mean(x, wl, adjustments=adj), rtol=0, atol=0)
-    linear_weighted_moving_average_kernel(np.asfortranarray(x), wl, *adj, out)
+    linear_weighted_moving_average_kernel(np.asfortranarray(x), wl, Adjustments(*adj), out)
     assert_same(out, linear_weighted_moving_average(x, wl, adjustments=adj), rtol=0, atol=0)
     v = np.asfortranarray(make_volume(seed=1))
     e = empty_adjustments(x.shape[1])
-    weighted_average_value_kernel(np.asfortranarray(x), v, wl, *adj, *e, out)
+    weighted_average_kernel(np.asfortranarray(x), v, wl, Adjustments(*adj), e, out, False)
     assert_same(out, weighted_average_value(x, v, wl, base_adjustments=adj), rtol=0, atol=0)
 
 
