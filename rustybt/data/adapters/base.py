@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -34,6 +34,7 @@ __all__ = [
     "SymbolBars",
     "adapter_class",
     "adapter_from_config",
+    "collect_bars",
     "registered_adapters",
     "run_sync",
 ]
@@ -161,6 +162,20 @@ class BarAdapter(abc.ABC):
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.to_config().items())
         return f"{type(self).__name__}({params})"
+
+
+def collect_bars(items: Iterable[SymbolBars], schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+    """One frame of every symbol's bars; the first symbol's error is raised (``fetch_sync`` over ``iter_bars``).
+
+    ``schema`` is the frame's when no symbol has a bar.
+    """
+    frames = []
+    for item in items:
+        if item.error is not None:
+            raise item.error
+        if item.bars is not None:
+            frames.append(item.bars)
+    return pl.concat(frames, how="vertical") if frames else pl.DataFrame(schema=dict(schema))
 
 
 def run_sync(coro: Any, name: str = "rustybt-adapter") -> Any:

@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 import pandas as pd
 import polars as pl
 
-from rustybt.data.adapters.base import AdapterMetadata, BarAdapter, SymbolBars
+from rustybt.data.adapters.base import AdapterMetadata, BarAdapter, SymbolBars, collect_bars
 from rustybt.data.adapters.csv import CSVAdapter
 from rustybt.data.schema import TIMESTAMP_DTYPE, VALUE_COLUMNS
 from rustybt.errors import ConfigError, DataFormatError, SymbolNotFound
@@ -189,15 +189,7 @@ class FuturesCSVAdapter(BarAdapter):
         resolution: str = "1d",
     ) -> pl.DataFrame:
         """Bars of ``symbols`` (all when None); raises the first contract's error (see :meth:`iter_bars`)."""
-        frames = []
-        for item in self.iter_bars(symbols, start_date, end_date, resolution):
-            if item.error is not None:
-                raise item.error
-            if item.bars is not None:
-                frames.append(item.bars)
-        if not frames:
-            return pl.DataFrame(schema=_EMPTY_SCHEMA)
-        return pl.concat(frames, how="vertical")
+        return collect_bars(self.iter_bars(symbols, start_date, end_date, resolution), _EMPTY_SCHEMA)
 
     def _unknown_contract(self, item: SymbolBars) -> SymbolNotFound:
         known = sorted(self._specs)

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import pandas as pd
 import polars as pl
 
-from rustybt.data.adapters.base import ADJUSTMENT_SCHEMA, AdapterMetadata, BarAdapter, SymbolBars
+from rustybt.data.adapters.base import ADJUSTMENT_SCHEMA, AdapterMetadata, BarAdapter, SymbolBars, collect_bars
 from rustybt.data.adapters.csv.dates import _bound, _filter, _user_format
 from rustybt.data.adapters.csv.layout import _describe, _expand_paths, _file_key, _match_symbol, _not_found
 from rustybt.data.adapters.csv.options import (
@@ -233,15 +233,7 @@ class CSVAdapter(BarAdapter):
         ResolutionError
             The files do not hold bars of ``resolution``.
         """
-        frames = []
-        for item in self.iter_bars(symbols, start_date, end_date, resolution, n_workers=1):
-            if item.error is not None:
-                raise item.error
-            if item.bars is not None:
-                frames.append(item.bars)
-        if not frames:
-            return pl.DataFrame(schema=_OUTPUT_SCHEMA)
-        return pl.concat(frames, how="vertical")
+        return collect_bars(self.iter_bars(symbols, start_date, end_date, resolution, n_workers=1), _OUTPUT_SCHEMA)
 
     def iter_bars(
         self,
