@@ -2,6 +2,11 @@
 
 * :class:`ReplayTransport` (:mod:`rustybt.testing.replay`): recorded HTTP responses served to a real ccxt
   exchange object in place of its transport; everything above the socket stays ccxt's own code.
+* :func:`point_in_time_reference`, :func:`adjusted_as_of`, :func:`make_adjustments` (:mod:`rustybt.testing.pit`):
+  the brute-force point-in-time reference for window computations over adjusted prices (plain numpy,
+  independent of the library's kernels), against which every pipeline kernel is tested.
+* :class:`TestingShell`, :func:`ipython_shell` (:mod:`rustybt.testing.shell`): a real IPython shell whose
+  ``run_cell`` raises the cell's error, for testing magics and HTML views.
 
 Names are exported lazily (module ``__getattr__``), so ``import rustybt.testing`` imports no test dependency
 (ccxt, IPython) until a name that needs it is used.
@@ -15,6 +20,11 @@ from typing import Any
 #: Exported name -> the module defining it.
 _EXPORTS: dict[str, str] = {
     "ReplayTransport": "rustybt.testing.replay",
+    "TestingShell": "rustybt.testing.shell",
+    "adjusted_as_of": "rustybt.testing.pit",
+    "make_adjustments": "rustybt.testing.pit",
+    "point_in_time_reference": "rustybt.testing.pit",
+    "ipython_shell": "rustybt.testing.shell",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,7 +1,7 @@
 """Fixtures of the notebook-layer tests: a real IPython shell and a catalog with the sample data ingested once.
 
-The shell follows jupysql's TestingShell pattern: ``run_cell`` raises the cell's error, so a broken magic fails
-the test instead of printing a traceback nobody reads.
+The shell is :class:`rustybt.testing.TestingShell` (jupysql's pattern: ``run_cell`` raises the cell's error, so a
+broken magic fails the test instead of printing a traceback nobody reads).
 """
 
 from __future__ import annotations
@@ -13,26 +13,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "data" / "sample"
-
-
-class _TestingShellFactory:
-    _cls = None
-
-    @classmethod
-    def get(cls):
-        if cls._cls is None:
-            from IPython.core.interactiveshell import InteractiveShell
-
-            class TestingShell(InteractiveShell):
-                """An InteractiveShell whose run_cell raises the error of a failing cell."""
-
-                def run_cell(self, *args, **kwargs):
-                    result = super().run_cell(*args, **kwargs)
-                    result.raise_error()
-                    return result
-
-            cls._cls = TestingShell
-        return cls._cls.instance()
 
 
 @pytest.fixture(scope="session")
@@ -65,8 +45,9 @@ def sample_catalog(sample_root):
 @pytest.fixture
 def ip(sample_root):
     """The testing shell with ``%load_ext rustybt`` done and the magics pointed at the sample catalog."""
-    shell = _TestingShellFactory.get()
-    shell.run_line_magic("load_ext", "rustybt")
+    from rustybt.testing import ipython_shell
+
+    shell = ipython_shell()
     magics = shell.magics_manager.registry["RustyBTMagics"]
     magics.catalog_root = str(sample_root)
     magics.default_bundle = ""
