@@ -107,7 +107,9 @@ class NetworkAdapter(BarAdapter):
     settings
         The adapter's settings (:attr:`settings_class`); or give its fields as keywords (``rate_limit=``,
         ``max_retries=``, ``concurrency=``, ``timeout=``... see
-        :class:`~rustybt.data.adapters.settings.NetworkSettings`).
+        :class:`~rustybt.data.adapters.settings.NetworkSettings`). Keywords may use former parameter names; a
+        quota not given comes from the config file, else the vendor's free plan. A settings object is taken as
+        it is, quotas included.
     config
         A resolved :class:`~rustybt.config.Config` (default: :func:`~rustybt.config.load_config`).
     """
