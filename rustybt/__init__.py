@@ -19,10 +19,26 @@ __all__ = [
     "Config",
     "Equity",
     "Ingestion",
+    "TradingAlgorithm",
     "__version__",
     "errors",
     "load_config",
+    "run_algorithm",
 ]
+
+_LAZY = {"run_algorithm": "rustybt.algorithm.run", "TradingAlgorithm": "rustybt.algorithm.algorithm"}
+
+
+def __getattr__(name: str) -> object:
+    """The strategy layer on first use (``from rustybt import run_algorithm``): ``import rustybt`` stays light."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rustybt' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 
 def load_ipython_extension(ipython: object) -> None:

@@ -48,7 +48,6 @@ class MarketData:
         self._price: dict[int, np.ndarray] = {}
         self._last_traded: dict[int, np.ndarray] = {}
         self._factors: dict[tuple[int, str], np.ndarray | None] = {}
-        self._adjusted: dict[tuple[int, str], np.ndarray] = {}
         self._daily: dict[tuple[int, str], np.ndarray] = {}
         calendar = portal.trading_calendar
         self.calendar = calendar
@@ -94,19 +93,6 @@ class MarketData:
         self._factors[key] = out
         return out
 
-    def adjusted(self, j: int, field: str) -> np.ndarray | None:
-        """``raw * B`` for column ``j`` (the numerator of every adjusted window), None without adjustments."""
-        key = (j, field)
-        out = self._adjusted.get(key)
-        if out is None:
-            b = self.factors(j, field)
-            if b is None:
-                return None
-            base = self.price_column(j) if field == "price" else self.raw[field][:, j]
-            out = base * b
-            self._adjusted[key] = out
-        return out
-
     # --- windows -----------------------------------------------------------------------------------------------
     def window(self, j: int, field: str, i: int, n: int) -> np.ndarray:
         """The ``n`` bars of ``field`` ending at bar ``i`` for column ``j``, adjusted as of bar ``i`` (a copy)."""
@@ -116,12 +102,13 @@ class MarketData:
                 f"history of {n} bars ending {pd.Timestamp(self.labels[i], tz='UTC')} needs {-start} bar(s) before "
                 f"the first bar of bundle {self.bundle.name!r} ({self.label_index[0]}); ask for at most {i + 1}"
             )
-        adj = self.adjusted(j, field)
-        if adj is None:
-            base = self.price_column(j) if field == "price" else self.raw[field][:, j]
+        base = self.price_column(j) if field == "price" else self.raw[field][:, j]
+        b = self.factors(j, field)
+        if b is None:
             out = base[start : i + 1].copy()
         else:
-            out = adj[start : i + 1] / self.factors(j, field)[i]
+            # raw x (B(r) / B(t)): the current bar's factor is exactly 1, so it keeps its raw value
+            out = base[start : i + 1] * (b[start : i + 1] / b[i])
         if field == "volume":
             out[np.isnan(out)] = 0.0
         return out
