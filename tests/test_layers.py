@@ -164,6 +164,48 @@ def test_no_import_points_up():
     assert not problems, "imports from a lower layer to a higher one:\n" + "\n".join(problems)
 
 
+def _renders_through_html(tree: ast.Module, func: ast.FunctionDef) -> bool:
+    """``func`` imports from rustybt._html, or calls a name the module imported from it."""
+    imported = {
+        alias.asname or alias.name
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rustybt._html")
+        for alias in node.names
+    } | {
+        (alias.asname or alias.name).split(".")[0]
+        for node in tree.body
+        if isinstance(node, ast.Import)
+        for alias in node.names
+        if alias.name.startswith("rustybt._html")
+    }
+    for node in ast.walk(func):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rustybt._html"):
+            return True
+        if isinstance(node, ast.ImportFrom) and node.module == "rustybt" and any(a.name == "_html" for a in node.names):
+            return True
+        if isinstance(node, ast.Name) and node.id in imported:
+            return True
+    return False
+
+
+def test_every_repr_html_renders_through_rustybt_html():
+    """One way to render: each ``_repr_html_`` outside rustybt/_html builds its view with rustybt._html's templates
+    (so every view has the one stylesheet and escaping, and looks the same with or without %load_ext rustybt)."""
+    offenders = []
+    for module, path in MODULES.items():
+        if module.startswith("rustybt._html"):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.FunctionDef)
+                and node.name == "_repr_html_"
+                and not _renders_through_html(tree, node)
+            ):
+                offenders.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}")
+    assert not offenders, "_repr_html_ not rendered with rustybt._html: " + ", ".join(offenders)
+
+
 @pytest.mark.parametrize(
     ("module", "layer"),
     [
