@@ -394,6 +394,11 @@ def _violations_of(frame: pl.DataFrame) -> list[Violation]:
 
 
 def _as_utc(value: datetime | date) -> datetime:
+    """``value`` as an aware stdlib datetime in UTC (dates at midnight).
+
+    Not :func:`rustybt._utils.to_utc`: that one gives a nanosecond ``pd.Timestamp``, which cannot hold years past
+    2262, and the future limit (``now + future_tolerance``) relies on datetime's OverflowError past year 9999.
+    """
     if not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
