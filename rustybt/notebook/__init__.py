@@ -1,8 +1,9 @@
-"""The notebook face of RustyBT: HTML reprs, plotly charts, ipywidgets browsers and the ``%rustybt`` magics.
+"""The notebook face of RustyBT: plotly charts, ipywidgets browsers and the ``%rustybt`` magics.
 
 Nothing here is imported by ``import rustybt``. The submodules load their heavy dependencies only when used:
-:mod:`~rustybt.notebook.reprs` needs nothing beyond RustyBT itself, :mod:`~rustybt.notebook.plots` imports plotly,
-:mod:`~rustybt.notebook.widgets` ipywidgets and :mod:`~rustybt.notebook.magics` IPython.
+:mod:`~rustybt.notebook.plots` imports plotly, :mod:`~rustybt.notebook.widgets` ipywidgets and
+:mod:`~rustybt.notebook.magics` IPython. The HTML views are not here: every object renders itself with
+:mod:`rustybt._html` (below every layer), so they look the same whether or not the extension is loaded.
 
 Load the magics with ``%load_ext rustybt`` (or ``%load_ext rustybt.notebook.magics``).
 """

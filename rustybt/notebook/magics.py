@@ -10,7 +10,7 @@ each subcommand's help), so anything a magic does can be done by hand:
 ``%rustybt show NAME SYMBOL``              ``plots.candlestick(catalog.bundle(NAME), SYMBOL, ...)``
 ``%rustybt browse [NAME]``                 ``widgets.BundleBrowser(catalog, NAME)``
 ``%rustybt cache stats|clear``             ``CacheManager.stats`` / ``CacheManager.clear()``
-``%rustybt config``                        the settings below and where the catalog root comes from
+``%rustybt config``                        the settings below, the catalog root's source, every RUSTYBT_* switch
 ``%%rustybt pipeline --bundle ...``        ``run_pipeline(pipe, start, end, bundle=...)``
 =========================================  ==================================================================
 
