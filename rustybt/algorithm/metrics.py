@@ -47,12 +47,9 @@ def _expanding_mean(x: np.ndarray) -> np.ndarray:
 
 
 def _expanding_std(x: np.ndarray) -> np.ndarray:
+    """Sample standard deviation (ddof=1) of ``x[:k]`` for every k; NaN for k < 2."""
     n = np.arange(1, len(x) + 1, dtype=float)
-    mean = np.cumsum(x) / n
-    # Welford-free but stable enough: centred second moment from running sums of deviations from the mean so far
-    # is recomputed exactly with cumulative sums of x and x^2 around the overall first value (shift for stability)
-    shift = x[0] if len(x) else 0.0
-    d = x - shift
+    d = x - (x[0] if len(x) else 0.0)  # shifted sums keep the difference of squares well conditioned
     s1 = np.cumsum(d)
     s2 = np.cumsum(d * d)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -60,7 +57,6 @@ def _expanding_std(x: np.ndarray) -> np.ndarray:
     var[var < 0] = 0.0
     out = np.sqrt(var)
     out[n < 2] = np.nan
-    _ = mean
     return out
 
 
@@ -88,7 +84,7 @@ def risk_columns(returns: np.ndarray, benchmark: np.ndarray) -> dict[str, np.nda
         alpha_mean = mean - beta * mb
         alpha = (1.0 + alpha_mean) ** _ANN - 1.0
         bench_vol = _expanding_std(b) * np.sqrt(_ANN)
-    return {
+    out = {
         "algorithm_period_return": np.cumprod(1.0 + r) - 1.0,
         "benchmark_period_return": np.cumprod(1.0 + b) - 1.0,
         "algo_volatility": algo_vol,
@@ -99,6 +95,9 @@ def risk_columns(returns: np.ndarray, benchmark: np.ndarray) -> dict[str, np.nda
         "alpha": alpha,
         "beta": beta,
     }
+    for name, values in out.items():  # zipline reports a statistic that is not finite as None
+        values[~np.isfinite(values)] = np.nan
+    return out
 
 
 def summary_stats(perf: pd.DataFrame) -> dict[str, float]:
