@@ -55,13 +55,12 @@ Importing this module does not import ccxt; building an adapter does (about two 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import difflib
 import json
 import logging
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, ClassVar
@@ -69,12 +68,21 @@ from typing import Any, ClassVar
 import pandas as pd
 import polars as pl
 
-from rustybt.data.adapters._vendor import decimal_texts, inclusive_end, reset_at
+from rustybt.data.adapters._ccxt_wire import (
+    _CAPTURE,
+    _bars_frame,
+    _candle_problem,
+    _Capture,
+    _instrument,
+    _iso,
+    _ms,
+    _shape_problem,
+)
+from rustybt.data.adapters._vendor import inclusive_end, reset_at
 from rustybt.data.adapters.base import AdapterMetadata
-from rustybt.data.adapters.network import NetworkAdapter, TransientError, normalize_frame
+from rustybt.data.adapters.network import NetworkAdapter, TransientError
 from rustybt.data.adapters.settings import NetworkSettings
 from rustybt.data.resolution import RESOLUTIONS, parse_resolution
-from rustybt.data.schema import ADAPTER_COLUMNS, TIMESTAMP_DTYPE, VALUE_COLUMNS
 from rustybt.errors import AdapterError, AuthenticationError, InvalidArgument, RateLimitError, SymbolNotFound
 
 __all__ = ["MARKET_TYPES", "CCXTAdapter", "CCXTSettings"]
@@ -91,8 +99,6 @@ _CREDENTIAL_FIELDS = (
     ("SECRET", "secret", "secret"),
     ("PASSWORD", "password", "password"),
 )
-#: Catalog resolution -> polars duration of one bar.
-_DURATION = {r: ("1mo" if r == "1M" else r) for r in RESOLUTIONS}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,53 +113,6 @@ class CCXTSettings(NetworkSettings):
     timeout: float | None = None  # ccxt's own default (10 s)
     exchange_config: dict[str, Any] | None = None
     drop_incomplete: bool = True
-
-
-# --- what a request saw -----------------------------------------------------------------------------------
-
-
-@dataclass
-class _Capture:
-    """The raw side of one ``fetch_ohlcv`` call: HTTP status, headers and body, and the candles before parsing."""
-
-    status: int | None = None
-    headers: Mapping[str, str] | None = None
-    body: str | None = None
-    raw: Any = None
-    parsed: bool = False
-
-
-# Per task (each symbol runs in its own task), so concurrent requests never see each other's responses.
-_CAPTURE: contextvars.ContextVar[_Capture | None] = contextvars.ContextVar("rustybt_ccxt_capture", default=None)
-
-
-def _instrument(exchange: Any) -> None:
-    """Wrap ``handle_errors`` and ``parse_ohlcvs`` of ``exchange`` to record, per call, what the exchange sent.
-
-    ccxt drops candles it cannot parse without a word and keeps response headers only in shared attributes;
-    both wrappers call the original unchanged and only note their arguments in the running task's context.
-    """
-    if getattr(exchange, "_rustybt_instrumented", False):
-        return
-    handle_errors = exchange.handle_errors
-    parse_ohlcvs = exchange.parse_ohlcvs
-
-    def recording_handle_errors(*args: Any, **kwargs: Any) -> Any:
-        capture = _CAPTURE.get()
-        if capture is not None and len(args) >= 6:
-            capture.status, capture.headers = args[0], args[4]
-            capture.body = args[5] if isinstance(args[5], str) else None
-        return handle_errors(*args, **kwargs)
-
-    def recording_parse_ohlcvs(ohlcvs: Any, *args: Any, **kwargs: Any) -> Any:
-        capture = _CAPTURE.get()
-        if capture is not None:
-            capture.raw, capture.parsed = ohlcvs, True
-        return parse_ohlcvs(ohlcvs, *args, **kwargs)
-
-    exchange.handle_errors = recording_handle_errors
-    exchange.parse_ohlcvs = recording_parse_ohlcvs
-    exchange._rustybt_instrumented = True
 
 
 # --- the adapter --------------------------------------------------------------------------------------------
@@ -569,63 +528,7 @@ def _check_exchange_config(settings: Mapping[str, Any] | None) -> dict[str, Any]
     return out
 
 
-def _shape_problem(item: Any) -> str | None:
-    """Why ``item`` cannot be a candle (too few fields, not a list or object), or None."""
-    if isinstance(item, list | tuple) and len(item) < 6:
-        return f"{item!r} has {len(item)} field(s)"
-    if not isinstance(item, list | tuple | dict):
-        return f"{item!r} is not a candle"
-    return None
-
-
-def _candle_problem(exchange: Any, item: Any, market: Mapping[str, Any]) -> str | None:
-    """Why ccxt could not turn ``item`` into a candle, or None when it is fine (e.g. before ``since``)."""
-    shape = _shape_problem(item)
-    if shape:
-        return shape
-    try:
-        parsed = exchange.parse_ohlcv(item, market)
-    except Exception as exc:
-        return f"{item!r} cannot be read: {exc}"
-    if not parsed or not isinstance(parsed[0], int):
-        return f"{item!r} has no valid open time"
-    return None
-
-
-_EPOCH = pd.Timestamp(0, tz="UTC")
-
-
-def _ms(ts: pd.Timestamp) -> int:
-    return int((ts - _EPOCH) // pd.Timedelta(milliseconds=1))
-
-
-def _iso(ms: int) -> str:
-    """ISO time of epoch milliseconds, with the milliseconds when there are any (``since`` is last bar + 1 ms)."""
-    text = (_EPOCH + pd.Timedelta(milliseconds=ms)).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{text}.{ms % 1000:03d}Z" if ms % 1000 else f"{text}Z"
-
-
 def _inclusive_end(end: pd.Timestamp, resolution: str) -> pd.Timestamp:
     """An end given as a date covers that whole day for intraday bars (a daily bar opens at midnight: a later end
     would only cost one more, empty, page)."""
     return inclusive_end(end) if parse_resolution(resolution).is_intraday else end
-
-
-def _bars_frame(rows: Sequence[Sequence[Any]], symbol: str, resolution: str, now: pd.Timestamp | None) -> pl.DataFrame:
-    """The adapter frame of ccxt candles ``[ms, open, high, low, close, volume]``, in the order received."""
-    if not rows:
-        return normalize_frame(pl.DataFrame(), symbol)
-    data: dict[str, pl.Series] = {"timestamp": pl.Series([row[0] for row in rows], dtype=pl.Int64)}
-    for i, column in enumerate(VALUE_COLUMNS, start=1):
-        data[column] = decimal_texts([row[i] for row in rows])
-    frame = pl.DataFrame(data).with_columns(
-        pl.from_epoch("timestamp", time_unit="ms").dt.replace_time_zone("UTC").cast(TIMESTAMP_DTYPE),
-        pl.lit(symbol).alias("symbol"),
-    )
-    if now is not None:  # the bar still forming
-        frame = frame.filter(
-            pl.col("timestamp").dt.offset_by(_DURATION[resolution]) <= pl.lit(now.to_pydatetime()).cast(TIMESTAMP_DTYPE)
-        )
-    if not parse_resolution(resolution).is_intraday:  # a day, week or month: its first day at midnight UTC
-        frame = frame.with_columns(pl.col("timestamp").dt.truncate(_DURATION[resolution]))
-    return frame.select(ADAPTER_COLUMNS)
