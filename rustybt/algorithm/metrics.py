@@ -95,7 +95,7 @@ def risk_columns(returns: np.ndarray, benchmark: np.ndarray) -> dict[str, np.nda
         "alpha": alpha,
         "beta": beta,
     }
-    for name, values in out.items():  # zipline reports a statistic that is not finite as None
+    for values in out.values():  # zipline reports a statistic that is not finite as None
         values[~np.isfinite(values)] = np.nan
     return out
 
