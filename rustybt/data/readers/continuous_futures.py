@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from rustybt._utils import to_utc
 from rustybt.assets import Future
 from rustybt.errors import (
     InvalidArgument,
@@ -281,13 +282,13 @@ class ContinuousFuture:
         sched = self._schedule
         clock = self.portal.clock
         if end is None:
-            hi = int(sched.labels[-1]) if clock is None else _utc(clock).value
+            hi = int(sched.labels[-1]) if clock is None else to_utc(clock).value
         else:
-            end_ts = _utc(end)
+            end_ts = to_utc(end)
             if clock is not None and end_ts > clock:
                 raise LookaheadError(f"asked for rolls until {end_ts}, after the simulation clock {clock}")
             hi = end_ts.value
-        lo = int(sched.labels[0]) if start is None else _utc(start).normalize().value
+        lo = int(sched.labels[0]) if start is None else to_utc(start).normalize().value
         out = []
         for p, f, t in zip(sched.roll_pos, sched.roll_from, sched.roll_to, strict=True):
             label = int(sched.labels[p])
@@ -432,16 +433,11 @@ def _norm_root(root_symbol: str) -> str:
     return root_symbol.strip().upper()
 
 
-def _utc(value: pd.Timestamp | str) -> pd.Timestamp:
-    ts = pd.Timestamp(value)
-    return (ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")).as_unit("ns")
-
-
 def _ns(value: pd.Timestamp | None) -> int:
     """A (naive = UTC) date as int64 ns; None sorts last."""
     if value is None:
         return int(np.iinfo(np.int64).max)
-    return int(_utc(value).value)
+    return int(to_utc(value).value)
 
 
 def _snap(portal: DataPortal, dt: pd.Timestamp | str) -> int:

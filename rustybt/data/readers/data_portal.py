@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
-from datetime import UTC
 from functools import cached_property
 from typing import Any
 
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from rustybt._utils import to_utc
 from rustybt.assets import Asset
 from rustybt.data.catalog.bundle import Bundle
 from rustybt.data.readers.adjustments import AdjustmentReader
@@ -132,7 +132,7 @@ class DataPortal:
 
     def set_clock(self, dt: pd.Timestamp | str | None) -> None:
         """Set (or clear, with None) the simulation clock."""
-        self._clock = None if dt is None else _utc(dt)
+        self._clock = None if dt is None else to_utc(dt)
 
     @contextmanager
     def at(self, dt: pd.Timestamp | str):
@@ -162,7 +162,7 @@ class DataPortal:
 
     def _position(self, dt: pd.Timestamp | str) -> int:
         """The index in ``_labels`` of the last bar at or before ``dt``."""
-        ts = _utc(dt)
+        ts = to_utc(dt)
         self._guard(ts)
         labels = self._labels
         i = int(np.searchsorted(labels, ts.value, side="right")) - 1
@@ -309,7 +309,7 @@ class DataPortal:
             )
             index = pd.DatetimeIndex(labels.view("datetime64[ns]")).tz_localize("UTC")
             return pd.DataFrame(data, index=index, columns=pd.Index(asset_list))
-        return self._resampled_window(asset_list, _utc(end_dt), end_label, bar_count, target, field, ffill)
+        return self._resampled_window(asset_list, to_utc(end_dt), end_label, bar_count, target, field, ffill)
 
     def history(self, asset: Asset | int | str, field: str, bar_count: int, frequency: str, dt=None) -> pd.Series:
         """One asset, one field: a Series (the backtest hot path; see :meth:`get_history_window`)."""
@@ -424,14 +424,14 @@ class DataPortal:
         """(asset, ratio) for splits effective on the session of ``dt``."""
         asset_list = [self._asset(a) for a in assets]
         by_sid = {a.sid: a for a in asset_list}
-        return [(by_sid[s], r) for s, r in self.adjustment_reader.splits_on(list(by_sid), _utc(dt))]
+        return [(by_sid[s], r) for s, r in self.adjustment_reader.splits_on(list(by_sid), to_utc(dt))]
 
     def get_dividends(
         self, assets: Iterable[Asset | int | str], start: pd.Timestamp | str, end: pd.Timestamp | str
     ) -> pl.DataFrame:
         """Cash dividends with ex-date in [start, end]: sid, symbol, effective_date, ratio, amount."""
         sids = [self._asset(a).sid for a in assets]
-        return self.adjustment_reader.dividends(sids, _utc(start).tz_localize(None), _utc(end).tz_localize(None))
+        return self.adjustment_reader.dividends(sids, to_utc(start).tz_localize(None), to_utc(end).tz_localize(None))
 
     # --- continuous futures --------------------------------------------------------------------------------
     def continuous_future(
@@ -453,10 +453,3 @@ class DataPortal:
             f"DataPortal({self.bundle.name!r} @ {self.bundle.ingestion_id}, {self.resolution} bars, "
             f"{len(self.bundle.assets)} assets, clock={self._clock})"
         )
-
-
-def _utc(ts: pd.Timestamp | str) -> pd.Timestamp:
-    if isinstance(ts, pd.Timestamp) and ts.tzinfo is UTC:
-        return ts  # the hot path: already UTC (callers use .value, which is always ns)
-    ts = pd.Timestamp(ts)
-    return (ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")).as_unit("ns")
