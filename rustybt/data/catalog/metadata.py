@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rustybt._utils import immediate_transaction
 from rustybt.errors import BundleExists, BundleNotFound, IngestionNotFound
 
 __all__ = ["BundleRecord", "IngestionRecord", "MetadataStore"]
@@ -142,14 +143,8 @@ class MetadataStore:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One atomic transaction: everything inside commits together or not at all."""
-        with self._connect() as con:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
+        with self._connect() as con, immediate_transaction(con):
+            yield con
 
     # --- bundles -------------------------------------------------------------------------------------------
     def add_bundle(self, record: BundleRecord, overwrite: bool = False) -> None:
@@ -160,30 +155,21 @@ class MetadataStore:
                 raise BundleExists(
                     f"bundle {record.name!r} is already registered; pass overwrite=True to change its source"
                 )
+            source = (
+                record.adapter,
+                json.dumps(record.adapter_params),
+                record.calendar,
+                record.resolution,
+                json.dumps(record.options),
+            )
             if exists:
                 con.execute(
                     "UPDATE bundles SET adapter=?, adapter_params=?, calendar=?, resolution=?, options=? WHERE name=?",
-                    (
-                        record.adapter,
-                        json.dumps(record.adapter_params),
-                        record.calendar,
-                        record.resolution,
-                        json.dumps(record.options),
-                        record.name,
-                    ),
+                    (*source, record.name),
                 )
             else:
                 con.execute(
-                    "INSERT INTO bundles VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
-                    (
-                        record.name,
-                        record.adapter,
-                        json.dumps(record.adapter_params),
-                        record.calendar,
-                        record.resolution,
-                        json.dumps(record.options),
-                        record.created_at,
-                    ),
+                    "INSERT INTO bundles VALUES (?, ?, ?, ?, ?, ?, ?, NULL)", (record.name, *source, record.created_at)
                 )
 
     def remove_bundle(self, name: str) -> None:
