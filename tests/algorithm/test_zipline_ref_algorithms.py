@@ -133,8 +133,8 @@ def case(request, catalog):
         catalog=catalog,
         **ALGORITHMS[name](),
     )
-    ref_perf = pd.read_csv(REFERENCE / f"zipline_algo_{name}_perf.csv", float_precision="round_trip")
-    ref_txns = pd.read_csv(REFERENCE / f"zipline_algo_{name}_transactions.csv", float_precision="round_trip")
+    ref_perf = pd.read_csv(REFERENCE / f"zipline_algo_{name}_perf.csv")
+    ref_txns = pd.read_csv(REFERENCE / f"zipline_algo_{name}_transactions.csv")
     return name, perf, ref_perf, ref_txns
 
 
