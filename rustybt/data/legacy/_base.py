@@ -14,20 +14,19 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import polars as pl
 
+from rustybt._utils import to_utc
 from rustybt.calendars import get_calendar
 from rustybt.data.readers.base import OHLCV_FIELDS, BarReader
 from rustybt.errors import NoDataAfterDate, NoDataBeforeDate, NoDataOnDate
 
-__all__ = ["LegacyDailyReader", "decimal_scale", "naive_utc", "scaled_to_float"]
+__all__ = ["LegacyDailyReader", "StoredSessions", "decimal_scale", "naive_utc", "scaled_to_float", "stored_bars"]
 
 
 def naive_utc(value: object) -> pd.Timestamp:
     """``value`` as a naive UTC :class:`pd.Timestamp` in nanoseconds (aware values are converted to UTC)."""
-    ts = pd.Timestamp(value)
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts.as_unit("ns")
+    return to_utc(value).tz_localize(None)
 
 
 def decimal_scale(ratio: float) -> int | None:
@@ -53,15 +52,45 @@ def scaled_to_float(raw: np.ndarray, field: str, ratio: float) -> np.ndarray:
     return out
 
 
-class LegacyDailyReader(BarReader):
+def stored_bars(frame: pl.DataFrame, sids: Sequence[int] | None) -> pl.DataFrame:
+    """The rows of a raw zipline frame that hold a bar (zipline writes 0 prices where there is none), of ``sids``."""
+    frame = frame.filter(pl.any_horizontal([pl.col(c) != 0 for c in ("open", "high", "low", "close")]))
+    if sids is not None:
+        frame = frame.filter(pl.col("sid").is_in([int(s) for s in sids]))
+    return frame
+
+
+class StoredSessions:
+    """The calendar side of a legacy store: its calendar and the sessions it covers.
+
+    Subclasses set ``_sessions`` (naive DatetimeIndex) and ``_calendar_name``.
+    """
+
+    _sessions: pd.DatetimeIndex
+    _calendar_name: str
+
+    @property
+    def calendar_name(self) -> str:
+        """``exchange_calendars`` name of the bars' calendar."""
+        return self._calendar_name
+
+    @property
+    def trading_calendar(self):
+        return get_calendar(self._calendar_name, self._sessions[0] if len(self._sessions) else None)
+
+    @property
+    def sessions(self) -> pd.DatetimeIndex:
+        """Sessions the store covers (UTC midnight labels)."""
+        return self._sessions.tz_localize("UTC")
+
+
+class LegacyDailyReader(StoredSessions, BarReader):
     """Base of the bcolz and HDF5 daily readers.
 
     Subclasses set ``_sessions`` (naive DatetimeIndex of the sessions the file covers), ``_calendar_name`` and
     ``_ratios`` (scaling factor per field), and implement :meth:`load_raw_integers` and :meth:`_lifetime`.
     """
 
-    _sessions: pd.DatetimeIndex
-    _calendar_name: str
     _ratios: dict[str, float]
 
     # --- what subclasses provide -------------------------------------------------------------------------
@@ -89,20 +118,6 @@ class LegacyDailyReader(BarReader):
     @property
     def data_frequency(self) -> str:
         return "daily"
-
-    @property
-    def calendar_name(self) -> str:
-        """``exchange_calendars`` name of the bars' calendar."""
-        return self._calendar_name
-
-    @property
-    def trading_calendar(self):
-        return get_calendar(self._calendar_name, self._sessions[0] if len(self._sessions) else None)
-
-    @property
-    def sessions(self) -> pd.DatetimeIndex:
-        """Sessions the file covers (UTC midnight labels)."""
-        return self._sessions.tz_localize("UTC")
 
     @property
     def last_available_dt(self) -> pd.Timestamp:

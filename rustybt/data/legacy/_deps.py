@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import warnings
 from types import ModuleType
 
@@ -18,16 +19,7 @@ def import_bcolz() -> ModuleType:
     LegacyDependencyMissing
         bcolz is not installed; the message says how to install it.
     """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            import bcolz
-    except ImportError as exc:
-        raise LegacyDependencyMissing(
-            f"reading zipline bcolz data needs the 'bcolz-zipline' package, which is not installed ({exc}). "
-            f"Install it with: {INSTALL_HINT}"
-        ) from exc
-    return bcolz
+    return _optional("bcolz", "bcolz-zipline", "zipline bcolz data")
 
 
 def import_h5py() -> ModuleType:
@@ -38,11 +30,16 @@ def import_h5py() -> ModuleType:
     LegacyDependencyMissing
         h5py is not installed; the message says how to install it.
     """
+    return _optional("h5py", "h5py", "zipline HDF5 daily bars")
+
+
+def _optional(module: str, distribution: str, what: str) -> ModuleType:
     try:
-        import h5py
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # bcolz-zipline imports deprecated numpy names
+            return importlib.import_module(module)
     except ImportError as exc:
         raise LegacyDependencyMissing(
-            f"reading zipline HDF5 daily bars needs the 'h5py' package, which is not installed ({exc}). "
+            f"reading {what} needs the {distribution!r} package, which is not installed ({exc}). "
             f"Install it with: {INSTALL_HINT}"
         ) from exc
-    return h5py

@@ -34,7 +34,14 @@ import pandas as pd
 import polars as pl
 
 from rustybt.calendars import get_calendar
-from rustybt.data.legacy._base import LegacyDailyReader, gather_rows, naive_utc, scaled_to_float
+from rustybt.data.legacy._base import (
+    LegacyDailyReader,
+    StoredSessions,
+    gather_rows,
+    naive_utc,
+    scaled_to_float,
+    stored_bars,
+)
 from rustybt.data.legacy._deps import import_bcolz
 from rustybt.data.legacy.errors import CorruptLegacyData, NotAZiplineBundle, UnsupportedLegacyVersion
 from rustybt.data.readers.base import OHLCV_FIELDS, BarReader
@@ -287,12 +294,7 @@ class BcolzDailyBarReader(LegacyDailyReader):
                 **{c: data[c] for c in OHLCV_FIELDS},
             }
         )
-        frame = frame.with_columns(pl.col("day").cast(pl.Datetime("ns", "UTC")))
-        has_bar = pl.any_horizontal([pl.col(c) != 0 for c in ("open", "high", "low", "close")])
-        frame = frame.filter(has_bar)
-        if sids is not None:
-            frame = frame.filter(pl.col("sid").is_in([int(s) for s in sids]))
-        return frame
+        return stored_bars(frame.with_columns(pl.col("day").cast(pl.Datetime("ns", "UTC"))), sids)
 
     def __repr__(self) -> str:
         span = f"{self._sessions[0].date()}..{self._sessions[-1].date()}" if len(self._sessions) else "empty"
@@ -329,7 +331,7 @@ def sid_subdir(sid: int) -> str:
     return f"{padded[0:2]}/{padded[2:4]}/{padded}.bcolz"
 
 
-class BcolzMinuteBarReader(BarReader):
+class BcolzMinuteBarReader(StoredSessions, BarReader):
     """Read zipline's ``minute_equities.bcolz`` directory as raw minute bars (start-labelled, see module doc).
 
     Parameters
@@ -388,20 +390,6 @@ class BcolzMinuteBarReader(BarReader):
     @property
     def data_frequency(self) -> str:
         return "minute"
-
-    @property
-    def calendar_name(self) -> str:
-        """``exchange_calendars`` name of the bars' calendar."""
-        return self._calendar_name
-
-    @property
-    def trading_calendar(self):
-        return get_calendar(self._calendar_name, self._sessions[0] if len(self._sessions) else None)
-
-    @property
-    def sessions(self) -> pd.DatetimeIndex:
-        """Sessions the store covers (UTC midnight labels)."""
-        return self._sessions.tz_localize("UTC")
 
     @property
     def first_trading_day(self) -> pd.Timestamp:

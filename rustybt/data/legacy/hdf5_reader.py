@@ -24,7 +24,7 @@ import pandas as pd
 import polars as pl
 
 from rustybt.calendars import get_calendar
-from rustybt.data.legacy._base import LegacyDailyReader
+from rustybt.data.legacy._base import LegacyDailyReader, stored_bars
 from rustybt.data.legacy._deps import import_h5py
 from rustybt.data.legacy.errors import CorruptLegacyData, NotAZiplineBundle, UnsupportedLegacyVersion
 from rustybt.data.readers.base import OHLCV_FIELDS
@@ -238,11 +238,7 @@ class HDF5DailyBarReader(LegacyDailyReader):
                 **{f: data[f].reshape(-1) for f in OHLCV_FIELDS},
             }
         ).with_columns(pl.col("day").cast(pl.Datetime("ns", "UTC")))
-        has_bar = pl.any_horizontal([pl.col(c) != 0 for c in ("open", "high", "low", "close")])
-        frame = frame.filter(has_bar)
-        if sids is not None:
-            frame = frame.filter(pl.col("sid").is_in([int(s) for s in sids]))
-        return frame
+        return stored_bars(frame, sids)
 
     def __repr__(self) -> str:
         span = f"{self._days[0].date()}..{self._days[-1].date()}" if len(self._days) else "empty"
