@@ -19,13 +19,14 @@ __all__ = ["BarData"]
 
 _HISTORY_FIELDS = ("open", "high", "low", "close", "volume", "price")
 _DTI_new = pd.DatetimeIndex._simple_new
+_set_attr = object.__setattr__
 
 
 def _series(values: np.ndarray, index: pd.Index, name) -> pd.Series:
     # the public constructor re-validates index and values (~3x slower); both are already the right types here
     mgr = SingleBlockManager.from_array(values, index)
     s = pd.Series._from_mgr(mgr, axes=mgr.axes)
-    s._name = name
+    _set_attr(s, "_name", name)  # NDFrame.__setattr__ costs more than the rest of the construction
     return s
 
 
@@ -37,8 +38,13 @@ class BarData:
         self._resolve = resolve  # asset-like -> Asset
         self._col = market.col
         self._raw = market.raw
-        self._label_data = market.label_index._data
-        self._session_data = pd.DatetimeIndex(market.sessions).tz_localize("UTC")._data
+        # the M8[ns] values and dtype behind the label index: slicing those and wrapping them costs a third of
+        # slicing the index itself
+        labels = market.label_index._data
+        sessions = pd.DatetimeIndex(market.sessions).tz_localize("UTC")._data
+        self._label_nd, self._session_nd = labels._ndarray, sessions._ndarray
+        self._dta_new = type(labels)._simple_new
+        self._dtype = labels.dtype
         self.i = 0
         self.session_ix = 0
         self.session: pd.Timestamp | None = None
@@ -110,9 +116,10 @@ class BarData:
         if index is None:
             if daily:
                 s = int(self._m.session_of_bar[self.i])
-                index = _DTI_new(self._session_data[s - n + 1 : s + 1])
+                values = self._session_nd[s - n + 1 : s + 1]
             else:
-                index = _DTI_new(self._label_data[self.i - n + 1 : self.i + 1])
+                values = self._label_nd[self.i - n + 1 : self.i + 1]
+            index = _DTI_new(self._dta_new(values, dtype=self._dtype))
             self._index_cache[key] = index
         return index
 
