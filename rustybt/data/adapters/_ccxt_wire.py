@@ -17,12 +17,14 @@ from rustybt.data.adapters.network import normalize_frame
 from rustybt.data.resolution import RESOLUTIONS, parse_resolution
 from rustybt.data.schema import ADAPTER_COLUMNS, TIMESTAMP_DTYPE, VALUE_COLUMNS
 
+__all__ = ["CAPTURE", "Capture", "bars_frame", "candle_problem", "instrument", "iso", "ms", "shape_problem"]
+
 #: Catalog resolution -> polars duration of one bar.
 _DURATION = {r: ("1mo" if r == "1M" else r) for r in RESOLUTIONS}
 
 
 @dataclass
-class _Capture:
+class Capture:
     """The raw side of one ``fetch_ohlcv`` call: HTTP status, headers and body, and the candles before parsing."""
 
     status: int | None = None
@@ -33,10 +35,10 @@ class _Capture:
 
 
 # Per task (each symbol runs in its own task), so concurrent requests never see each other's responses.
-_CAPTURE: contextvars.ContextVar[_Capture | None] = contextvars.ContextVar("rustybt_ccxt_capture", default=None)
+CAPTURE: contextvars.ContextVar[Capture | None] = contextvars.ContextVar("rustybt_ccxt_capture", default=None)
 
 
-def _instrument(exchange: Any) -> None:
+def instrument(exchange: Any) -> None:
     """Wrap ``handle_errors`` and ``parse_ohlcvs`` of ``exchange`` to record, per call, what the exchange sent.
 
     ccxt drops candles it cannot parse without a word and keeps response headers only in shared attributes;
@@ -48,14 +50,14 @@ def _instrument(exchange: Any) -> None:
     parse_ohlcvs = exchange.parse_ohlcvs
 
     def recording_handle_errors(*args: Any, **kwargs: Any) -> Any:
-        capture = _CAPTURE.get()
+        capture = CAPTURE.get()
         if capture is not None and len(args) >= 6:
             capture.status, capture.headers = args[0], args[4]
             capture.body = args[5] if isinstance(args[5], str) else None
         return handle_errors(*args, **kwargs)
 
     def recording_parse_ohlcvs(ohlcvs: Any, *args: Any, **kwargs: Any) -> Any:
-        capture = _CAPTURE.get()
+        capture = CAPTURE.get()
         if capture is not None:
             capture.raw, capture.parsed = ohlcvs, True
         return parse_ohlcvs(ohlcvs, *args, **kwargs)
@@ -65,7 +67,7 @@ def _instrument(exchange: Any) -> None:
     exchange._rustybt_instrumented = True
 
 
-def _shape_problem(item: Any) -> str | None:
+def shape_problem(item: Any) -> str | None:
     """Why ``item`` cannot be a candle (too few fields, not a list or object), or None."""
     if isinstance(item, list | tuple) and len(item) < 6:
         return f"{item!r} has {len(item)} field(s)"
@@ -74,9 +76,9 @@ def _shape_problem(item: Any) -> str | None:
     return None
 
 
-def _candle_problem(exchange: Any, item: Any, market: Mapping[str, Any]) -> str | None:
+def candle_problem(exchange: Any, item: Any, market: Mapping[str, Any]) -> str | None:
     """Why ccxt could not turn ``item`` into a candle, or None when it is fine (e.g. before ``since``)."""
-    shape = _shape_problem(item)
+    shape = shape_problem(item)
     if shape:
         return shape
     try:
@@ -91,17 +93,17 @@ def _candle_problem(exchange: Any, item: Any, market: Mapping[str, Any]) -> str 
 _EPOCH = pd.Timestamp(0, tz="UTC")
 
 
-def _ms(ts: pd.Timestamp) -> int:
+def ms(ts: pd.Timestamp) -> int:
     return int((ts - _EPOCH) // pd.Timedelta(milliseconds=1))
 
 
-def _iso(ms: int) -> str:
+def iso(epoch_ms: int) -> str:
     """ISO time of epoch milliseconds, with the milliseconds when there are any (``since`` is last bar + 1 ms)."""
-    text = (_EPOCH + pd.Timedelta(milliseconds=ms)).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{text}.{ms % 1000:03d}Z" if ms % 1000 else f"{text}Z"
+    text = (_EPOCH + pd.Timedelta(milliseconds=epoch_ms)).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{text}.{epoch_ms % 1000:03d}Z" if epoch_ms % 1000 else f"{text}Z"
 
 
-def _bars_frame(rows: Sequence[Sequence[Any]], symbol: str, resolution: str, now: pd.Timestamp | None) -> pl.DataFrame:
+def bars_frame(rows: Sequence[Sequence[Any]], symbol: str, resolution: str, now: pd.Timestamp | None) -> pl.DataFrame:
     """The adapter frame of ccxt candles ``[ms, open, high, low, close, volume]``, in the order received."""
     if not rows:
         return normalize_frame(pl.DataFrame(), symbol)

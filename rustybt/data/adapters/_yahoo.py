@@ -20,13 +20,27 @@ from rustybt.data.resolution import parse_resolution
 from rustybt.data.schema import TIMESTAMP_DTYPE
 from rustybt.errors import AdapterError
 
+__all__ = [
+    "YAHOO_RELATIVE_PRECISION",
+    "Chart",
+    "build_frame",
+    "empty_frame",
+    "epoch_seconds",
+    "exchange_tz",
+    "merge_charts",
+    "parse_chart",
+    "regular_hours",
+    "resolution_seconds",
+    "split_range",
+]
+
 #: Relative precision of Yahoo's prices (float32: 2**-24 per rounding, with room for Yahoo's own arithmetic).
 YAHOO_RELATIVE_PRECISION = 2.0**-22
 _MAX_DECIMALS = 12
 
 
 @dataclass
-class _Chart:
+class Chart:
     """One chart response, parsed: bars as float arrays plus the events and metadata."""
 
     epoch_s: np.ndarray  # int64 seconds, sorted
@@ -39,16 +53,16 @@ class _Chart:
 # --- parsing ---------------------------------------------------------------------------------------------
 
 
-def _parse_chart(symbol: str, result: dict[str, Any]) -> _Chart:
+def parse_chart(symbol: str, result: dict[str, Any]) -> Chart:
     """``chart.result[0]`` through yfinance's parsers into float arrays and dated events."""
     from yfinance import utils as yf_utils
 
     meta = result.get("meta") if isinstance(result.get("meta"), dict) else {}
-    empty = _Chart(np.empty(0, np.int64), {c: np.empty(0) for c in _VALUES}, [], [], meta)
+    empty = Chart(np.empty(0, np.int64), {c: np.empty(0) for c in _VALUES}, [], [], meta)
     try:
         tz = None
         if result.get("timestamp") or (result.get("events") or {}):
-            tz = _exchange_tz(meta, symbol)
+            tz = exchange_tz(meta, symbol)
         if result.get("timestamp"):
             quotes = yf_utils.parse_quotes(result)
             epoch_s = np.asarray((quotes.index - pd.Timestamp(0)) // pd.Timedelta(seconds=1), dtype=np.int64)
@@ -74,13 +88,13 @@ def _parse_chart(symbol: str, result: dict[str, Any]) -> _Chart:
         div_rows = [
             (d, float(a)) for d, a in zip(_session_dates(dividends.index, tz), dividends["Dividends"], strict=True)
         ]
-    return _Chart(epoch_s, values, split_rows, div_rows, meta)
+    return Chart(epoch_s, values, split_rows, div_rows, meta)
 
 
 _VALUES = ("open", "high", "low", "close", "volume")
 
 
-def _exchange_tz(meta: dict[str, Any], symbol: str) -> zoneinfo.ZoneInfo:
+def exchange_tz(meta: dict[str, Any], symbol: str) -> zoneinfo.ZoneInfo:
     name = meta.get("exchangeTimezoneName")
     try:
         return zoneinfo.ZoneInfo(str(name))
@@ -108,7 +122,7 @@ def _session_dates(index, tz, dst_fix: bool = True) -> list[date]:
     return list(local.date)
 
 
-def _merge_charts(charts: Sequence[_Chart]) -> _Chart:
+def merge_charts(charts: Sequence[Chart]) -> Chart:
     if len(charts) == 1:
         return charts[0]
     epoch = np.concatenate([c.epoch_s for c in charts])
@@ -120,10 +134,10 @@ def _merge_charts(charts: Sequence[_Chart]) -> _Chart:
     meta = next((c.meta for c in charts if c.meta), {})
     splits = sorted(set(s for c in charts for s in c.splits))
     dividends = sorted(set(d for c in charts for d in c.dividends))
-    return _Chart(epoch[keep], {k: v[keep] for k, v in values.items()}, splits, dividends, meta)
+    return Chart(epoch[keep], {k: v[keep] for k, v in values.items()}, splits, dividends, meta)
 
 
-def _build(symbol, chart: _Chart, splits, tz, resolution, start, end) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+def build_frame(symbol, chart: Chart, splits, tz, resolution, start, end) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
     """The adapter frame (raw prices as decimal text) and the events inside the requested range."""
     epoch = chart.epoch_s
     vals = {k: v.copy() for k, v in chart.values.items()}
@@ -139,9 +153,9 @@ def _build(symbol, chart: _Chart, splits, tz, resolution, start, end) -> tuple[p
         days = _session_dates(pd.to_datetime(times, unit="s"), tz, dst_fix=False)
         inside = np.ones(times.size, dtype=bool)
         if start is not None:
-            inside &= times >= _epoch(start)
+            inside &= times >= epoch_seconds(start)
         if end is not None:
-            inside &= times <= _epoch(end)
+            inside &= times <= epoch_seconds(end)
     else:
         days_all = _session_dates(utc_index, tz)
         days_all = np.array([_period_start(d, resolution) for d in days_all], dtype="datetime64[D]")
@@ -227,12 +241,12 @@ def _one_row_per_period(days: np.ndarray, vals: dict[str, np.ndarray], resolutio
     return merged.get_column("day").to_numpy(), {c: merged.get_column(c).to_numpy() for c in _VALUES}
 
 
-def _regular_hours(chart: _Chart) -> _Chart:
+def regular_hours(chart: Chart) -> Chart:
     keep = _in_trading_periods(chart.epoch_s, chart.meta)
     if keep.all():
         return chart
     values = {k: v[keep] for k, v in chart.values.items()}
-    return _Chart(chart.epoch_s[keep], values, chart.splits, chart.dividends, chart.meta)
+    return Chart(chart.epoch_s[keep], values, chart.splits, chart.dividends, chart.meta)
 
 
 def _in_trading_periods(epoch: np.ndarray, meta: dict[str, Any]) -> np.ndarray:
@@ -318,19 +332,19 @@ def _raw_volume(value: float, factor: float) -> str:
     return decimal_text(raw)
 
 
-def _empty_frame() -> pl.DataFrame:
+def empty_frame() -> pl.DataFrame:
     return pl.DataFrame(schema={"timestamp": TIMESTAMP_DTYPE, "symbol": pl.String, **dict.fromkeys(_VALUES, pl.String)})
 
 
-def _epoch(ts: pd.Timestamp) -> int:
+def epoch_seconds(ts: pd.Timestamp) -> int:
     return int(pd.Timestamp(ts).timestamp())
 
 
-def _resolution_seconds(resolution: str) -> int:
+def resolution_seconds(resolution: str) -> int:
     return parse_resolution(resolution).nominal_seconds
 
 
-def _split_range(start: pd.Timestamp, end: pd.Timestamp, span: timedelta) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+def split_range(start: pd.Timestamp, end: pd.Timestamp, span: timedelta) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
     pieces = []
     cursor = start
     step = pd.Timedelta(span)

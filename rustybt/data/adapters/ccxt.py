@@ -68,16 +68,7 @@ from typing import Any, ClassVar
 import pandas as pd
 import polars as pl
 
-from rustybt.data.adapters._ccxt_wire import (
-    _CAPTURE,
-    _bars_frame,
-    _candle_problem,
-    _Capture,
-    _instrument,
-    _iso,
-    _ms,
-    _shape_problem,
-)
+from rustybt.data.adapters import _ccxt_wire as wire
 from rustybt.data.adapters._vendor import inclusive_end, reset_at
 from rustybt.data.adapters.base import AdapterMetadata
 from rustybt.data.adapters.network import NetworkAdapter, TransientError
@@ -275,7 +266,7 @@ class CCXTAdapter(NetworkAdapter):
             ex.init_throttler()
         if hasattr(ex, "closed_by_user"):
             ex.closed_by_user = False  # reopened lazily by the next request
-        _instrument(ex)
+        wire.instrument(ex)
         self._markets_lock = asyncio.Lock()
 
     async def _session_end(self) -> None:
@@ -307,16 +298,16 @@ class CCXTAdapter(NetworkAdapter):
             if not ex.markets:
                 await self.request(partial(self._call, ex.load_markets, "loading markets"))
 
-    async def _call(self, method: Callable[..., Any], what: str, *args: Any) -> tuple[Any, _Capture]:
+    async def _call(self, method: Callable[..., Any], what: str, *args: Any) -> tuple[Any, wire.Capture]:
         """``await method(*args)`` with its errors mapped, and what the exchange sent for it."""
-        capture = _Capture()
-        token = _CAPTURE.set(capture)
+        capture = wire.Capture()
+        token = wire.CAPTURE.set(capture)
         try:
             return await method(*args), capture
         except Exception as exc:
             raise self._map_error(exc, what, capture) from _cause(exc)
         finally:
-            _CAPTURE.reset(token)
+            wire.CAPTURE.reset(token)
 
     def _resolve(self, symbol: str) -> dict[str, Any]:
         """The ccxt market of ``symbol`` (unified symbol, exchange id, or a perpetual written as its pair)."""
@@ -382,14 +373,14 @@ class CCXTAdapter(NetworkAdapter):
         timeframe = resolution  # the catalog's names are ccxt's unified timeframes
         now = pd.Timestamp.now(tz="UTC")
         end = now if end is None else _inclusive_end(end, resolution)
-        since = _ms(start) if start is not None else 0
-        end_ms, now_ms = _ms(end), _ms(now)
+        since = wire.ms(start) if start is not None else 0
+        end_ms, now_ms = wire.ms(end), wire.ms(now)
         step_ms = int(self.exchange.parse_timeframe(timeframe) * 1000)
         limit = self._page_limit(market)
         rows: list[list[Any]] = []
         pages = 0
         while since <= end_ms:
-            what = f"{symbol} {timeframe} bars from {_iso(since)}"
+            what = f"{symbol} {timeframe} bars from {wire.iso(since)}"
             if pages:
                 what += f" (page {pages + 1}; the {len(rows)} bar(s) of the earlier pages are discarded)"
             page = await self.request(
@@ -404,7 +395,7 @@ class CCXTAdapter(NetworkAdapter):
                 break
             since = last + 1
         log.debug("ccxt %s: %s %s: %d bar(s) in %d request(s)", self.exchange_id, symbol, timeframe, len(rows), pages)
-        return _bars_frame(rows, symbol, resolution, now if self.drop_incomplete else None)
+        return wire.bars_frame(rows, symbol, resolution, now if self.drop_incomplete else None)
 
     async def _call_page(self, market: Mapping[str, Any], timeframe: str, since: int, limit, what: str) -> list:
         rows, capture = await self._call(self.exchange.fetch_ohlcv, what, market["symbol"], timeframe, since, limit)
@@ -421,7 +412,7 @@ class CCXTAdapter(NetworkAdapter):
         limit = ((section or {}).get("fetchOHLCV") or {}).get("limit")
         return int(limit) if isinstance(limit, int | float) and limit > 0 else None
 
-    def _check_page(self, rows: Any, capture: _Capture, market: Mapping[str, Any], what: str) -> None:
+    def _check_page(self, rows: Any, capture: wire.Capture, market: Mapping[str, Any], what: str) -> None:
         """Refuse a response ccxt could not read (it would otherwise look like an empty range)."""
         problem = None
         raw = capture.raw
@@ -436,11 +427,12 @@ class CCXTAdapter(NetworkAdapter):
                     problem = f"the response holds a {type(raw).__name__}, not a list of candles"
                 else:
                     problem = next(
-                        (f"candle {i} {bad}" for i, item in enumerate(items) if (bad := _shape_problem(item))), None
+                        (f"candle {i} {bad}" for i, item in enumerate(items) if (bad := wire.shape_problem(item))),
+                        None,
                     )
                 if problem is None and items and len(rows) < len(items):  # ccxt dropped some: were they broken?
                     for i, item in enumerate(items):
-                        bad = _candle_problem(self.exchange, item, market)
+                        bad = wire.candle_problem(self.exchange, item, market)
                         if bad:
                             problem = f"candle {i} {bad}"
                             break
@@ -459,7 +451,7 @@ class CCXTAdapter(NetworkAdapter):
                 source=self.name,
             )
 
-    def _map_error(self, exc: BaseException, what: str, capture: _Capture) -> Exception:
+    def _map_error(self, exc: BaseException, what: str, capture: wire.Capture) -> Exception:
         """Our error for a ccxt (or unexpected) exception; credentials are redacted from every message."""
         import ccxt
 

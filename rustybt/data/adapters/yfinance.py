@@ -46,18 +46,7 @@ from urllib.parse import quote
 import pandas as pd
 import polars as pl
 
-from rustybt.data.adapters._yahoo import (
-    _build,
-    _Chart,
-    _empty_frame,
-    _epoch,
-    _exchange_tz,
-    _merge_charts,
-    _parse_chart,
-    _regular_hours,
-    _resolution_seconds,
-    _split_range,
-)
+from rustybt.data.adapters import _yahoo
 from rustybt.data.adapters.base import ADJUSTMENT_SCHEMA, AdapterMetadata
 from rustybt.data.adapters.network import NetworkAdapter, TransientError
 from rustybt.data.adapters.settings import NetworkSettings
@@ -191,33 +180,33 @@ class YFinanceAdapter(NetworkAdapter):
             start, end = self._intraday_range(symbol, start, end, resolution, limit, now)
             if start > end:  # a start in the future: nothing to ask for
                 self._warn_empty(symbol, resolution, start, end, None)
-                return _empty_frame()
-            pieces = _split_range(start, end, limit.per_request)
-            step = pd.Timedelta(_resolution_seconds(resolution), unit="s")
+                return _yahoo.empty_frame()
+            pieces = _yahoo.split_range(start, end, limit.per_request)
+            step = pd.Timedelta(_yahoo.resolution_seconds(resolution), unit="s")
             # period2 one bar past the last wanted open, so that bar is included
-            requests = [(_epoch(a), _epoch(b + step), limit.interval) for a, b in pieces]
+            requests = [(_yahoo.epoch_seconds(a), _yahoo.epoch_seconds(b + step), limit.interval) for a, b in pieces]
         else:
             first = (start - _DAY) if start is not None else now - pd.Timedelta(days=99 * 365)
             last = (end + 2 * _DAY) if end is not None else now + _DAY
-            requests = [(_epoch(first), _epoch(last), _COARSE_INTERVALS[resolution])]
+            requests = [(_yahoo.epoch_seconds(first), _yahoo.epoch_seconds(last), _COARSE_INTERVALS[resolution])]
 
         charts = await asyncio.gather(*(self._chart(symbol, p1, p2, interval) for p1, p2, interval in requests))
         if limit is not None:
-            charts = [_regular_hours(c) for c in charts]
+            charts = [_yahoo.regular_hours(c) for c in charts]
         last_period2 = max(p2 for _, p2, _ in requests)
-        chart = _merge_charts(charts)
+        chart = _yahoo.merge_charts(charts)
         if chart.epoch_s.size == 0:
             self._warn_empty(symbol, resolution, start, end, chart.meta.get("_vendor_note"))
             self._remember(symbol, chart.meta, [])
-            return _empty_frame()
+            return _yahoo.empty_frame()
 
         splits = list(chart.splits)
-        if last_period2 < _epoch(now - _DAY):
+        if last_period2 < _yahoo.epoch_seconds(now - _DAY):
             # The bars are split-adjusted up to today: learn the splits between the range and today.
-            tail = await self._chart(symbol, last_period2, _epoch(now), "1mo")
+            tail = await self._chart(symbol, last_period2, _yahoo.epoch_seconds(now), "1mo")
             splits += tail.splits
-        tz = _exchange_tz(chart.meta, symbol)
-        frame, events = _build(symbol, chart, splits, tz, resolution, start, end)
+        tz = _yahoo.exchange_tz(chart.meta, symbol)
+        frame, events = _yahoo.build_frame(symbol, chart, splits, tz, resolution, start, end)
         if frame.height == 0:
             self._warn_empty(symbol, resolution, start, end, None)
         self._remember(symbol, chart.meta, events)
@@ -248,7 +237,7 @@ class YFinanceAdapter(NetworkAdapter):
             )
         return start, end
 
-    async def _chart(self, symbol: str, period1: int, period2: int, interval: str) -> _Chart:
+    async def _chart(self, symbol: str, period1: int, period2: int, interval: str) -> _yahoo.Chart:
         params = {
             "period1": str(period1),
             "period2": str(period2),
@@ -257,7 +246,7 @@ class YFinanceAdapter(NetworkAdapter):
             "events": "div,splits",
         }
         payload = await self.request(lambda: asyncio.to_thread(self._get_chart, symbol, params))
-        return _parse_chart(symbol, payload)
+        return _yahoo.parse_chart(symbol, payload)
 
     def _get_chart(self, symbol: str, params: dict[str, str]) -> dict[str, Any]:
         """One blocking GET of the chart endpoint; the ``result[0]`` object or a classified error."""

@@ -24,8 +24,9 @@ import pandas as pd
 import polars as pl
 import pytest
 
+from rustybt.data.adapters._ccxt_wire import bars_frame as _bars_frame
 from rustybt.data.adapters._vendor import decimal_texts as _decimal_text
-from rustybt.data.adapters.ccxt import CCXTAdapter, CCXTSettings, _bars_frame
+from rustybt.data.adapters.ccxt import CCXTAdapter, CCXTSettings
 from rustybt.data.adapters.network import TransientError
 from rustybt.errors import (
     AdapterError,
@@ -349,7 +350,7 @@ def test_transient_errors_are_retried(exchange):
     ],
 )
 def test_ccxt_errors_map_to_ours(error, expected):
-    from rustybt.data.adapters.ccxt import _Capture
+    from rustybt.data.adapters._ccxt_wire import Capture as _Capture
 
     mapped = CCXTAdapter("binance")._map_error(error("binance the vendor says no"), "BTC/USDT 1h", _Capture())
     assert type(mapped) is expected
