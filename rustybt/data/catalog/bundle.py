@@ -168,7 +168,6 @@ class Bundle:
     def adjustments(self, kind: str | None = None) -> pl.DataFrame:
         """Splits, dividends and mergers: sid, symbol, kind, effective_date, ratio, amount."""
         rows = self._catalog.store.adjustments(self.name, self.ingestion_id)
-        symbol_of = {a.sid: a.symbol for a in self.assets}
         frame = pl.DataFrame(
             rows,
             schema={
@@ -181,7 +180,7 @@ class Bundle:
             orient="row",
         ).with_columns(
             pl.col("effective_date").str.to_date(),
-            pl.col("sid").replace_strict(symbol_of, default=None, return_dtype=pl.String).alias("symbol"),
+            self._symbol_column(),
         )
         frame = frame.select("sid", "symbol", "kind", "effective_date", "ratio", "amount")
         return frame if kind is None else frame.filter(pl.col("kind") == kind)
@@ -243,11 +242,13 @@ class Bundle:
             frame = resample_bars(frame, stored, target, calendar=self.calendar_name)
         if not exact:
             frame = to_compute(frame)
-        symbol_of = {a.sid: a.symbol for a in self.assets}
-        frame = frame.with_columns(
-            pl.col("sid").replace_strict(symbol_of, default=None, return_dtype=pl.String).alias("symbol")
-        )
+        frame = frame.with_columns(self._symbol_column())
         return frame.select("timestamp", "sid", "symbol", *VALUE_COLUMNS).sort(["sid", "timestamp"])
+
+    def _symbol_column(self) -> pl.Expr:
+        """The ``symbol`` of each row's ``sid``."""
+        symbol_of = {a.sid: a.symbol for a in self.assets}
+        return pl.col("sid").replace_strict(symbol_of, default=None, return_dtype=pl.String).alias("symbol")
 
     def _resolve_sids(self, symbols: Sequence[str | int | Asset] | str | int | Asset | None) -> list[int] | None:
         if symbols is None:

@@ -24,7 +24,7 @@ from rustybt.data.catalog.manifest import Manifest, VerifyProblem, VerifyReport,
 from rustybt.data.catalog.metadata import BundleRecord, IngestionRecord, MetadataStore
 from rustybt.data.resolution import parse_resolution
 from rustybt.data.validation import ValidationConfig
-from rustybt.errors import IngestionError, IngestionNotFound, InvalidArgument
+from rustybt.errors import IngestionError, InvalidArgument
 
 __all__ = ["Catalog"]
 
@@ -417,11 +417,8 @@ class Catalog:
         return ordered
 
     def live_ingestion(self, name: str) -> IngestionRecord:
-        """The live ingestion record of bundle ``name``."""
-        try:
-            return self.store.get_ingestion(name)
-        except IngestionNotFound:
-            raise
+        """The live ingestion record of bundle ``name`` (:class:`IngestionNotFound` if it has none)."""
+        return self.store.get_ingestion(name)
 
     # --- display -------------------------------------------------------------------------------------------
     def __repr__(self) -> str:
