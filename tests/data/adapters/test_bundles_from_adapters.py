@@ -113,7 +113,7 @@ def test_register_records_adapter_symbols_range_and_crypto_defaults(catalog, ada
     opts = record.options
     assert opts["symbols"] == ["BTC/USDT", "ETH/USDT"]
     assert pd.Timestamp(opts["start_date"]) == T0 and pd.Timestamp(opts["end_date"]) == T0 + 7 * H
-    assert opts["overlap"] == 1 and opts["strict"] is False and opts["exchange"] == "binance"
+    assert opts["overlap"] == 1 and opts["strict"] is True and opts["exchange"] == "binance"
     assert opts["validation"]["max_abs_return"] == 0.75  # ValidationConfig.crypto()
     rebuilt = adapter_from_config(record.adapter, record.adapter_params)
     assert isinstance(rebuilt, CCXTAdapter) and rebuilt.to_config() == record.adapter_params
@@ -193,9 +193,9 @@ def test_network_failure_mid_ingest(catalog, exchange, adapter):
     assert catalog.live_ingestion("spot").id == live.id
     assert catalog.bundle("spot").bars(exact=True).equals(before)
 
-    # not strict (the default of bundles.register): the symbols that loaded are kept, the failure reported
+    # not strict (strict=False; the default is strict): the symbols that loaded are kept, the failure reported
     replay(exchange, "network_failure")
-    partial = bundles.ingest("spot", catalog=catalog, mode="replace")
+    partial = bundles.ingest("spot", catalog=catalog, mode="replace", strict=False)
     assert partial.partial and list(partial.failures) == ["ETH/USDT"]
     assert "ExchangeNotAvailable" in partial.failures["ETH/USDT"]
     assert catalog.bundle("spot").symbols == ["BTC/USDT"]
@@ -249,7 +249,7 @@ def test_credentials_never_reach_the_catalog_logs_or_reprs(catalog, monkeypatch,
     bundles.register("refused", adapter, ["BTC/USDT"], "2024-01-01", "2024-01-01 02:00", "1h", catalog=catalog)
     with pytest.raises(IngestionError) as refused:
         bundles.ingest("refused", catalog=catalog)
-    assert "no symbol could be loaded" in str(refused.value) and "Invalid API-key" in str(refused.value)
+    assert "could not be loaded" in str(refused.value) and "Invalid API-key" in str(refused.value)
 
     files = [p for p in Path(catalog.root).rglob("*") if p.is_file()]
     assert any(p.name == "manifest.json" for p in files) and any(p.suffix in (".db", ".sqlite") for p in files)
