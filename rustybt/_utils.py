@@ -1,19 +1,22 @@
-"""Small helpers every layer shares: timestamps in UTC, byte counts for people, SQLite transactions.
+"""Small helpers every layer shares: timestamps in UTC, byte counts for people, SQLite transactions, names a
+package exports lazily.
 
 This module sits at the bottom of the package (it imports nothing from ``rustybt``), so any layer may use it.
 """
 
 from __future__ import annotations
 
+import importlib
 import sqlite3
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["format_bytes", "immediate_transaction", "to_utc"]
+__all__ = ["format_bytes", "immediate_transaction", "lazy_exports", "to_utc"]
 
 
 def to_utc(value: pd.Timestamp | str | Any, what: str | None = None) -> pd.Timestamp:
@@ -69,3 +72,28 @@ def immediate_transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connectio
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+
+
+def lazy_exports(package: str, exports: Mapping[str, str]) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """A package's module ``__getattr__`` and ``__dir__`` (PEP 562) for names imported on first use.
+
+    ``exports`` maps each exported name to the module defining it (absolute, or relative to ``package`` with a
+    leading dot). The first access imports that module and keeps the value in the package's namespace, so later
+    accesses are plain attribute lookups. Use in a package's ``__init__``::
+
+        __getattr__, __dir__ = lazy_exports(__name__, {"DataPortal": ".data_portal"})
+    """
+    namespace = sys.modules[package].__dict__
+
+    def module_getattr(name: str) -> Any:
+        module = exports.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(module, package), name)
+        namespace[name] = value
+        return value
+
+    def module_dir() -> list[str]:
+        return sorted(set(namespace) | set(exports))
+
+    return module_getattr, module_dir

@@ -14,30 +14,18 @@ Names are exported lazily (module ``__getattr__``), so ``import rustybt.testing`
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from rustybt._utils import lazy_exports
 
 #: Exported name -> the module defining it.
 _EXPORTS: dict[str, str] = {
-    "ReplayTransport": "rustybt.testing.replay",
-    "TestingShell": "rustybt.testing.shell",
-    "adjusted_as_of": "rustybt.testing.pit",
-    "make_adjustments": "rustybt.testing.pit",
-    "point_in_time_reference": "rustybt.testing.pit",
-    "ipython_shell": "rustybt.testing.shell",
+    "ReplayTransport": ".replay",
+    "TestingShell": ".shell",
+    "adjusted_as_of": ".pit",
+    "make_adjustments": ".pit",
+    "point_in_time_reference": ".pit",
+    "ipython_shell": ".shell",
 }
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
