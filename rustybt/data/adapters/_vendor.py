@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 import polars as pl
 
+from rustybt._utils import to_utc
 from rustybt.data.schema import ADAPTER_COLUMNS, TIMESTAMP_DTYPE
 
 __all__ = [
@@ -107,8 +108,7 @@ def reset_at(headers: Mapping[str, str] | None, now: pd.Timestamp | None = None)
             except (TypeError, ValueError):
                 when = None
             if when is not None:
-                ts = pd.Timestamp(when)
-                return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+                return to_utc(when)
     reset = headers.get("x-ratelimit-reset")
     if reset:
         try:
