@@ -197,15 +197,9 @@ class MetadataStore:
             hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
             listing = ", ".join(known) if known else "none yet"
             raise BundleNotFound(f"no bundle named {name!r} (registered: {listing}).{hint}")
+        fields = dict(row)  # the table's columns are the record's fields
         return BundleRecord(
-            name=row["name"],
-            adapter=row["adapter"],
-            adapter_params=json.loads(row["adapter_params"]),
-            calendar=row["calendar"],
-            resolution=row["resolution"],
-            options=json.loads(row["options"]),
-            created_at=row["created_at"],
-            live_ingestion=row["live_ingestion"],
+            **fields | {"adapter_params": json.loads(row["adapter_params"]), "options": json.loads(row["options"])}
         )
 
     # --- ingestions ----------------------------------------------------------------------------------------
@@ -319,19 +313,5 @@ class MetadataStore:
 
 
 def _ingestion(row: sqlite3.Row) -> IngestionRecord:
-    return IngestionRecord(
-        id=row["id"],
-        bundle=row["bundle"],
-        created_at=row["created_at"],
-        mode=row["mode"],
-        parent=row["parent"],
-        rows=row["rows"],
-        n_assets=row["n_assets"],
-        start=row["start"],
-        end=row["end"],
-        size_bytes=row["size_bytes"],
-        schema_version=row["schema_version"],
-        duration_s=row["duration_s"],
-        quality=json.loads(row["quality"]),
-        details=json.loads(row["details"]),
-    )
+    fields = dict(row)  # the table's columns are the record's fields
+    return IngestionRecord(**fields | {"quality": json.loads(row["quality"]), "details": json.loads(row["details"])})

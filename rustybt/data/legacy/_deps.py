@@ -12,24 +12,12 @@ __all__ = ["import_bcolz", "import_h5py"]
 
 
 def import_bcolz() -> ModuleType:
-    """The ``bcolz`` module (from the ``bcolz-zipline`` distribution).
-
-    Raises
-    ------
-    LegacyDependencyMissing
-        bcolz is not installed; the message says how to install it.
-    """
+    """The ``bcolz`` module (``bcolz-zipline``); :class:`LegacyDependencyMissing` saying how to install it if absent."""
     return _optional("bcolz", "bcolz-zipline", "zipline bcolz data")
 
 
 def import_h5py() -> ModuleType:
-    """The ``h5py`` module.
-
-    Raises
-    ------
-    LegacyDependencyMissing
-        h5py is not installed; the message says how to install it.
-    """
+    """The ``h5py`` module; :class:`LegacyDependencyMissing` saying how to install it if absent."""
     return _optional("h5py", "h5py", "zipline HDF5 daily bars")
 
 
