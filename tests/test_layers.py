@@ -56,7 +56,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("data access", ("rustybt.data.readers", "rustybt.data.cache", "rustybt.data.polars")),
-    ("pipeline", ("rustybt.pipeline", "rustybt._warmup")),
+    ("pipeline", ("rustybt.pipeline",)),
     ("strategy", ("rustybt.algorithm", "rustybt.finance", "rustybt.api")),
     ("notebook", ("rustybt.notebook", "rustybt.jupyter")),
     # entry points and the testing kit: they may import any layer; nothing in the library imports them
