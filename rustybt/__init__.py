@@ -41,6 +41,14 @@ def __getattr__(name: str) -> object:
     return value
 
 
+def _tear_sheet(perf: object) -> object:
+    """``BacktestResult.plot()``: the notebook layer's plotly tear sheet. The front door does the wiring (as for
+    ``%load_ext``): the strategy layer never imports the notebook layer itself."""
+    from rustybt.notebook.backtest_plots import tear_sheet
+
+    return tear_sheet(perf)
+
+
 def load_ipython_extension(ipython: object) -> None:
     """``%load_ext rustybt``: register the ``%rustybt`` magics (imports the notebook layer only now)."""
     from rustybt.notebook.magics import load_ipython_extension as load

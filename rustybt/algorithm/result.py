@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import Any
 
@@ -84,16 +83,17 @@ class BacktestResult:
 
     def plot(self):
         """The plotly tear sheet: equity vs benchmark, drawdown, monthly returns, exposure, turnover."""
-        from rustybt.notebook.backtest_plots import tear_sheet
+        from rustybt import _tear_sheet  # the front door reaches the notebook layer (plotly lives only there)
 
-        return tear_sheet(self.perf)
+        return _tear_sheet(self.perf)
 
     # --- display -----------------------------------------------------------------------------------------------
     def __repr__(self) -> str:
         if self.perf.empty:
             return "BacktestResult(empty)"
         s = self.stats
-        first, last = self.perf.index[0], self.perf.index[-1]
+        sessions = self.algo._sim_sessions if self.algo is not None else self.perf.index
+        first, last = sessions[0], sessions[-1]
         return (
             f"BacktestResult({first.date()}..{last.date()}, {len(self.perf)} sessions, "
             f"final value {s['final_portfolio_value']:,.2f}, total return {s['total_return']:.2%}, "
@@ -101,11 +101,14 @@ class BacktestResult:
         )
 
     def _repr_html_(self) -> str:
+        from rustybt._html.templates import Markup, kv, note, page
+
         if self.perf.empty:
-            return "<div class='rustybt'>BacktestResult (no sessions)</div>"
+            return page("backtest", "BacktestResult", note("no sessions"))
         s = self.stats
+        sessions = self.algo._sim_sessions if self.algo is not None else self.perf.index
         rows = [
-            ("Period", f"{self.perf.index[0].date()} .. {self.perf.index[-1].date()} ({len(self.perf)} sessions)"),
+            ("Period", f"{sessions[0].date()} .. {sessions[-1].date()} ({len(self.perf)} sessions)"),
             ("Final portfolio value", f"{s['final_portfolio_value']:,.2f}"),
             ("Total return", f"{s['total_return']:.2%}"),
             ("Annual return", f"{s['annual_return']:.2%}"),
@@ -113,14 +116,10 @@ class BacktestResult:
             ("Sharpe", f"{s['sharpe']:.2f}"),
             ("Sortino", f"{s['sortino']:.2f}"),
             ("Max drawdown", f"{s['max_drawdown']:.2%}"),
-            ("Transactions", f"{sum(len(t) for t in self.perf['transactions'])}"),
+            ("Transactions", f"{sum(len(t) for t in self.perf['transactions']):,}"),
         ]
-        body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
-        return (
-            "<div class='rustybt-backtest'><strong>BacktestResult</strong>"
-            f"{_sparkline(self.perf['portfolio_value'].to_numpy(dtype=float))}"
-            f"<table>{body}</table></div>"
-        )
+        spark = Markup(_sparkline(self.perf["portfolio_value"].to_numpy(dtype=float)))
+        return page("backtest", "BacktestResult", f"{spark}{kv(rows)}", subtitle="equity curve and summary")
 
 
 def _sparkline(values: np.ndarray, width: int = 320, height: int = 60) -> str:
