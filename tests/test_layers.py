@@ -13,6 +13,7 @@ Documented exceptions: ``rustybt/__init__.py`` (the package's front door re-expo
 from __future__ import annotations
 
 import ast
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,25 @@ def _is_package(module: str) -> bool:
     return MODULES.get(module, Path()).name == "__init__.py"
 
 
+@cache
+def _front_door() -> dict[str, str]:
+    """Names ``rustybt/__init__.py`` re-exports -> the module defining them (its imports and its ``_LAZY`` map), so
+    ``from rustybt import Catalog`` counts as importing the catalog. Names it defines itself (``__version__``, the
+    extension hooks) stay ``rustybt``, the documented exception."""
+    tree = ast.parse(MODULES["rustybt"].read_text(encoding="utf-8"))
+    names: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("rustybt"):
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                names[alias.asname or alias.name] = sub if sub in MODULES else node.module
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
+            for key, value in zip(node.value.keys, node.value.values, strict=True):
+                if isinstance(key, ast.Constant) and isinstance(value, ast.Constant) and str(value.value) in MODULES:
+                    names[str(key.value)] = str(value.value)
+    return names
+
+
 def imports_of(module: str, *, top_level_only: bool = False) -> list[tuple[int, str]]:
     """``(line, imported rustybt module)`` for every import in ``module``'s source, at any depth (or only the
     statements at module level)."""
@@ -114,7 +134,12 @@ def imports_of(module: str, *, top_level_only: bool = False) -> list[tuple[int, 
                 base = ".".join([*anchor, base] if base else anchor)
             for alias in node.names:
                 sub = f"{base}.{alias.name}"
-                found.append((node.lineno, sub if sub in MODULES else base))
+                if sub in MODULES:
+                    found.append((node.lineno, sub))
+                elif base == "rustybt":  # a name the front door re-exports: the module it comes from
+                    found.append((node.lineno, _front_door().get(alias.name, base)))
+                else:
+                    found.append((node.lineno, base))
     return sorted((line, name) for line, name in found if name == "rustybt" or name.startswith("rustybt."))
 
 
@@ -226,12 +251,16 @@ def test_layer_map(module, layer):
 
 def test_the_walker_sees_lazy_and_relative_imports(monkeypatch):
     """A function-level import and a relative import are both found (the checker must not miss lazy arrows)."""
-    src = "def f():\n    from rustybt.notebook import magics\n\nfrom . import errors\n"
+    src = (
+        "def f():\n    from rustybt.notebook import magics\n\n"
+        "from . import errors\nfrom rustybt import Catalog, __version__\n"
+    )
     fake = PACKAGE / "_layers_probe.py"
     monkeypatch.setitem(MODULES, "rustybt._layers_probe", fake)
     monkeypatch.setattr(Path, "read_text", lambda self, encoding=None: src if self == fake else _read(self))
-    assert imports_of("rustybt._layers_probe") == [(2, "rustybt.notebook.magics"), (4, "rustybt.errors")]
-    assert imports_of("rustybt._layers_probe", top_level_only=True) == [(4, "rustybt.errors")]
+    found = [(2, "rustybt.notebook.magics"), (4, "rustybt.errors"), (5, "rustybt"), (5, "rustybt.data.catalog")]
+    assert imports_of("rustybt._layers_probe") == found  # the front door's re-exports resolve to their modules
+    assert imports_of("rustybt._layers_probe", top_level_only=True) == found[1:]
 
 
 _read = Path.read_text
