@@ -7,34 +7,22 @@ data-access layer.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from rustybt._utils import lazy_exports
 
 _EXPORTS = {
-    "AdjustmentReader": "adjustments",
-    "AssetDispatchBarReader": "dispatch",
-    "BarReader": "base",
-    "ContinuousFuture": "continuous_futures",
-    "DataPortal": "data_portal",
-    "HistoryLoader": "history",
-    "ParquetBarReader": "parquet",
-    "ParquetDailyBarReader": "parquet",
-    "ParquetMinuteBarReader": "parquet",
-    "continuous_future": "continuous_futures",
-    "current_chain": "continuous_futures",
+    "AdjustmentReader": ".adjustments",
+    "AssetDispatchBarReader": ".dispatch",
+    "BarReader": ".base",
+    "ContinuousFuture": ".continuous_futures",
+    "DataPortal": ".data_portal",
+    "HistoryLoader": ".history",
+    "ParquetBarReader": ".parquet",
+    "ParquetDailyBarReader": ".parquet",
+    "ParquetMinuteBarReader": ".parquet",
+    "continuous_future": ".continuous_futures",
+    "current_chain": ".continuous_futures",
 }
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
