@@ -47,7 +47,10 @@ def check_same_shape(names: tuple[str, ...], *arrays: np.ndarray) -> None:
     """Raise unless every input has the shape of the first (the message names both inputs)."""
     for name, a in zip(names[1:], arrays[1:], strict=True):
         if a.shape != arrays[0].shape:
-            raise ValueError(f"{names[0]} and {name} must have the same shape, got {arrays[0].shape} and {a.shape}")
+            raise ValueError(
+                f"inputs must share one shape: {names[0]} and {name} must have the same shape, got "
+                f"{arrays[0].shape} and {a.shape}"
+            )
 
 
 def alloc_out(n_dates: int, wl: int, n_assets: int, fill: float | None = None) -> np.ndarray:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from rustybt.pipeline.kernels._arrays import alloc_out
 from rustybt.pipeline.kernels._deque import dq_clear, dq_expire, dq_pair, dq_push_max, dq_push_min
 from rustybt.pipeline.kernels._segments import segments, working_column
-from rustybt.pipeline.kernels.correlation._regressor import prepare
+from rustybt.pipeline.kernels.correlation._regressor import one_output
 
 __all__ = ["simple_beta", "simple_beta_kernel"]
 
@@ -118,9 +117,7 @@ def simple_beta(
     pct = float(allowed_missing_percentage)
     if not 0.0 <= pct <= 1.0:
         raise ValueError(f"simple_beta: allowed_missing_percentage must be in [0, 1], got {pct}")
-    target, reg, wl, ta, ra = prepare(
-        target, regressor, window_length, 3, "simple_beta", target_adjustments, regressor_adjustments
-    )
-    out = alloc_out(target.shape[0], wl, target.shape[1], np.nan)
-    simple_beta_kernel(target, reg, wl, ta, ra, out, int(pct * wl))
-    return out
+    return one_output(
+        simple_beta_kernel, "simple_beta", 3, target, regressor, window_length, target_adjustments,
+        regressor_adjustments, lambda wl: int(pct * wl),
+    )  # fmt: skip

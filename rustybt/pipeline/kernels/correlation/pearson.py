@@ -18,7 +18,7 @@ from numba import njit, prange
 
 from rustybt.pipeline.kernels._arrays import alloc_out
 from rustybt.pipeline.kernels._segments import segments, working_column
-from rustybt.pipeline.kernels.correlation._regressor import prepare
+from rustybt.pipeline.kernels.correlation._regressor import one_output, prepare
 from rustybt.pipeline.kernels.correlation._tdist import t_two_sided_p
 
 __all__ = [
@@ -238,12 +238,10 @@ def linear_regression_kernel(
 
 def rolling_pearson(target, regressor, window_length: int, target_adjustments=None, regressor_adjustments=None):
     """zipline ``RollingPearson`` (``window_length >= 2``): (n - wl + 1, n_assets)."""
-    target, reg, wl, ta, ra = prepare(
-        target, regressor, window_length, 2, "rolling_pearson", target_adjustments, regressor_adjustments
-    )
-    out = alloc_out(target.shape[0], wl, target.shape[1], np.nan)
-    pearson_kernel(target, reg, wl, ta, ra, out)
-    return out
+    return one_output(
+        pearson_kernel, "rolling_pearson", 2, target, regressor, window_length, target_adjustments,
+        regressor_adjustments,
+    )  # fmt: skip
 
 
 def rolling_linear_regression(

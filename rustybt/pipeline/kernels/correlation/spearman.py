@@ -9,9 +9,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from rustybt.pipeline.kernels._arrays import alloc_out
 from rustybt.pipeline.kernels._segments import segments, working_column
-from rustybt.pipeline.kernels.correlation._regressor import prepare
+from rustybt.pipeline.kernels.correlation._regressor import one_output
 
 __all__ = ["rolling_spearman", "spearman_kernel"]
 
@@ -179,9 +178,7 @@ def spearman_kernel(target, regressor, wl, target_adjustments, regressor_adjustm
 
 def rolling_spearman(target, regressor, window_length: int, target_adjustments=None, regressor_adjustments=None):
     """zipline ``RollingSpearman`` (``window_length >= 2``): (n - wl + 1, n_assets)."""
-    target, reg, wl, ta, ra = prepare(
-        target, regressor, window_length, 2, "rolling_spearman", target_adjustments, regressor_adjustments
-    )
-    out = alloc_out(target.shape[0], wl, target.shape[1], np.nan)
-    spearman_kernel(target, reg, wl, ta, ra, out)
-    return out
+    return one_output(
+        spearman_kernel, "rolling_spearman", 2, target, regressor, window_length, target_adjustments,
+        regressor_adjustments,
+    )  # fmt: skip

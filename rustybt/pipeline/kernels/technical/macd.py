@@ -35,6 +35,22 @@ def _ewma_sum(x, end, length, decay):
 
 
 @njit(**_JIT)
+def _slide_ewma(total, nans, decay, last_weight, new, old):
+    """Slide an unnormalised EWMA sum by one row: decay it, add ``new``, drop ``old`` (which had ``last_weight``);
+    NaNs are counted instead of summed."""
+    total = decay * total
+    if np.isnan(new):
+        nans += 1
+    else:
+        total += new
+    if np.isnan(old):
+        nans -= 1
+    else:
+        total -= last_weight * old
+    return total, nans
+
+
+@njit(**_JIT)
 def _macd_run(
     x, wl, t0, t1, oc, ring, fast_period, slow_period, signal_period, period,
     d_f, norm_f, dl_f, d_s, norm_s, dl_s, d_g, norm_g, dl_g,
@@ -70,27 +86,8 @@ def _macd_run(
                 wg *= d_g
             since = 0
         else:
-            v_new = x[t]
-            v_old = x[t - fast_period]
-            sum_f = d_f * sum_f
-            if np.isnan(v_new):
-                nan_f += 1
-            else:
-                sum_f += v_new
-            if np.isnan(v_old):
-                nan_f -= 1
-            else:
-                sum_f -= dl_f * v_old
-            v_old = x[t - slow_period]
-            sum_s = d_s * sum_s
-            if np.isnan(v_new):
-                nan_s += 1
-            else:
-                sum_s += v_new
-            if np.isnan(v_old):
-                nan_s -= 1
-            else:
-                sum_s -= dl_s * v_old
+            sum_f, nan_f = _slide_ewma(sum_f, nan_f, d_f, dl_f, x[t], x[t - fast_period])
+            sum_s, nan_s = _slide_ewma(sum_s, nan_s, d_s, dl_s, x[t], x[t - slow_period])
             if nan_f > 0 or nan_s > 0:
                 macd = np.nan
             else:
@@ -98,15 +95,7 @@ def _macd_run(
             slot = t % signal_period
             old = ring[slot]
             ring[slot] = macd
-            sum_g = d_g * sum_g
-            if np.isnan(macd):
-                nan_g += 1
-            else:
-                sum_g += macd
-            if np.isnan(old):
-                nan_g -= 1
-            else:
-                sum_g -= dl_g * old
+            sum_g, nan_g = _slide_ewma(sum_g, nan_g, d_g, dl_g, macd, old)
             since += 1
         if nan_g > 0:
             oc[s] = np.nan
