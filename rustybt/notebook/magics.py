@@ -396,9 +396,8 @@ class RustyBTMagics(Magics):
         pipe = _run_cell(cell, namespace, debug=args.debug)
         if not support.is_pipeline(pipe):
             got = "nothing" if pipe is None else f"a {type(pipe).__name__}"
-            missing = "" if support.available() else " (and rustybt.pipeline provides no Pipeline in this install)"
             raise UsageError(
-                f"%%rustybt pipeline: the cell defines no Pipeline (got {got}){missing}; assign one to `pipe` "
+                f"%%rustybt pipeline: the cell defines no Pipeline (got {got}); assign one to `pipe` "
                 "(pipe = Pipeline(columns={...})) or end the cell with a Pipeline expression."
             )
         result = support.run(

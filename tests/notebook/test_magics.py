@@ -301,15 +301,7 @@ pipe = Pipeline({{"ret": Returns(window_length=window), "last": EquityPricing.cl
 """
 
 
-@pytest.fixture
-def pipeline_available():
-    from rustybt.notebook import pipeline_support
-
-    if not pipeline_support.available():
-        pytest.skip("rustybt.pipeline provides no Pipeline in this checkout")
-
-
-def test_pipeline_cell_stores_the_result(ip, pipeline_available, sample_csv):
+def test_pipeline_cell_stores_the_result(ip, sample_csv):
     ip.user_ns["n_days"] = 5  # the cell sees the notebook's names
     ip.run_cell(PIPELINE_CELL.format(opts="--out res"))
     res = ip.user_ns["res"]
@@ -324,7 +316,7 @@ def test_pipeline_cell_stores_the_result(ip, pipeline_available, sample_csv):
     assert "pipe" not in ip.user_ns and "window" not in ip.user_ns
 
 
-def test_pipeline_cell_last_expression_default_bundle_and_chunks(ip, magics, pipeline_available):
+def test_pipeline_cell_last_expression_default_bundle_and_chunks(ip, magics):
     ip.run_cell("%config RustyBTMagics.default_bundle = 'sample'")
     one = ip.run_cell(
         "%%rustybt pipeline --start 2013-01-07 --end 2013-06-28\nPipeline({'sma': SimpleMovingAverage("
@@ -338,20 +330,20 @@ def test_pipeline_cell_last_expression_default_bundle_and_chunks(ip, magics, pip
     assert np.allclose(one["sma"].to_numpy(), chunked["sma"].to_numpy(), equal_nan=True)
 
 
-def test_pipeline_cell_does_not_reuse_an_old_pipe(ip, pipeline_available):
+def test_pipeline_cell_does_not_reuse_an_old_pipe(ip):
     ip.run_cell("from rustybt.pipeline import Pipeline\npipe = Pipeline({})")
     with pytest.raises(UsageError, match="defines no Pipeline"):
         ip.run_cell("%%rustybt pipeline --bundle sample\nx = 1\n")
 
 
-def test_pipeline_cell_with_an_invalid_term(ip, pipeline_available):
+def test_pipeline_cell_with_an_invalid_term(ip):
     with pytest.raises(UsageError, match="invalid pipeline term") as info:
         ip.run_cell("%%rustybt pipeline --bundle sample\npipe = Pipeline({'x': EquityPricing.close})\n")
     _one_paragraph(str(info.value))
     assert "?." not in str(info.value)
 
 
-def test_pipeline_cell_on_a_range_without_sessions(ip, pipeline_available):
+def test_pipeline_cell_on_a_range_without_sessions(ip):
     with pytest.raises(UsageError, match="no XNYS session between 2013-01-05 and 2013-01-06") as info:
         ip.run_cell(
             "%%rustybt pipeline --bundle sample --start 2013-01-05 --end 2013-01-06\n"
@@ -360,7 +352,7 @@ def test_pipeline_cell_on_a_range_without_sessions(ip, pipeline_available):
     _one_paragraph(str(info.value))
 
 
-def test_pipeline_displays_with_the_notebook_repr(ip, pipeline_available):
+def test_pipeline_displays_with_the_notebook_repr(ip):
     pipe = ip.run_cell(
         "from rustybt.pipeline import Pipeline\nfrom rustybt.pipeline.factors import Returns\n"
         "Pipeline({'r': Returns(window_length=3)})"
@@ -375,7 +367,8 @@ def test_views_are_the_same_with_or_without_the_extension(ip, sample_catalog, tm
     from rustybt import Catalog
     from rustybt.data.cache import CacheManager
     from rustybt.data.readers import DataPortal
-    from rustybt.notebook import pipeline_support
+    from rustybt.pipeline import Pipeline
+    from rustybt.pipeline.factors import Returns
     from rustybt.sample import register_sample
 
     catalog = Catalog(root=tmp_path / "futures")
@@ -390,11 +383,7 @@ def test_views_are_the_same_with_or_without_the_extension(ip, sample_catalog, tm
         "stats": cache.stats,
         "continuous-future": DataPortal.from_catalog(catalog, "sample_futures").continuous_future("XF"),
     }
-    if pipeline_support.available():
-        from rustybt.pipeline import Pipeline
-        from rustybt.pipeline.factors import Returns
-
-        objects["pipeline"] = Pipeline({"r": Returns(window_length=3)})
+    objects["pipeline"] = Pipeline({"r": Returns(window_length=3)})
 
     def shown() -> dict[str, str]:
         return {name: ip.display_formatter.format(obj)[0]["text/html"] for name, obj in objects.items()}

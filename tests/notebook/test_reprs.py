@@ -295,9 +295,6 @@ def test_byte_counts_use_the_shared_formatter():
 
 def test_real_pipeline_and_result_html(sample_catalog):
     from rustybt.notebook import pipeline_support
-
-    if not pipeline_support.available():
-        pytest.skip("rustybt.pipeline provides no Pipeline in this checkout")
     from rustybt.pipeline import Pipeline
     from rustybt.pipeline.data import EquityPricing
     from rustybt.pipeline.factors import AverageDollarVolume, Returns
