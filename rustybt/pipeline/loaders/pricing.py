@@ -14,12 +14,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from rustybt import _warmup
+from rustybt.pipeline.hooks import warmup as _warmup
 from rustybt.calendars import calendar_sessions
 from rustybt.config import load_config
 from rustybt.data.catalog.bundle import Bundle
 from rustybt.data.readers.adjustments import AdjustmentReader
 from rustybt.data.readers.parquet import ParquetBarReader, ReadAhead
+from rustybt.data.readers.resampled import ResampledDailyBarReader
 from rustybt.pipeline.adjusted_array import MULTIPLY, AdjustedArray
 
 __all__ = ["PricingLoader", "numba_setting_up"]
@@ -84,12 +85,13 @@ class _RawArrayCache:
 
 
 class PricingLoader:
-    """Serve ``EquityPricing`` (open, high, low, close, volume) from a daily bundle.
+    """Serve ``EquityPricing`` (open, high, low, close, volume) from a bundle.
 
     Parameters
     ----------
     bundle
-        A bundle (pinned to an ingestion) storing daily bars.
+        A bundle (pinned to an ingestion). Daily bars are read as stored; intraday bars (an hourly crypto bundle)
+        are resampled to the sessions of the bundle's calendar (:class:`ResampledDailyBarReader`).
     cache
         Optional :class:`~rustybt.data.cache.CacheManager` whose bound (``max_memory_mb``) and ``enabled`` flag
         size the loader's raw-array cache when ``raw_cache_mb`` is not given. Nothing is put in it.
@@ -121,7 +123,8 @@ class PricingLoader:
         self.raw_cache = _RawArrayCache(raw_cache_mb)
         self.adjustments = AdjustmentReader(bundle)
         if self.reader.data_frequency != "daily":
-            raise ValueError(f"bundle {bundle.name!r} stores {bundle.resolution} bars; the pipeline needs daily bars")
+            # an intraday bundle: pipeline rows are its calendar's sessions, each bar its bars resampled to daily
+            self.reader = ResampledDailyBarReader(bundle)
 
     def load_adjusted_array(self, domain, columns: Sequence, dates: pd.DatetimeIndex, sids: np.ndarray, mask):
         """See :mod:`rustybt.pipeline.loaders.base`: one AdjustedArray per column, shifted one session."""
