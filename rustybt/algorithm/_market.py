@@ -97,6 +97,8 @@ class MarketData:
     def window(self, j: int, field: str, i: int, n: int) -> np.ndarray:
         """The ``n`` bars of ``field`` ending at bar ``i`` for column ``j``, adjusted as of bar ``i`` (a copy)."""
         start = i - n + 1
+        if i < 0:
+            raise NoDataBeforeDate(f"no bar of bundle {self.bundle.name!r} exists yet (before its first bar)")
         if start < 0:
             raise NoDataBeforeDate(
                 f"history of {n} bars ending {pd.Timestamp(self.labels[i], tz='UTC')} needs {-start} bar(s) before "
@@ -116,6 +118,8 @@ class MarketData:
     def daily_window(self, j: int, field: str, i: int, n: int) -> np.ndarray:
         """``n`` daily bars ending with the (partial) session of intraday bar ``i``: completed sessions from
         their bars, the current one from its bars up to ``i`` (as zipline's daily history in minute mode)."""
+        if i < 0:
+            raise NoDataBeforeDate(f"no bar of bundle {self.bundle.name!r} exists yet (before its first bar)")
         s = int(self.session_of_bar[i])
         first = s - n + 1
         if first < 0:

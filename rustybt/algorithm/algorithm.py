@@ -350,7 +350,7 @@ class TradingAlgorithm:
                     ledger.process_splits(held)
             # --- before trading start: sees the previous bar
             bts_dt = opens[k] - pd.Timedelta(minutes=45)
-            data._set_bar(max(a - 1, 0), k, session, bts_dt)
+            data._set_bar(a - 1, k, session, bts_dt)  # -1 on the bundle's first bar: nothing to see yet
             blotter.current_dt = bts_dt
             self._in_before_trading_start = True
             self._call("before_trading_start", self.before_trading_start, ctx, data)

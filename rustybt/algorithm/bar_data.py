@@ -72,6 +72,8 @@ class BarData:
 
     def _value(self, j: int, field: str):
         i = self.i
+        if i < 0:  # before_trading_start of the bundle's first session: no bar exists yet
+            return pd.NaT if field == "last_traded" else (0.0 if field == "volume" else float("nan"))
         if field == "price":
             return float(self._m.price_column(j)[i])
         if field == "last_traded":
@@ -181,7 +183,7 @@ class BarData:
 
     def _can_trade(self, asset: Asset) -> bool:
         j = self._col.get(asset.sid)
-        if j is None or not self._alive(asset):
+        if j is None or self.i < 0 or not self._alive(asset):
             return False
         return not np.isnan(self._m.price_column(j)[self.i])
 
@@ -194,7 +196,7 @@ class BarData:
 
     def _is_stale(self, asset: Asset) -> bool:
         j = self._col.get(asset.sid)
-        if j is None or not self._alive(asset):
+        if j is None or self.i < 0 or not self._alive(asset):
             return False
         return np.isnan(self._raw["close"][self.i, j]) and not np.isnan(self._m.price_column(j)[self.i])
 

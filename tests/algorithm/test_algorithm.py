@@ -222,3 +222,29 @@ def test_history_median_under_budget(sample_catalog):
     Timed(bundle="sample", start="2013-01-02", end="2014-12-31", catalog=sample_catalog).run()
     median_us = float(np.median(times)) * 1e6
     assert median_us < 50, median_us  # loose bound for shared CI machines; docs/algorithm.md has the figure
+
+
+def test_before_trading_start_sees_the_previous_bar(sample_catalog):
+    """zipline: before_trading_start runs before the session's bar, so data shows the previous close; on the
+    bundle's first session nothing exists yet (NaN, and history raises)."""
+    from rustybt.algorithm import TradingAlgorithm
+    from rustybt.errors import NoDataBeforeDate
+
+    seen = []
+
+    class Spy(TradingAlgorithm):
+        def initialize(self, context):
+            self.ko = self.symbol("KO")
+
+        def before_trading_start(self, context, data):
+            try:
+                window = data.history(self.ko, "close", 1, "1d").iloc[-1]
+            except NoDataBeforeDate:
+                window = None
+            seen.append((data.current(self.ko, "close"), window, data.can_trade(self.ko)))
+
+    Spy(bundle="sample", start="2012-01-03", end="2012-01-05", catalog=sample_catalog).run()
+    bars = pd.read_csv(sample_data_dir() / "equities" / "daily" / "KO.csv", parse_dates=["date"]).set_index("date")
+    assert np.isnan(seen[0][0]) and seen[0][1] is None and seen[0][2] is False
+    assert seen[1][:2] == (bars["close"].iloc[0], bars["close"].iloc[0])
+    assert seen[2][:2] == (bars["close"].iloc[1], bars["close"].iloc[1])
