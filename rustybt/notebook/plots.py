@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from rustybt._utils import to_utc
 from rustybt.data.resolution import RESOLUTIONS, parse_resolution
 from rustybt.errors import InvalidArgument, NoDataForRange, ResolutionError
 
@@ -70,7 +71,7 @@ def parse_date(value: Any, name: str = "date") -> pd.Timestamp | None:
         ts = pd.NaT
     if ts is pd.NaT:
         raise InvalidArgument(f"{name} {value!r} is not a date; write it as YYYY-MM-DD (e.g. 2014-06-09)") from None
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return to_utc(ts)
 
 
 def _bundle_of(source: Any) -> Bundle:
