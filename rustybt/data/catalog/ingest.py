@@ -541,8 +541,12 @@ def _adjustment_rows(
             "sid", "kind", "effective_date", "ratio", "amount", "close", "symbol"
         ).iter_rows():
             if kind == "dividend" and ratio is None and amount is not None:
-                if prev_close is None or prev_close <= 0:
-                    log.warning("%s: dividend on %s has no previous close; ratio left empty", symbol, when.date())
+                if prev_close is None:  # on or before the first stored bar: it adjusts no stored window
+                    log.debug("%s: dividend on %s precedes the stored bars; ratio left empty", symbol, when.date())
+                elif prev_close <= 0:
+                    log.warning(
+                        "%s: dividend on %s follows a close of %s; ratio left empty", symbol, when.date(), prev_close
+                    )
                 else:
                     ratio = 1.0 - amount / prev_close
                     if not 0.0 < ratio <= 1.0:

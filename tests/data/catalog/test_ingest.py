@@ -220,3 +220,18 @@ def test_killed_ingest_leaves_previous_ingestion_intact(live, tmp_path: Path):
         catalog.ingest("b", progress=False)  # ...which the next ingest removes, even when it fails itself
     assert leftovers(catalog, "b") == []
     assert catalog.bundle("b").bars(exact=True).equals(before)
+
+
+def test_dividends_before_the_first_stored_bar_are_kept_quietly(catalog: Catalog, csvdir: Path, caplog):
+    """A range that starts after some dividends: they adjust no stored window, so no warning, ratio left empty."""
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="rustybt.data.catalog.ingest")
+    catalog.register("late", CSVAdapter.from_csvdir(csvdir), symbols=["KO"], start_date="2014-01-01")
+    catalog.ingest("late", progress=False)
+    dividends = catalog.bundle("late").adjustments("dividend")
+    early = dividends.filter(pl.col("effective_date") < pl.date(2014, 1, 2))
+    assert early.height > 0 and early["ratio"].is_null().all()
+    assert dividends.filter(pl.col("effective_date") > pl.date(2014, 1, 2))["ratio"].is_not_null().all()
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING and "dividend" in r.getMessage()]
+    assert any("precedes the stored bars" in r.getMessage() for r in caplog.records)
