@@ -1,4 +1,4 @@
-"""The ``rustybt`` command line: bundles, ingest, info, verify, clean, pipeline, migrate, config, demo.
+"""The ``rustybt`` command line: bundles, ingest, info, verify, clean, pipeline, run, migrate, config, demo.
 
 Every subcommand calls the public Python API; errors print one readable message on stderr and exit non-zero.
 """
@@ -119,6 +119,25 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_clean(args: argparse.Namespace) -> int:
     removed = _catalog(args).clean(args.name, keep_last=args.keep_last, before=args.before, after=args.after)
     print(f"removed {len(removed)} ingestion(s)" + (": " + ", ".join(removed) if removed else ""))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from rustybt.algorithm.script import run_file
+
+    result = run_file(
+        args.file,
+        bundle=args.bundle,
+        start=args.start,
+        end=args.end,
+        capital_base=args.capital_base,
+        data_frequency=args.data_frequency,
+        catalog=_catalog(args),
+        out=args.out,
+    )
+    print(repr(result))
+    if args.out:
+        print(f"wrote {len(result.perf):,} sessions to {args.out}")
     return 0
 
 
@@ -264,6 +283,16 @@ def build_parser() -> argparse.ArgumentParser:
     pipe.add_argument("--chunksize", type=int, default=None)
     pipe.add_argument("--head", type=int, default=20, help="rows to print")
     pipe.set_defaults(func=cmd_pipeline)
+
+    backtest = sub.add_parser("run", help="backtest an algorithm file (zipline functions or a TradingAlgorithm)")
+    backtest.add_argument("file")
+    backtest.add_argument("--bundle", required=True)
+    backtest.add_argument("--start", required=True)
+    backtest.add_argument("--end", required=True)
+    backtest.add_argument("--capital-base", type=float, default=100_000.0)
+    backtest.add_argument("--data-frequency", default=None, help="daily, 1h, 1m (default: the bundle's)")
+    backtest.add_argument("--out", default=None, help="write the perf frame as Parquet")
+    backtest.set_defaults(func=cmd_run)
 
     from rustybt.data.legacy.cli import add_migrate_command
 
