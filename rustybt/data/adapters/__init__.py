@@ -7,9 +7,7 @@ library (ccxt alone takes about two seconds to import); ``from rustybt.data.adap
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from rustybt._utils import lazy_exports
 from rustybt.data.adapters.base import AdapterMetadata, BarAdapter, SymbolBars
 from rustybt.data.adapters.csv import CSVAdapter
 from rustybt.data.adapters.futures_csv import FuturesCSVAdapter
@@ -45,15 +43,4 @@ __all__ = [
     "registered_adapters",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY_EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY_EXPORTS)
