@@ -6,7 +6,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint format bench lab clean-venv
 
-$(STAMP): pyproject.toml
+# The JupyterLab extension is built by the package's build hook (npm) during the install below: a change under
+# extension/ re-runs the install, which rebuilds it; otherwise `make test` builds nothing.
+EXT_SOURCES := $(wildcard extension/src/*.ts extension/style/*) extension/package.json extension/package-lock.json \
+	extension/tsconfig.json jupyter-config/jupyter_server_config.d/rustybt.json
+
+$(STAMP): pyproject.toml $(EXT_SOURCES)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev,notebook,legacy,adapters]'
