@@ -1,4 +1,4 @@
-"""The ``%rustybt`` line magic and the ``%%rustybt pipeline`` cell magic.
+"""The ``%rustybt`` line magic and the ``%%rustybt pipeline`` / ``%%rustybt backtest`` cell magics.
 
 Load them with ``%load_ext rustybt``. Every subcommand is a thin call into the public API (the call is shown in
 each subcommand's help), so anything a magic does can be done by hand:
@@ -12,6 +12,7 @@ each subcommand's help), so anything a magic does can be done by hand:
 ``%rustybt cache stats|clear``             ``CacheManager.stats`` / ``CacheManager.clear()``
 ``%rustybt config``                        the settings below, the catalog root's source, every RUSTYBT_* switch
 ``%%rustybt pipeline --bundle ...``        ``run_pipeline(pipe, start, end, bundle=...)``
+``%%rustybt backtest --start --end ...``   ``run_algorithm(...)`` / ``MyAlgo(bundle=..., ...).run()``
 =========================================  ==================================================================
 
 Settings (traitlets, ``%config RustyBTMagics.<name> = value``): ``catalog_root`` (default: empty, meaning
@@ -144,6 +145,20 @@ def _pipeline_parser() -> None:
     """
 
 
+@magic_arguments(name="%%rustybt backtest")
+@argument("--bundle", default=None, help="bundle to run on (default: RustyBTMagics.default_bundle)")
+@argument("--start", required=True, help="first session, YYYY-MM-DD")
+@argument("--end", required=True, help="last session, YYYY-MM-DD")
+@argument("--capital-base", type=float, default=100_000.0, help="starting cash (default 100000)")
+@argument("--data-frequency", default=None, help="daily, 1h or 1m (default: what the bundle stores)")
+@argument("--out", default=None, help="store the BacktestResult in this variable of the notebook")
+@_debug
+def _backtest_parser() -> None:
+    """Backtest the algorithm the cell defines: zipline functions (initialize, handle_data, ...) or a
+    TradingAlgorithm subclass. Python: ``run_algorithm(...)`` or ``MyAlgo(bundle=..., start=..., end=...).run()``.
+    """
+
+
 _LINE_SUBCOMMANDS: dict[str, Callable[..., Any]] = {
     "bundles": _bundles_parser,
     "ingest": _ingest_parser,
@@ -153,7 +168,7 @@ _LINE_SUBCOMMANDS: dict[str, Callable[..., Any]] = {
     "cache": _cache_parser,
     "config": _config_parser,
 }
-_CELL_SUBCOMMANDS: dict[str, Callable[..., Any]] = {"pipeline": _pipeline_parser}
+_CELL_SUBCOMMANDS: dict[str, Callable[..., Any]] = {"pipeline": _pipeline_parser, "backtest": _backtest_parser}
 
 
 def _first_line(func: Callable[..., Any]) -> str:
@@ -167,6 +182,7 @@ def overview() -> str:
     for name, func in _LINE_SUBCOMMANDS.items():
         lines.append(f"  %rustybt {name:<9} {_first_line(func)}")
     lines.append(f"  %%rustybt pipeline  {_first_line(_pipeline_parser)}")
+    lines.append(f"  %%rustybt backtest  {_first_line(_backtest_parser)}")
     lines += [
         "",
         "Settings: %config RustyBTMagics.catalog_root = '/path'   %config RustyBTMagics.default_bundle = 'sample'",
@@ -408,6 +424,34 @@ class RustyBTMagics(Magics):
         display(HTML(_html.pipeline_result_html(result)))
         if args.out:
             self.shell.user_ns[args.out] = result
+            return None
+        return result
+
+    # --- %%rustybt backtest ------------------------------------------------------------------------------
+    def _do_backtest(self, args: Any, cell: str) -> Any:
+        from rustybt.algorithm.script import run_namespace
+
+        if args.out is not None and not args.out.isidentifier():
+            raise UsageError(f"%%rustybt backtest: --out {args.out!r} is not a valid Python variable name.")
+        before = dict(self.shell.user_ns)
+        namespace = dict(before)
+        exec(compile(cell, "<%%rustybt backtest cell>", "exec"), namespace)  # the user's own cell
+        defined = {k: v for k, v in namespace.items() if k not in before or before[k] is not v}
+        result = run_namespace(
+            defined,
+            bundle=self._bundle_name(args.bundle),
+            start=args.start,
+            end=args.end,
+            capital_base=args.capital_base,
+            data_frequency=args.data_frequency,
+            catalog=self.catalog,
+            where="the cell",
+        )
+        if args.out:
+            self.shell.user_ns[args.out] = result
+            from IPython.display import display
+
+            display(result)
             return None
         return result
 
