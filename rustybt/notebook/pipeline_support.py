@@ -1,7 +1,7 @@
 """What the notebook layer needs from :mod:`rustybt.pipeline`, in one place.
 
-The ``%%rustybt pipeline`` cell magic, the HTML formatters and the explorer widget reach the pipeline package only
-through these functions, so the rest of the notebook layer does not depend on its module layout.
+The ``%%rustybt pipeline`` cell magic reaches the pipeline package only through these functions, so the rest of the
+notebook layer does not depend on its module layout. They import it when called: it loads Numba.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pandas as pd
 
 from rustybt.errors import InvalidArgument, NoDataForRange, RustyBTError
 
-__all__ = ["PIPELINE_MODULES", "available", "cell_namespace", "html_formatters", "is_pipeline", "run"]
+__all__ = ["PIPELINE_MODULES", "available", "cell_namespace", "is_pipeline", "run"]
 
 log = logging.getLogger(__name__)
 
@@ -112,16 +112,3 @@ def run(
     if chunksize:
         return engine.run_chunked_pipeline(pipe, start_ts, end_ts, chunksize)
     return engine.run_pipeline(pipe, start_ts, end_ts)
-
-
-def html_formatters() -> list[tuple[str, str, Any]]:
-    """``(module, class name, html builder)`` for the pipeline's types, for IPython's HTML formatter.
-
-    Given by name, so registering them imports nothing (the pipeline package loads Numba).
-    """
-    from rustybt.notebook import reprs
-
-    return [(_PIPELINE_MODULE, "Pipeline", reprs.pipeline_html)]
-
-
-_PIPELINE_MODULE = "rustybt.pipeline.pipeline"

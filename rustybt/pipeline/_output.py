@@ -95,10 +95,15 @@ class OutputCollector:
         The output dates (without lookback rows).
     n_assets
         Number of asset columns.
+    screen
+        The screen's term, as the plan holds it (None: take the screen with :meth:`set_screen`).
     """
 
-    def __init__(self, outputs: dict[str, Any], extra_rows: dict, dates: pd.DatetimeIndex, n_assets: int) -> None:
+    def __init__(
+        self, outputs: dict[str, Any], extra_rows: dict, dates: pd.DatetimeIndex, n_assets: int, *, screen=None
+    ) -> None:
         self.outputs = dict(outputs)
+        self.screen = screen
         self.extra_rows = extra_rows
         self.dates = dates
         self.n_assets = n_assets
@@ -115,6 +120,17 @@ class OutputCollector:
     # --- feeding -----------------------------------------------------------------------------------------------
     def wants(self, term) -> bool:
         return term in self._by_term
+
+    def take(self, term, value) -> int:
+        """``term``'s full result, if it is the screen or an output; returns how many of the term's references
+        this used up (one for the screen, one per output column it fills), which the caller may now drop."""
+        taken = 0
+        if self.screen is not None and term is self.screen:
+            self.set_screen(value, self.extra_rows[term])
+            taken += 1
+        if term in self._by_term:
+            taken += self.add(term, value)
+        return taken
 
     def set_screen(self, screen, screen_extra_rows: int) -> None:
         """The screen's result (bool, ``(extra + n_dates, n_assets)``): fixes the selected cells."""

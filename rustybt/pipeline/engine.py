@@ -14,6 +14,10 @@ How a run works (zipline's algorithm):
 4. Drop the lookback rows, apply the screen and return a ``(date, asset)`` MultiIndex DataFrame whose asset level
    holds :class:`rustybt.assets.Asset` objects (or a polars DataFrame with ``output="polars"``).
 
+Around these steps the engine enters its hooks (:mod:`rustybt.pipeline.hooks`, zipline's interface): the run, each
+chunk, each load and each term. Progress bars, Numba's background set-up and the pause of the cycle collector are
+hooks, and so is anything a user passes as ``hooks=[...]``.
+
 ``_compute(inputs, dates, assets, mask)`` contract for terms: ``dates`` is the DatetimeIndex of the term's rows,
 ``assets`` the int64 sids (a pandas Index), ``mask`` the bool ``(len(dates), len(assets))`` mask of the term;
 windowed terms get one AdjustedArray per input holding ``len(dates) + window_length - 1`` rows, other terms one
@@ -23,20 +27,19 @@ array per input with ``len(dates)`` rows; the result has shape ``mask.shape`` (`
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from rustybt import _warmup
-from rustybt.pipeline import _gc
+from rustybt.config import env_flag
 from rustybt.pipeline._output import OutputCollector
 from rustybt.pipeline.adjusted_array import AdjustedArray, ensure_adjusted_array, ensure_ndarray
 from rustybt.pipeline.domain import GENERIC, Domain
 from rustybt.pipeline.errors import NoFurtherDataError, PipelineError, UnknownColumn
 from rustybt.pipeline.graph import SCREEN_NAME
+from rustybt.pipeline.hooks import DelegatingHooks, NoHooks, PipelineHooks, ProgressHooks, builtin_speedups
 from rustybt.pipeline.kernels import _pool
 from rustybt.pipeline.mixins import MultiOutput
 from rustybt.pipeline.pipeline import Pipeline
@@ -112,27 +115,6 @@ def _as_get_loader(get_loader) -> Callable:
     )
 
 
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def set_postfix_str(self, s: str) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _progress_bar(enabled: bool, total: int, desc: str):
-    if not enabled:
-        return _NoBar()
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover
-        return _NoBar()
-    return tqdm(total=total, desc=desc, leave=False)
-
-
 class SimplePipelineEngine:
     """Computes pipelines term by term over whole date ranges.
 
@@ -148,9 +130,23 @@ class SimplePipelineEngine:
         name such as ``"XNYS"``). Default: :data:`~rustybt.pipeline.domain.GENERIC` (the pipeline must say).
     progress
         Default progress-bar setting for runs (``None`` = automatic: chunked or long runs).
+    default_hooks
+        Hooks (:class:`~rustybt.pipeline.hooks.PipelineHooks`) entered by every run of this engine, as zipline's.
+    speedups
+        The built-in hooks that make runs faster, entered outermost (default:
+        :func:`~rustybt.pipeline.hooks.builtin_speedups`); ``speedups=[]`` runs without them (same results).
     """
 
-    def __init__(self, get_loader, asset_finder, default_domain: Domain | str = GENERIC, *, progress=None) -> None:
+    def __init__(
+        self,
+        get_loader,
+        asset_finder,
+        default_domain: Domain | str = GENERIC,
+        *,
+        progress=None,
+        default_hooks: Sequence[PipelineHooks] = (),
+        speedups: Sequence[PipelineHooks] | None = None,
+    ) -> None:
         self._get_loader = _as_get_loader(get_loader)
         self._finder = asset_finder
         self._root_mask_term = AssetExists()
@@ -161,25 +157,47 @@ class SimplePipelineEngine:
             raise TypeError(f"default_domain must be a Domain or a calendar name, got {default_domain!r}")
         self._default_domain = default_domain
         self._progress = progress
+        self._default_hooks = tuple(default_hooks)
+        self._speedups = builtin_speedups() if speedups is None else tuple(speedups)
         self._in_domain: dict[tuple, np.ndarray] = {}
         self._array_pool = _pool.ArrayPool()
         self._last_root_mask: tuple | None = None  # (key, frame) of the last run's root mask
 
     # --- public API ------------------------------------------------------------------------------------------
-    def run_pipeline(self, pipeline: Pipeline, start_date, end_date, *, output: str = "pandas", progress=None):
+    def run_pipeline(
+        self,
+        pipeline: Pipeline,
+        start_date,
+        end_date,
+        hooks: Sequence[PipelineHooks] | None = None,
+        *,
+        output: str = "pandas",
+        progress=None,
+    ):
         """Compute ``pipeline`` for every session from ``start_date`` to ``end_date`` (inclusive).
 
         Returns a DataFrame indexed by (date, asset) with one column per pipeline column and one row per asset
         passing the screen (or alive, without a screen) each day; ``output="polars"`` returns a polars frame.
+        ``hooks`` (:class:`~rustybt.pipeline.hooks.PipelineHooks`) are entered around the run's events, after the
+        engine's own; ``progress`` (``None``: the engine's setting, else automatic) adds a progress bar.
         """
         _check_output(output)
         start, end = _timestamp(start_date, "start_date"), _timestamp(end_date, "end_date")
-        enabled = self._progress_enabled(progress, pipeline, start, end, chunks=1)
-        result = self._run_pipeline_impl(pipeline, start, end, show_progress=enabled)
+        hooks = self._resolve_hooks(hooks, self._progress_enabled(progress, pipeline, start, end, chunks=1))
+        with hooks.running_pipeline(pipeline, start, end):
+            result = self._run_pipeline_impl(pipeline, start, end, hooks)
         return to_polars(result) if output == "polars" else result
 
     def run_chunked_pipeline(
-        self, pipeline: Pipeline, start_date, end_date, chunksize: int, *, output: str = "pandas", progress=None
+        self,
+        pipeline: Pipeline,
+        start_date,
+        end_date,
+        chunksize: int,
+        hooks: Sequence[PipelineHooks] | None = None,
+        *,
+        output: str = "pandas",
+        progress=None,
     ):
         """:meth:`run_pipeline` in chunks of ``chunksize`` sessions (less memory); same result."""
         _check_output(output)
@@ -188,17 +206,9 @@ class SimplePipelineEngine:
             raise ValueError(f"start_date must be before or equal to end_date \nstart_date={start}, end_date={end}")
         domain = self.resolve_domain(pipeline)
         ranges = compute_date_range_chunks(domain.sessions(), start, end, chunksize)
-        enabled = self._progress_enabled(progress, pipeline, start, end, chunks=len(ranges))
-        bar = _progress_bar(enabled, len(ranges), "pipeline chunks")
-        chunks = []
-        try:
-            with _pool.pooled(_pool.active_pool() or self._array_pool):
-                for s, e in ranges:
-                    bar.set_postfix_str(f"{s.date()}..{e.date()}")
-                    chunks.append(self._run_pipeline_impl(pipeline, s, e, show_progress=False))
-                    bar.update()
-        finally:
-            bar.close()
+        hooks = self._resolve_hooks(hooks, self._progress_enabled(progress, pipeline, start, end, len(ranges)))
+        with hooks.running_pipeline(pipeline, start, end), _pool.pooled(_pool.active_pool() or self._array_pool):
+            chunks = [self._run_pipeline_impl(pipeline, s, e, hooks) for s, e in ranges]
         if len(chunks) == 1:
             result = chunks[0]
         else:
@@ -225,13 +235,23 @@ class SimplePipelineEngine:
         return domain
 
     # --- the run ---------------------------------------------------------------------------------------------
+    def _resolve_hooks(self, hooks, show_progress: bool) -> PipelineHooks:
+        """The speed-ups, the engine's default hooks, the run's ``hooks`` and a progress bar, as one hook."""
+        if isinstance(hooks, PipelineHooks):
+            hooks = [hooks]
+        chain = [*self._speedups, *self._default_hooks, *(hooks or ())]
+        if show_progress:
+            chain.append(ProgressHooks())
+        return DelegatingHooks(chain)
+
     def _progress_enabled(self, progress, pipeline, start, end, chunks: int) -> bool:
         if progress is None:
             progress = self._progress
         if progress is not None:
             return bool(progress)
-        if os.environ.get("RUSTYBT_PROGRESS", "").strip() in ("0", "false", "no"):
-            return False
+        forced = env_flag("RUSTYBT_PROGRESS")  # on: always, off: never, unset: automatic
+        if forced is not None:
+            return forced
         if chunks > 1:
             return True
         try:
@@ -241,16 +261,12 @@ class SimplePipelineEngine:
         lo, hi = sessions.searchsorted(start), sessions.searchsorted(end, side="right")
         return hi - lo > AUTO_PROGRESS_SESSIONS
 
-    def _run_pipeline_impl(self, pipeline, start_date, end_date, show_progress: bool = False) -> pd.DataFrame:
-        with _gc.paused():  # see rustybt.pipeline._gc
-            return self._run(pipeline, start_date, end_date, show_progress)
-
-    def _run(self, pipeline, start_date, end_date, show_progress: bool) -> pd.DataFrame:
+    def _run_pipeline_impl(self, pipeline, start_date, end_date, hooks: PipelineHooks) -> pd.DataFrame:
+        """One chunk: the plan and root mask of ``start_date..end_date``, the terms, the result frame."""
         if end_date < start_date:
             raise ValueError(
                 f"start_date must be before or equal to end_date \nstart_date={start_date}, end_date={end_date}"
             )
-        _warmup.start()  # Numba's set-up in the background, alongside the calendar, root mask and load
         domain = self.resolve_domain(pipeline)
         sessions = domain.sessions()
         _check_session(sessions, start_date, "start", domain)
@@ -266,28 +282,14 @@ class SimplePipelineEngine:
         }
         refcounts = plan.initial_refcounts(workspace)
         order = plan.execution_order(workspace, refcounts)
-        _warmup.want(self._steps(plan, order))  # their kernels, loaded in the background while the loader reads
         columns = {name: plan._node(term) for name, term in plan.outputs.items() if name != SCREEN_NAME}
-        collector = OutputCollector(columns, plan.extra_rows, dates[extra_rows:], len(sids))
-        with _pool.pooled(_pool.active_pool() or self._array_pool):
-            self.compute_chunk(plan, dates, sids, workspace, refcounts, order, show_progress, collector=collector)
-        _warmup.record()  # the kernels this process used, for the next process to load in the background
+        screen = plan._node(plan.outputs[SCREEN_NAME])
+        collector = OutputCollector(columns, plan.extra_rows, dates[extra_rows:], len(sids), screen=screen)
+        with hooks.computing_chunk(order, start_date, end_date), _pool.pooled(_pool.active_pool() or self._array_pool):
+            self.compute_chunk(plan, dates, sids, workspace, refcounts, order, hooks, collector=collector)
         assets = np.empty(len(sids), dtype=object)
         assets[:] = self._finder.retrieve_all([int(s) for s in sids])
         return collector.frame(assets)
-
-    def _steps(self, plan, order) -> list[str]:
-        """The run's steps in the order they come: loaders, term classes, then the output."""
-        steps = []
-        for term in order:
-            if isinstance(term, LoadableTerm):
-                try:
-                    steps.append(_step(self._loader(term)))
-                except Exception:  # reported, with its context, when the term is loaded
-                    continue
-            elif term is not self._root_mask_term and term is not self._root_mask_dates_term:
-                steps.append(_step(term))
-        return [*dict.fromkeys(steps), _OUTPUT_STEP]
 
     def _compute_root_mask(self, domain, sessions, start_date, end_date, extra_rows: int) -> pd.DataFrame:
         start_idx, end_idx = sessions.slice_locs(start_date, end_date)
@@ -336,7 +338,7 @@ class SimplePipelineEngine:
             raise UnknownColumn(f"No pipeline loader for column {term!r} (get_loader returned {loader!r})")
         return loader
 
-    def _inputs_for_term(self, term, workspace, plan, refcounts) -> list:
+    def _inputs_for_term(self, term, workspace, plan) -> list:
         offsets = plan.offset
         out = []
         for input_ in term.inputs:
@@ -350,108 +352,89 @@ class SimplePipelineEngine:
         return out
 
     def compute_chunk(
-        self, plan, dates, sids, workspace, refcounts, execution_order, show_progress=False, *, collector=None
+        self, plan, dates, sids, workspace, refcounts, execution_order, hooks=None, *, collector=None
     ) -> dict:
         """Compute every term of ``execution_order``; return the outputs without their lookback rows.
 
+        ``hooks`` (a :class:`~rustybt.pipeline.hooks.PipelineHooks`) are entered around each load and each term.
         With a ``collector`` (:class:`~rustybt.pipeline._output.OutputCollector`) each output term is handed to
         it as soon as it is computed and then released like an intermediate; the return value is then empty.
         """
+        hooks = hooks if hooks is not None else NoHooks()
         workspace = dict(workspace)
-        domain = plan.domain
         assets = pd.Index(sids, dtype="int64")
-        root = self._root_mask_term
-        screen = plan._node(plan.outputs[SCREEN_NAME])
         pool = _pool.active_pool() or _pool.ArrayPool(max_bytes=0)  # released arrays feed later allocations
 
-        def deliver(term) -> None:
-            # hand a finished output (or the screen) to the collector and drop the output's own reference
+        def hand_over(term) -> None:
+            # the collector takes the screen and output columns; each reference it took is one fewer to wait for
             if collector is None:
                 return
-            with _warmup.observe(_OUTPUT_STEP):
-                _deliver(term)
-
-        def _deliver(term) -> None:
-            released = 0
-            if term is screen:
-                collector.set_screen(workspace[term], plan.extra_rows[term])
-                released += 1
-            if collector.wants(term):
-                released += collector.add(term, workspace[term])  # one reference per output column it fills
-            if released:
-                refcounts[term] -= released
+            taken = collector.take(term, workspace[term])
+            if taken:
+                refcounts[term] -= taken
                 if refcounts[term] <= 0:
                     _release(pool, workspace, term)
 
         for term in list(workspace):
-            deliver(term)
-
-        # one load call per loader (one scan of the data), over the longest lookback its columns need; columns
-        # needing fewer rows get a row slice of the result
-        will_be_loaded = plan.loadable_terms - set(workspace)
-        groups: dict[int, list] = {}
-        loaders: dict[int, Any] = {}
+            hand_over(term)
+        batches = self._load_batches(plan, execution_order, workspace)
         for term in execution_order:
-            if term in will_be_loaded:
-                loader = self._loader(term)
-                loaders[id(loader)] = loader
-                groups.setdefault(id(loader), []).append(term)
-
-        bar = _progress_bar(show_progress, len(execution_order), "pipeline terms")
-        try:
-            for term in execution_order:
-                bar.update()
-                if term in workspace:
-                    continue
-                if isinstance(term, LoadableTerm):
-                    loader = self._loader(term)
-                    to_load = groups[id(loader)]
-                    deepest = max(to_load, key=plan.extra_rows.__getitem__)
-                    mask, mask_dates = plan.mask_and_dates_for_term(deepest, root, workspace, dates)
-                    with _warmup.observe(_step(loader)):
-                        loaded = loader.load_adjusted_array(domain, list(to_load), mask_dates, sids, mask)
-                    _check_loaded(loader, to_load, loaded, (len(mask_dates), len(sids)))
-                    extra = plan.extra_rows[deepest]
-                    for column, value in loaded.items():
-                        workspace[column] = value.sliced(extra - plan.extra_rows[column])
-                    for column in loaded:
-                        deliver(column)
-                    continue
-                mask, mask_dates = plan.mask_and_dates_for_term(term, root, workspace, dates)
-                inputs = self._inputs_for_term(term, workspace, plan, refcounts)
-                try:
-                    with _warmup.observe(_step(term)):
-                        result = term._compute(inputs, mask_dates, assets, mask)
-                except PipelineError:
-                    raise
-                except Exception as exc:
-                    exc.add_note(f"while computing pipeline term {term!r}")
-                    raise
-                _check_result(term, result, mask)
-                workspace[term] = result
-                del result, inputs, mask  # the workspace holds the only references: released arrays get recycled
+            if term in workspace:  # given, or loaded with an earlier term of its batch
+                continue
+            if isinstance(term, LoadableTerm):
+                batch = batches[term]
+                with hooks.loading_terms(batch):
+                    workspace.update(self._load(plan, batch, dates, sids, workspace))
+                for column in batch:
+                    hand_over(column)
+            else:
+                with hooks.computing_term(term):
+                    workspace[term] = self._compute(plan, term, workspace, dates, assets)
                 for garbage in plan.decref_dependencies(term, refcounts):
                     _release(pool, workspace, garbage)
-                deliver(term)
-        finally:
-            bar.close()
+                hand_over(term)
 
-        out = {}
         if collector is not None:
-            return out
-        for name, term in plan.outputs.items():
-            node = plan._node(term)
-            out[name] = _slice_rows(workspace[node], plan.extra_rows[node])
-        return out
+            return {}
+        return {
+            name: _slice_rows(workspace[plan._node(term)], plan.extra_rows[plan._node(term)])
+            for name, term in plan.outputs.items()
+        }
 
+    def _load_batches(self, plan, execution_order, workspace) -> dict:
+        """``{term: the terms loaded with it}``: one load call per loader (one scan of the data)."""
+        batches: dict[int, list] = {}
+        of_term = {}
+        for term in execution_order:
+            if term in plan.loadable_terms and term not in workspace:
+                batch = batches.setdefault(id(self._loader(term)), [])
+                batch.append(term)
+                of_term[term] = batch
+        return of_term
 
-_OUTPUT_STEP = "rustybt.pipeline._output"
+    def _load(self, plan, batch, dates, sids, workspace) -> dict:
+        """Load ``batch`` in one call over the longest lookback it needs; the others get a row slice of it."""
+        loader = self._loader(batch[0])
+        deepest = max(batch, key=plan.extra_rows.__getitem__)
+        mask, mask_dates = plan.mask_and_dates_for_term(deepest, self._root_mask_term, workspace, dates)
+        loaded = loader.load_adjusted_array(plan.domain, list(batch), mask_dates, sids, mask)
+        _check_loaded(loader, batch, loaded, (len(mask_dates), len(sids)))
+        extra = plan.extra_rows[deepest]
+        return {column: value.sliced(extra - plan.extra_rows[column]) for column, value in loaded.items()}
 
-
-def _step(obj) -> str:
-    """What a loader or term is to rustybt._warmup: its class (the kernels it calls depend on little else)."""
-    cls = type(obj)
-    return f"{cls.__module__}.{cls.__qualname__}"
+    def _compute(self, plan, term, workspace, dates, assets):
+        """``term``'s result over its rows (its inputs are in ``workspace``)."""
+        mask, mask_dates = plan.mask_and_dates_for_term(term, self._root_mask_term, workspace, dates)
+        inputs = self._inputs_for_term(term, workspace, plan)
+        try:
+            result = term._compute(inputs, mask_dates, assets, mask)
+        except PipelineError:
+            raise
+        except Exception as exc:
+            exc.add_note(f"while computing pipeline term {term!r}")
+            raise
+        _check_result(term, result, mask)
+        return result
 
 
 def _release(pool: _pool.ArrayPool, workspace: dict, term) -> None:
@@ -600,19 +583,21 @@ def _engine_for(engine, get_loader, asset_finder, domain, bundle=None) -> Simple
     return default if isinstance(default, SimplePipelineEngine) else default()
 
 
-def run_pipeline(pipeline, start_date, end_date, *, bundle=None, engine=None, get_loader=None, asset_finder=None,
-                 domain=None, output: str = "pandas", progress=None):  # fmt: skip
+def run_pipeline(pipeline, start_date, end_date, hooks=None, *, bundle=None, engine=None, get_loader=None,
+                 asset_finder=None, domain=None, output: str = "pandas", progress=None):  # fmt: skip
     """Run ``pipeline`` from ``start_date`` to ``end_date`` (see :meth:`SimplePipelineEngine.run_pipeline`).
 
     ``bundle="sample"`` (a catalog bundle name or a :class:`~rustybt.data.catalog.Bundle`) runs it on that bundle's
-    prices; otherwise pass ``engine=`` (or ``get_loader=`` and ``asset_finder=``).
+    prices; otherwise pass ``engine=`` (or ``get_loader=`` and ``asset_finder=``). ``hooks`` are
+    :class:`~rustybt.pipeline.hooks.PipelineHooks` entered around the run's events.
     """
     eng = _engine_for(engine, get_loader, asset_finder, domain, bundle)
-    return eng.run_pipeline(pipeline, start_date, end_date, output=output, progress=progress)
+    return eng.run_pipeline(pipeline, start_date, end_date, hooks, output=output, progress=progress)
 
 
-def run_chunked_pipeline(pipeline, start_date, end_date, chunksize, *, bundle=None, engine=None, get_loader=None,
-                         asset_finder=None, domain=None, output: str = "pandas", progress=None):  # fmt: skip
+def run_chunked_pipeline(pipeline, start_date, end_date, chunksize, hooks=None, *, bundle=None, engine=None,
+                         get_loader=None, asset_finder=None, domain=None, output: str = "pandas",
+                         progress=None):  # fmt: skip
     """Run ``pipeline`` in chunks of ``chunksize`` sessions (see :meth:`SimplePipelineEngine.run_chunked_pipeline`)."""
     eng = _engine_for(engine, get_loader, asset_finder, domain, bundle)
-    return eng.run_chunked_pipeline(pipeline, start_date, end_date, chunksize, output=output, progress=progress)
+    return eng.run_chunked_pipeline(pipeline, start_date, end_date, chunksize, hooks, output=output, progress=progress)

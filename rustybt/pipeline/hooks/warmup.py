@@ -1,4 +1,5 @@
-"""Numba's one-time set-up and the loading of cached kernels, in a background thread started when a run begins.
+"""The warm-up hook: Numba's one-time set-up and the loading of cached kernels, in a background thread started
+when a run begins (:class:`WarmupHooks`, one of the engine's built-in speed-ups).
 
 The first jitted call in a process makes Numba load its lowering registries: it imports its NumPy support
 (``numba.np.arraymath``, which imports SciPy's BLAS bindings when SciPy is installed) and registers thousands of
@@ -9,17 +10,21 @@ The first kernel call then finds it done, or waits for it on Numba's compiler lo
 same lock and the same ``refresh()`` call a Numba dispatcher uses itself before compiling or loading a kernel.
 
 Then each kernel still costs 5-20 ms to load from Numba's disk cache on its first call, one after the other on
-the main thread while the other core waits. So the engine names the steps of a run before computing them
-(:func:`want`: its loaders and term types, in execution order), and the same thread loads, from that cache, the
-kernels those steps called in earlier processes. Which kernels a step calls is learned by watching it
-(:func:`observe`: the kernels Numba had to load or compile on demand during the step) and kept by :func:`record`
-in ``<cache dir>/kernels/``. Only the kernels the step itself called count: when Numba compiles a kernel (the first
+the main thread while the other core waits. So when a chunk begins the hook names its steps
+(:func:`want`: the data sets it loads and its term types, in execution order), and the same thread loads, from
+that cache, the kernels those steps called in earlier processes. Which kernels a step calls is learned by watching
+it (:func:`observe`: the kernels Numba had to load or compile on demand during the step; what the chunk loads
+outside any term, the output's gathers, goes under :data:`OUTPUT_STEP`) and kept by :func:`record` in
+``<cache dir>/kernels/``. Only the kernels the step itself called count: when Numba compiles a kernel (the first
 process after an install or a change), it also compiles every jitted helper the kernel calls, and those were
 compiled into the kernel; loading them again from the cache would cost 5-20 ms each for nothing (with them, the
 benchmark pipeline's first run loaded 79 kernels instead of 14 and took 1.5 s instead of 1.0 s). Loading goes
 through the dispatcher's own ``compile(signature)`` under the compiler lock, so a kernel the main thread asks for
 meanwhile is loaded once, and only kernels of the steps a run has are loaded. ``RUSTYBT_KERNEL_PRELOAD=0`` turns
 the map off (the set-up still runs in the background).
+
+While the set-up runs, placing bars would wait for it: :func:`setting_up` is the pricing loader's default
+read-ahead test (the reader keeps reading years ahead meanwhile).
 """
 
 from __future__ import annotations
@@ -31,18 +36,20 @@ import pickle
 import queue
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from rustybt._cache_files import cache_subdir, write_atomically
+from rustybt.pipeline.hooks.iface import PipelineHooks
 
-__all__ = ["observe", "record", "setting_up", "start", "want"]
+__all__ = ["OUTPUT_STEP", "WarmupHooks", "observe", "record", "setting_up", "start", "step_of", "want"]
 
 log = logging.getLogger(__name__)
 
-# 2: entries are the kernels a step called, without the helpers compiled into them (format 1 had those too)
-_FORMAT = 2
+# 3: steps are data sets and term classes (2: loader classes; 1 also listed helpers compiled into kernels)
+_FORMAT = 3
 #: at most this many kernel signatures per step are kept
 MAX_PER_STEP = 16
 
@@ -56,6 +63,53 @@ _map_path: Path | None = None  # the file _map belongs to
 _requested: set = set()  # entries already queued for loading
 _stale: set = set()  # entries that failed to load: dropped from the map when it is next written
 _dispatchers: tuple[int, list] = (-1, [])  # (len(sys.modules) when listed, cached dispatchers of rustybt modules)
+_observing = threading.local()  # .stack: per open observe() block, the entries inner blocks already took
+
+#: the step the kernels a chunk loads outside any load or term go under (the output's gathers)
+OUTPUT_STEP = "rustybt.pipeline._output"
+
+
+# --- the hook --------------------------------------------------------------------------------------------------
+def _name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def step_of(term: Any) -> str:
+    """What a term is to the kernel map: its class (the kernels it calls depend on little else); for a loaded
+    column, its data set (which fixes the loader)."""
+    dataset = getattr(term, "dataset", None)
+    if dataset is not None:
+        unspecialize = getattr(dataset, "unspecialize", None)
+        return "load:" + _name(unspecialize() if unspecialize is not None else dataset)
+    return _name(type(term))
+
+
+class WarmupHooks(PipelineHooks):
+    """Starts Numba's set-up in a background thread as a run begins; that thread then loads the kernels the
+    chunk's steps called in earlier processes, and each step's on-demand kernels are noted for the next process
+    (see the module's documentation)."""
+
+    @contextmanager
+    def running_pipeline(self, pipeline: Any, start_date: Any, end_date: Any) -> Iterator[None]:
+        start()  # alongside the calendar, the root mask and the loader's read
+        yield
+
+    @contextmanager
+    def computing_chunk(self, terms: Sequence[Any], start_date: Any, end_date: Any) -> Iterator[None]:
+        want([*dict.fromkeys(step_of(t) for t in terms), OUTPUT_STEP])
+        with observe(OUTPUT_STEP):
+            yield
+        record()
+
+    @contextmanager
+    def loading_terms(self, terms: Sequence[Any]) -> Iterator[None]:
+        with observe(step_of(terms[0])):
+            yield
+
+    @contextmanager
+    def computing_term(self, term: Any) -> Iterator[None]:
+        with observe(step_of(term)):
+            yield
 
 
 # --- the background thread -------------------------------------------------------------------------------------
@@ -206,13 +260,20 @@ def _watch_compilations() -> _Compilations:
 
 @contextmanager
 def observe(step: str) -> Iterator[None]:
-    """Note the kernels ``step`` called that Numba loaded or compiled on demand while the block ran."""
+    """Note the kernels ``step`` called that Numba loaded or compiled on demand while the block ran (in a nested
+    block, those of the innermost step only)."""
     if _path() is None:
         yield
         return
     helpers = _watch_compilations().helpers
+    stack = _observing.__dict__.setdefault("stack", [])
+    taken: set = set()  # what inner blocks noted
+    stack.append(taken)
     before = _overload_counts()
-    yield
+    try:
+        yield
+    finally:
+        stack.pop()
     after = _overload_counts()
     if after == before:  # nothing new: the common case, a few microseconds
         return
@@ -221,9 +282,11 @@ def observe(step: str) -> Iterator[None]:
         for module, name, dispatcher in _cached_dispatchers():
             for sig in list(dispatcher.overloads)[before.get(id(dispatcher), 0) :]:
                 entry = (module, name, tuple(sig))
-                # not loaded by the background thread, nor brought in by compiling a kernel
-                if entry not in _requested and (id(dispatcher), tuple(sig)) not in helpers:
+                # not loaded by the background thread, nor brought in by compiling a kernel, nor an inner step's
+                if entry not in _requested and (id(dispatcher), tuple(sig)) not in helpers and entry not in taken:
                     new.append(entry)
+        for outer in stack:
+            outer.update(new)
         if new:
             kernels = _kernel_map()
             known = kernels.setdefault(step, [])

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from rustybt import _warmup
+from rustybt.pipeline.hooks import warmup as _warmup
 
 SMA_STEP = "rustybt.pipeline.factors.basic.SimpleMovingAverage"
 
@@ -40,7 +40,7 @@ RUN = textwrap.dedent(
 PRELOAD = textwrap.dedent(
     """
     import sys
-    from rustybt import _warmup
+    from rustybt.pipeline.hooks import warmup as _warmup
     from rustybt.pipeline.kernels.rolling import moments as rolling
     from rustybt.pipeline import _output
     assert not rolling.rolling_moments_kernel.signatures
@@ -101,7 +101,10 @@ def test_an_unreadable_or_stale_map_is_ignored(tmp_path):
     path.write_bytes(pickle.dumps({"format": _warmup._FORMAT, "kernels": kernels}))
     assert _python(PRELOAD, tmp_path, SMA_STEP) == "1 0"
     # and forgotten: a run loads the map, fails to preload that entry, and writes the map again without it
-    _python(RUN + "\nfrom rustybt import _warmup\n_warmup._requests.join()\n_warmup.record()\n", tmp_path)
+    _python(
+        RUN + "\nfrom rustybt.pipeline.hooks import warmup as _warmup\n_warmup._requests.join()\n_warmup.record()\n",
+        tmp_path,
+    )
     assert ("rustybt.pipeline.kernels.rolling.moments", "no_such_kernel", ()) not in _kernels(tmp_path)[SMA_STEP]
     assert [n for _, n, _ in _kernels(tmp_path)[SMA_STEP]] == ["rolling_moments_kernel"]
     # a map of the older format (which also listed helpers compiled into kernels) is not used
@@ -117,7 +120,7 @@ RUN_RETURNS = RUN.replace("SimpleMovingAverage", "Returns")
 # what a fresh process loads when it asks for the Returns step: the kernel, and none of its helpers
 PRELOAD_RETURNS = textwrap.dedent(
     f"""
-    from rustybt import _warmup
+    from rustybt.pipeline.hooks import warmup as _warmup
     from rustybt.pipeline.kernels import _segments, returns as r
     _warmup.want(["{RETURNS_STEP}"])
     _warmup.start()

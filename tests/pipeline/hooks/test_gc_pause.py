@@ -10,9 +10,10 @@ import pytest
 
 from rustybt.assets import AssetFinder, Equity
 from rustybt.calendars import sessions_in_range
-from rustybt.pipeline import US_EQUITIES, Pipeline, SimplePipelineEngine, _gc
+from rustybt.pipeline import US_EQUITIES, Pipeline, SimplePipelineEngine
 from rustybt.pipeline.data import USEquityPricing as P
 from rustybt.pipeline.factors import CustomFactor
+from rustybt.pipeline.hooks import gc_pause as _gc
 from rustybt.pipeline.loaders import DataFrameLoader
 
 
