@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["format_bytes", "immediate_transaction", "lazy_exports", "to_utc"]
+__all__ = ["format_bytes", "immediate_transaction", "lazy_exports", "to_utc", "to_utc_or_none"]
 
 
 def to_utc(value: pd.Timestamp | str | Any, what: str | None = None) -> pd.Timestamp:
@@ -45,6 +45,11 @@ def to_utc(value: pd.Timestamp | str | Any, what: str | None = None) -> pd.Times
             raise InvalidArgument(f"{what}: cannot read {value!r} as a date or timestamp")
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
     return ts.as_unit("ns")
+
+
+def to_utc_or_none(value: pd.Timestamp | str | Any | None, what: str | None = None) -> pd.Timestamp | None:
+    """:func:`to_utc` of ``value``, with None (an open end of a range, "not given") kept as None."""
+    return None if value is None else to_utc(value, what)
 
 
 def format_bytes(n: Any) -> str:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import polars as pl
 
-from rustybt._utils import to_utc
+from rustybt._utils import to_utc_or_none
 from rustybt.assets import Asset, AssetFinder, asset_from_record
 from rustybt.data.catalog.layout import ingestion_dir
 from rustybt.data.catalog.manifest import Manifest, VerifyReport
@@ -222,8 +222,7 @@ class Bundle:
                 f"bundle {self.name!r} stores {stored} bars; {target} cannot be derived from them "
                 f"(ask for {stored} or coarser)"
             )
-        start_ts = to_utc(start, "start") if start is not None else None
-        end_ts = to_utc(end, "end") if end is not None else None
+        start_ts, end_ts = to_utc_or_none(start, "start"), to_utc_or_none(end, "end")
         whole_day = end_ts is not None and end_ts == end_ts.normalize()
         lazy = self.scan(stored.name, start_ts.year if start_ts else None, end_ts.year if end_ts else None)
         sids = self._resolve_sids(symbols)

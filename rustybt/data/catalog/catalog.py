@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import polars as pl
 
-from rustybt._utils import to_utc
+from rustybt._utils import to_utc, to_utc_or_none
 from rustybt.calendars import get_calendar
 from rustybt.config import Config, load_config
 from rustybt.data.adapters.base import BarAdapter
@@ -230,8 +230,8 @@ class Catalog:
             n_workers=n_workers or _default_workers(),
             progress=progress,
             symbols=symbols or opts.get("symbols"),
-            start_date=_utc_or_none(start_date if start_date is not None else opts.get("start_date")),
-            end_date=_utc_or_none(end_date if end_date is not None else opts.get("end_date")),
+            start_date=to_utc_or_none(start_date if start_date is not None else opts.get("start_date"), "start_date"),
+            end_date=to_utc_or_none(end_date if end_date is not None else opts.get("end_date"), "end_date"),
             incremental=start_date is None,  # an explicit start date re-fetches from there
         )
         return run_ingestion(self.store, self.root, self.config.data.compression, record, options, adapter)
@@ -429,10 +429,6 @@ class Catalog:
         from rustybt._html import catalog_html
 
         return catalog_html(self)
-
-
-def _utc_or_none(value: str | pd.Timestamp | None) -> pd.Timestamp | None:
-    return None if value is None else to_utc(value)
 
 
 def _default_workers() -> int:
