@@ -38,7 +38,9 @@ def working_column(data, adjustments, j):
     return np.ascontiguousarray(col)
 
 
-@njit(cache=True, nogil=True)
+# Not cached on disk: Numba cannot lower a call to a generator loaded from its cache (the generator's implementation
+# is only registered when it is compiled), and every kernel that uses it is cached with the generator compiled in.
+@njit(nogil=True)
 def segments(columns, adjustments, js, first_end):
     """Yield ``(t0, t1)``: window ends ``t0 <= t < t1`` over which the working ``columns`` do not change, from
     ``first_end`` to the last row, having applied to them every adjustment with ``apply_row <= t0``."""
