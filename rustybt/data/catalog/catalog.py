@@ -303,41 +303,14 @@ class Catalog:
         for name in self.bundles():
             rec = self.store.get_bundle(name)
             ing = self.store.get_ingestion(name) if rec.live_ingestion else None
-            rows.append(
-                {
-                    "bundle": name,
-                    "adapter": rec.adapter,
-                    "calendar": rec.calendar,
-                    "resolution": rec.resolution,
-                    "assets": ing.n_assets if ing else 0,
-                    "rows": ing.rows if ing else 0,
-                    "start": ing.start if ing else None,
-                    "end": ing.end if ing else None,
-                    "size_bytes": ing.size_bytes if ing else 0,
-                    "last_ingest": ing.created_at if ing else None,
-                    "ingestion": ing.id if ing else None,
-                    "errors": ing.quality.get("error_count", 0) if ing else 0,
-                    "warnings": ing.quality.get("warning_count", 0) if ing else 0,
-                    "dropped": ing.quality.get("rows_dropped", 0) if ing else 0,
-                }
-            )
-        schema = {
-            "bundle": pl.String,
-            "adapter": pl.String,
-            "calendar": pl.String,
-            "resolution": pl.String,
-            "assets": pl.Int64,
-            "rows": pl.Int64,
-            "start": pl.String,
-            "end": pl.String,
-            "size_bytes": pl.Int64,
-            "last_ingest": pl.String,
-            "ingestion": pl.String,
-            "errors": pl.Int64,
-            "warnings": pl.Int64,
-            "dropped": pl.Int64,
-        }
-        return pl.DataFrame(rows, schema=schema)
+            if ing is None:
+                live: tuple[Any, ...] = (0, 0, None, None, 0, None, None, 0, 0, 0)
+            else:
+                q = ing.quality
+                live = (ing.n_assets, ing.rows, ing.start, ing.end, ing.size_bytes, ing.created_at, ing.id)
+                live += (q.get("error_count", 0), q.get("warning_count", 0), q.get("rows_dropped", 0))
+            rows.append((name, rec.adapter, rec.calendar, rec.resolution, *live))
+        return pl.DataFrame(rows, schema=_SUMMARY_SCHEMA, orient="row")
 
     # --- maintenance ---------------------------------------------------------------------------------------
     def verify(self, name: str, ingestion: str | None = None) -> VerifyReport:
@@ -429,6 +402,25 @@ class Catalog:
         from rustybt._html import catalog_html
 
         return catalog_html(self)
+
+
+#: Columns of :meth:`Catalog.summary`, in order.
+_SUMMARY_SCHEMA: dict[str, pl.DataType] = {
+    "bundle": pl.String(),
+    "adapter": pl.String(),
+    "calendar": pl.String(),
+    "resolution": pl.String(),
+    "assets": pl.Int64(),
+    "rows": pl.Int64(),
+    "start": pl.String(),
+    "end": pl.String(),
+    "size_bytes": pl.Int64(),
+    "last_ingest": pl.String(),
+    "ingestion": pl.String(),
+    "errors": pl.Int64(),
+    "warnings": pl.Int64(),
+    "dropped": pl.Int64(),
+}
 
 
 def _default_workers() -> int:
