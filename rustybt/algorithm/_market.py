@@ -36,14 +36,20 @@ class MarketData:
         self.resolution: Resolution = parse_resolution(self.bundle.resolution)
         self.intraday = self.resolution.is_intraday
         reader = portal.reader
-        index = reader.labels(reader.first_trading_day, reader.last_available_dt)
+        first, last = reader.first_trading_day, reader.last_available_dt
+        index = reader.labels(first, last)
         self.label_index = index  # tz-aware UTC DatetimeIndex of every bar
         self.labels = index.asi8
         self.assets = sorted(self.bundle.assets, key=lambda a: a.sid)
         self.sids = np.asarray([a.sid for a in self.assets], dtype=np.int64)
         self.col = {int(s): j for j, s in enumerate(self.sids)}
         self.asset_by_sid = {a.sid: a for a in self.assets}
-        arrays = reader.load_raw_arrays(list(OHLCV), index[0], index[-1], self.sids)
+        # the same (first, last) as the labels: the arrays' rows are exactly these labels
+        arrays = reader.load_raw_arrays(list(OHLCV), first, last, self.sids)
+        if arrays and arrays[0].shape[0] != len(index):
+            raise RuntimeError(
+                f"bundle {self.bundle.name!r}: {arrays[0].shape[0]} bar rows for {len(index)} bar labels"
+            )
         self.raw = dict(zip(OHLCV, arrays, strict=True))
         self._price: dict[int, np.ndarray] = {}
         self._last_traded: dict[int, np.ndarray] = {}

@@ -350,6 +350,11 @@ class TradingAlgorithm:
                     ledger.process_splits(held)
             # --- before trading start: sees the previous bar
             bts_dt = opens[k] - pd.Timedelta(minutes=45)
+            if intraday and a > 0:
+                # sessions that abut (24/7): not before the previous session's last bar has closed, or the
+                # algorithm would see that bar (and the pipeline row built from it) before its end
+                prev_close = pd.Timestamp(int(m.labels[a - 1]) + bar_ns, tz="UTC")
+                bts_dt = max(bts_dt, prev_close)
             data._set_bar(a - 1, k, session, bts_dt)  # -1 on the bundle's first bar: nothing to see yet
             blotter.current_dt = bts_dt
             self._in_before_trading_start = True

@@ -248,3 +248,24 @@ def test_before_trading_start_sees_the_previous_bar(sample_catalog):
     assert np.isnan(seen[0][0]) and seen[0][1] is None and seen[0][2] is False
     assert seen[1][:2] == (bars["close"].iloc[0], bars["close"].iloc[0])
     assert seen[2][:2] == (bars["close"].iloc[1], bars["close"].iloc[1])
+
+
+def test_before_trading_start_on_24_7_waits_for_the_previous_bar(sample_catalog):
+    """On a 24/7 calendar the previous session's last hourly bar closes at the next session's open: the clock of
+    before_trading_start is never earlier than that bar's close."""
+    from rustybt.algorithm import TradingAlgorithm
+
+    seen = []
+
+    class Spy(TradingAlgorithm):
+        def initialize(self, context):
+            self.btc = self.symbol("BTC-USDT")
+
+        def before_trading_start(self, context, data):
+            last = data.history(self.btc, "close", 1, "1h").index[-1]
+            seen.append((data.current_dt, last))
+
+    Spy(bundle="sample_crypto", start="2024-01-10", end="2024-01-11", data_frequency="1h", catalog=sample_catalog).run()
+    for now, last_label in seen:
+        assert last_label + pd.Timedelta(hours=1) <= now  # the bar it shows has closed
+    assert seen[0][0] == pd.Timestamp("2024-01-10 00:00", tz="UTC")
