@@ -25,14 +25,19 @@ START, END = "2024-01-10", "2024-03-31"
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory):
+def catalog(tmp_path_factory):
     root = tmp_path_factory.mktemp("crypto-catalog")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("RUSTYBT_CONFIG", str(root / "no-config.yaml"))
         catalog = Catalog(root=root)
         register_sample(catalog)
         catalog.ingest("sample_crypto", progress=False)
-        yield catalog.bundle("sample_crypto")
+        yield catalog
+
+
+@pytest.fixture(scope="module")
+def bundle(catalog):
+    return catalog.bundle("sample_crypto")
 
 
 @pytest.fixture(scope="module")
@@ -106,3 +111,37 @@ def test_first_rows_follow_the_bundle_start(bundle, daily):
     for sym in SYMBOLS:
         assert got[sym].iloc[0] == daily[sym]["close"].iloc[0]  # the bar of 2024-01-01
         assert got[sym].iloc[1] == daily[sym]["close"].iloc[1]
+
+
+def test_pipeline_output_in_an_hourly_algorithm(catalog, bundle):
+    """An algorithm on the hourly bundle gets, for each session, the row run_pipeline gives for that session."""
+    from rustybt import run_algorithm
+    from rustybt.api import attach_pipeline, get_datetime, pipeline_output
+
+    pipe = Pipeline({"close": P.close.latest, "sma_5": SimpleMovingAverage(inputs=[P.close], window_length=5)})
+    seen = []
+
+    def initialize(context):
+        attach_pipeline(pipe, "daily")
+
+    def before_trading_start(context, data):
+        seen.append((get_datetime(), pipeline_output("daily")))
+
+    run_algorithm(
+        start=pd.Timestamp("2024-02-01"),
+        end=pd.Timestamp("2024-02-05"),
+        initialize=initialize,
+        before_trading_start=before_trading_start,
+        capital_base=100_000,
+        data_frequency="1h",
+        bundle=bundle.name,
+        catalog=catalog,
+    )
+    expected = engine_for_bundle(bundle, progress=False).run_pipeline(pipe, "2024-02-01", "2024-02-05")
+    days = pd.DatetimeIndex(expected.index.get_level_values(0))
+    days = days.tz_localize("UTC") if days.tz is None else days.tz_convert("UTC")
+    sessions = days.unique()
+    assert len(seen) == len(sessions) == 5
+    for session, (_, out) in zip(sessions, seen, strict=True):
+        want = expected[days == session].droplevel(0)
+        pd.testing.assert_frame_equal(out.sort_index(), want.sort_index(), check_exact=True)
