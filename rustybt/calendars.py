@@ -174,7 +174,8 @@ def bar_labels(
     step = res.nominal_seconds * 1_000_000_000
     if calendar_name == "24/7":
         first = -(-start.value // step) * step
-        values = np.arange(first, end.value + 1, step, dtype=np.int64)
+        # integer arithmetic: arange over ns epochs computes its length in float64 and can drop the last bar
+        values = first + step * np.arange((end.value - first) // step + 1, dtype=np.int64)
         return pd.DatetimeIndex(values.view("datetime64[ns]")).tz_localize("UTC")
     sched = cal.schedule.loc[_naive(start) - pd.Timedelta(days=1) : _naive(end)]
     opens = sched["open"].dt.tz_convert("UTC").astype("datetime64[ns, UTC]").array.asi8

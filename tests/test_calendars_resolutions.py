@@ -124,3 +124,17 @@ def test_a_new_sessions_file_replaces_the_ones_it_supersedes(fresh_sessions_cach
     calendars._sessions_cached.cache_clear()
     calendars.calendar_sessions("XNYS")  # rebuilt, written again
     assert current.exists() and not any(f.exists() for f in older) and all(f.exists() for f in kept)
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [("2023-01-01 00:00", "2023-12-31 23:00"), ("2024-01-01 00:30", "2024-03-01 00:00"), ("2024-01-01", "2024-01-01")],
+)
+def test_bar_labels_of_a_24_7_calendar_keep_the_last_bar(start, end):
+    """Every hour from the first whole hour to the end inclusive, as pandas' date_range counts them (a float64 length
+    in np.arange used to drop the last bar of a year of hourly bars)."""
+    from rustybt.calendars import bar_labels
+
+    got = bar_labels("24/7", "1h", pd.Timestamp(start, tz="UTC"), pd.Timestamp(end, tz="UTC"))
+    expected = pd.date_range(pd.Timestamp(start, tz="UTC").ceil("1h"), pd.Timestamp(end, tz="UTC"), freq="1h")
+    assert got.equals(expected.as_unit("ns"))
