@@ -277,7 +277,8 @@ def _fill_tiles(data, mask, use_mask, groups, use_groups, i0, h, d, mk, g):
         _load_tile(groups, i0, h, g)
 
 
-@njit(**_JIT)
+# Not cached on disk: Numba cannot lower a call to a generator loaded from its cache (see kernels/_segments.py).
+@njit(nogil=True, error_model="numpy")
 def tiles(data, mask, use_mask, groups, use_groups, c, n_chunks, d, mk, g):
     """Yield ``(i0, h)`` for each tile of chunk ``c`` (of ``n_chunks``): rows ``i0 .. i0 + h`` of data (and of mask
     / groups when used), copied into the row-major buffers ``d``, ``mk``, ``g`` before the yield."""
