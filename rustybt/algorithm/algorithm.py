@@ -53,6 +53,7 @@ from rustybt.finance.controls import (
 )
 from rustybt.finance.execution import ExecutionStyle, LimitOrder, MarketOrder, StopLimitOrder, StopOrder
 from rustybt.finance.ledger import Ledger
+from rustybt.finance.order import Transaction
 from rustybt.finance.slippage import SlippageModel, fractional
 
 __all__ = ["AlgorithmContext", "TradingAlgorithm"]
@@ -382,6 +383,7 @@ class TradingAlgorithm:
             # --- market close
             last = b - 1
             self._sync_to(last, data.current_dt)
+            self._close_expired(session, data.current_dt, last)
             blotter.execute_cancel_policy("session_end")
             p = ledger.current_portfolio()
             for control in self._account_controls:
@@ -421,6 +423,21 @@ class TradingAlgorithm:
             prev_pnl = p.pnl
         _ = prev_pnl
         return self._perf_frame(rows)
+
+    def _close_expired(self, session: pd.Timestamp, dt: pd.Timestamp, row: int) -> None:
+        """zipline's clean-up at a session's end: positions in assets past their auto-close date (a future's
+        ``auto_close_date``; for other assets the day after ``end_date``) are closed at the last price, and their
+        open orders cancelled."""
+        ledger, blotter = self.ledger, self.blotter
+        expired = [a for a in ledger.positions if _past_auto_close(a, session)]
+        for asset in expired:
+            position = ledger.positions[asset]
+            price = float(self.market.price_column(self.market.col[asset.sid])[row])
+            if price != price:
+                price = position.last_sale_price
+            ledger.process_transaction(Transaction(asset, -position.amount, dt, price, None))
+        for asset in [a for a in blotter.open_orders if _past_auto_close(a, session)]:
+            blotter.cancel_all_orders_for_asset(asset)
 
     def _fires(self, ev: ScheduledFunction, k: int, i: int, a: int, b: int, dt: pd.Timestamp) -> bool:
         rule = ev.time_rule
@@ -571,6 +588,10 @@ class TradingAlgorithm:
     def _resolve(self, asset: Any) -> Asset:
         if isinstance(asset, Asset):
             return asset
+        if type(asset).__name__ == "ContinuousFuture":
+            raise InvalidOrder(
+                f"{asset!r} is a continuous future: trade its current contract, data.current(cf, 'contract')"
+            )
         if isinstance(asset, int | np.integer):
             return self.asset_finder.retrieve_asset(int(asset))
         if isinstance(asset, str):
@@ -597,6 +618,13 @@ class TradingAlgorithm:
         close = difflib.get_close_matches(symbol_str.upper().replace("/", "-"), known, n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else f"; it holds {len(known)} symbols"
         raise SymbolNotFound(f"symbol {symbol_str!r} is not in bundle {self.bundle.name!r}{hint}")
+
+    def continuous_future(
+        self, root_symbol_str: str, offset: int = 0, roll: str = "volume", adjustment: str | None = "mul"
+    ):
+        """zipline's ``continuous_future``: ``data.current(cf, "contract")`` is the contract to trade,
+        ``data.current(cf, "price")`` its price, ``data.history(cf, "price", n, "1d")`` the adjusted series."""
+        return self.data_portal.continuous_future(root_symbol_str, offset=offset, roll=roll, adjustment=adjustment)
 
     def symbols(self, *args: str, **kwargs: Any) -> list[Asset]:
         """The assets of several symbols."""
@@ -867,6 +895,18 @@ class TradingAlgorithm:
             f"{type(self).__name__}(bundle={self.bundle.name!r}, {self._sim_sessions[0].date()}.."
             f"{self._sim_sessions[-1].date()}, capital_base={self.capital_base:,.0f}, {self.data_frequency})"
         )
+
+
+def _past_auto_close(asset: Asset, session: pd.Timestamp) -> bool:
+    close = getattr(asset, "auto_close_date", None)
+    if close is None and asset.end_date is not None:
+        close = pd.Timestamp(asset.end_date) + pd.Timedelta(days=1)
+    if close is None:
+        return False
+    close = pd.Timestamp(close)
+    if close.tzinfo is not None:
+        close = close.tz_convert(None)
+    return close <= session
 
 
 def _finite(value: Any, what: str) -> float:

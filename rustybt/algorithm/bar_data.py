@@ -22,6 +22,10 @@ _DTI_new = pd.DatetimeIndex._simple_new
 _set_attr = object.__setattr__
 
 
+def _is_continuous(value) -> bool:
+    return type(value).__name__ == "ContinuousFuture" and hasattr(value, "contract_at")
+
+
 def _series(values: np.ndarray, index: pd.Index, name) -> pd.Series:
     # the public constructor re-validates index and values (~3x slower); both are already the right types here
     mgr = SingleBlockManager.from_array(values, index)
@@ -92,6 +96,8 @@ class BarData:
             if fields not in FIELDS:
                 raise InvalidArgument(f"unknown field {fields!r}; use one of {', '.join(FIELDS)}")
             return self._value(self._col[assets.sid], fields)
+        if _is_continuous(assets):
+            return self._current_continuous(assets, fields)
         many_assets = not isinstance(assets, Asset | str | int) and not hasattr(assets, "sid")
         many_fields = not isinstance(fields, str)
         asset_list = [self._resolve(a) for a in (assets if many_assets else [assets])]
@@ -144,6 +150,8 @@ class BarData:
                 raise InvalidArgument(f"unknown history field {fields!r}; use one of {', '.join(_HISTORY_FIELDS)}")
             values = self._window(self._col[assets.sid], fields, bar_count, daily)
             return _series(values, self._window_index(bar_count, daily), assets)
+        if _is_continuous(assets):
+            return self._history_continuous(assets, fields, bar_count, daily)
         many_assets = not isinstance(assets, Asset | str | int)
         many_fields = not isinstance(fields, str)
         asset_list = [self._resolve(a) for a in (assets if many_assets else [assets])]
@@ -165,6 +173,29 @@ class BarData:
         blocks = {f: np.column_stack([self._window(j, f, bar_count, daily) for j in cols]).ravel() for f in field_list}
         rows = pd.MultiIndex.from_product([index, pd.Index(asset_list, dtype=object)])
         return pd.DataFrame(blocks, index=rows)
+
+    # --- continuous futures -----------------------------------------------------------------------------------
+    def _current_continuous(self, future, fields):
+        if not isinstance(fields, str):
+            return pd.Series({f: self._current_continuous(future, f) for f in fields}, name=future)
+        if self.i < 0:
+            return None if fields == "contract" else float("nan")
+        contract = future.contract_at(self.session)
+        if fields == "contract":
+            return contract
+        return self.current(contract, fields)
+
+    def _history_continuous(self, future, fields, bar_count: int, daily: bool):
+        if daily and self._m.intraday:
+            raise InvalidArgument("continuous futures history needs a daily bundle")
+        if not isinstance(fields, str):
+            return pd.DataFrame({f: self._history_continuous(future, f, bar_count, daily) for f in fields})
+        if fields not in _HISTORY_FIELDS:
+            raise InvalidArgument(f"unknown history field {fields!r}; use one of {', '.join(_HISTORY_FIELDS)}")
+        if self.i < 0:
+            raise InvalidArgument("no bar exists yet (before the bundle's first bar)")
+        end = pd.Timestamp(int(self._m.labels[self.i]), tz="UTC")
+        return future.history(end, bar_count, fields)
 
     # --- tradability -------------------------------------------------------------------------------------------
     def _alive(self, asset: Asset) -> bool:

@@ -14,4 +14,5 @@ def sample_catalog(tmp_path_factory):
     register_sample(catalog)
     catalog.ingest("sample", progress=False)
     catalog.ingest("sample_crypto", progress=False)
+    catalog.ingest("sample_futures", progress=False)
     return catalog
