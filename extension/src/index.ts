@@ -45,10 +45,11 @@ function chartWidget(bundle: string, asset: AssetRow, bars: Bars): MainAreaWidge
   const content = new Widget();
   content.addClass('rbt-chart-panel');
   const title = document.createElement('h3');
-  title.textContent = `${bundle} · ${asset.symbol} · close`;
+  title.textContent = `${bundle} · ${asset.symbol} · close (raw, unadjusted)`;
   const note = document.createElement('div');
   note.className = 'rbt-facts';
-  note.textContent = `${bars.rows.toLocaleString('en-US')} bars${bars.step > 1 ? `, every ${bars.step}th shown` : ''}`;
+  const shown = bars.step > 1 ? `, 1 in ${bars.step} shown` : '';
+  note.textContent = `${bars.rows.toLocaleString('en-US')} bars ${bars.timestamp[0]?.slice(0, 10)} → ${bars.timestamp[bars.timestamp.length - 1]?.slice(0, 10)}${shown}`;
   content.node.append(title, lineChart(bars), note);
   const widget = new MainAreaWidget({ content });
   widget.id = `rustybt-chart-${bundle}-${asset.sid}`;

@@ -50,6 +50,12 @@ function count(n: number): string {
   return n.toLocaleString('en-US');
 }
 
+/** The quality badge: ok / warning / error / empty, with the validation counts as its tooltip. */
+function badge(row: BundleRow): HTMLSpanElement {
+  const title = `validation of the live ingestion: ${row.errors} errors, ${row.warnings} warnings, ${row.dropped} rows dropped`;
+  return el('span', `rbt-badge rbt-badge-${row.quality}`, row.quality, { title });
+}
+
 function message(error: unknown): string {
   return error instanceof APIError ? error.message : String(error);
 }
@@ -124,7 +130,7 @@ export class CatalogPanel extends Widget {
     const items = list.bundles.map(row => {
       const item = el('div', 'rbt-bundle', '', { 'data-bundle': row.bundle, role: 'button', tabindex: '0' });
       const top = el('div', 'rbt-row');
-      top.append(el('span', 'rbt-name', row.bundle), el('span', `rbt-badge rbt-badge-${row.quality}`, row.quality));
+      top.append(el('span', 'rbt-name', row.bundle), badge(row));
       const facts = el('div', 'rbt-facts', `${row.resolution} · ${row.calendar} · ${count(row.assets)} assets · ${count(row.rows)} rows`);
       const range = el('div', 'rbt-facts', `${day(row.start)} → ${day(row.end)} · ingested ${day(row.last_ingest)}`);
       item.append(top, facts, range);
@@ -142,7 +148,7 @@ export class CatalogPanel extends Widget {
     }
     const view = el('div', 'rbt-detail', '', { 'data-bundle': row.bundle });
     const top = el('div', 'rbt-row');
-    top.append(button('←', 'Back to the bundles', () => this.showList(), 'back'), el('span', 'rbt-name', row.bundle), el('span', `rbt-badge rbt-badge-${row.quality}`, row.quality));
+    top.append(button('←', 'Back to the bundles', () => this.showList(), 'back'), el('span', 'rbt-name', row.bundle), badge(row));
     const facts = el('div', 'rbt-facts', `${row.resolution} · ${row.calendar} · ${count(row.assets)} assets · ${count(row.rows)} rows · ${day(row.start)} → ${day(row.end)}`);
     const root = this.list?.root ?? '';
     const explicit = this.list?.root_explicit ?? false;
@@ -237,7 +243,7 @@ export class CatalogPanel extends Widget {
     box.replaceChildren(el('div', 'rbt-facts', `Loading ${asset.symbol}…`));
     let bars: Bars;
     try {
-      bars = await requestAPI<Bars>(bundlePath(row.bundle, 'bars'), { symbol: asset.symbol, limit: 400 });
+      bars = await requestAPI<Bars>(bundlePath(row.bundle, 'bars'), { symbol: asset.symbol, limit: 240 });
     } catch (error) {
       this.showError(box, error);
       return;
@@ -251,10 +257,19 @@ export class CatalogPanel extends Widget {
     actions.append(
       button('Insert bars', `Insert code reading ${asset.symbol}'s bars`, () => void this.insert(barsSnippet(row, asset, root, explicit), status), 'insert-asset-bars'),
       button('Insert %rustybt show', 'Insert the %rustybt show magic for this asset', () => void this.insert(showSnippet(row, asset), status), 'insert-show'),
-      button('Open chart', 'Open a chart of the closes in the main area', () => this.host.openChart(row.bundle, asset, bars), 'open-chart')
+      button('Open chart', 'Open a chart of the closes in the main area', () => void this.openChart(row, asset, status), 'open-chart')
     );
     box.replaceChildren(head, sparkline(bars), actions);
     box.dataset.symbol = asset.symbol;
+  }
+
+  private async openChart(row: BundleRow, asset: AssetRow, status: HTMLElement): Promise<void> {
+    try {
+      const bars = await requestAPI<Bars>(bundlePath(row.bundle, 'bars'), { symbol: asset.symbol, limit: 2000 });
+      this.host.openChart(row.bundle, asset, bars);
+    } catch (error) {
+      status.replaceChildren(el('div', 'rbt-error', message(error)));
+    }
   }
 
   private async insert(code: string, status: HTMLElement): Promise<void> {

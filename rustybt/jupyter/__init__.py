@@ -37,9 +37,12 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
 
 def _load_jupyter_server_extension(server_app: Any) -> None:
     """Register the REST handlers on the running server."""
+    from jupyter_server.utils import url_path_join
+
     from rustybt.jupyter.handlers import setup_handlers
 
     settings = RustyBTServer(parent=server_app)
     state = setup_handlers(server_app.web_app, settings.data_dir or None)
     where = state.root or "RUSTYBT_DATA_DIR / config"
-    server_app.log.info("RustyBT extension: catalog API at %s/rustybt/api/ (catalog: %s)", server_app.base_url, where)
+    api = url_path_join(server_app.base_url, "rustybt/api/")
+    server_app.log.info("RustyBT extension: catalog API at %s (catalog: %s)", api, where)
