@@ -18,6 +18,7 @@ __all__ = [
     "attach_pipeline",
     "cancel_order",
     "commission",
+    "continuous_future",
     "date_rules",
     "execution",
     "get_datetime",
@@ -85,6 +86,7 @@ order_target_value = _dispatch("order_target_value")
 order_target_percent = _dispatch("order_target_percent")
 symbol = _dispatch("symbol")
 symbols = _dispatch("symbols")
+continuous_future = _dispatch("continuous_future")
 sid = _dispatch("sid")
 record = _dispatch("record")
 schedule_function = _dispatch("schedule_function")
