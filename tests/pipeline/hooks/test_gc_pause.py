@@ -13,6 +13,7 @@ from rustybt.calendars import sessions_in_range
 from rustybt.pipeline import US_EQUITIES, Pipeline, SimplePipelineEngine
 from rustybt.pipeline.data import USEquityPricing as P
 from rustybt.pipeline.factors import CustomFactor
+from rustybt.pipeline.hooks import GCPauseHooks
 from rustybt.pipeline.hooks import gc_pause as _gc
 from rustybt.pipeline.loaders import DataFrameLoader
 
@@ -30,13 +31,17 @@ class _GcState(CustomFactor):
         out[:] = float(gc.isenabled())
 
 
-@pytest.fixture
-def engine():
+def _engine(**kwargs):
     sessions = sessions_in_range("XNYS", pd.Timestamp("2014-01-02"), pd.Timestamp("2014-02-28"))
     close = pd.DataFrame(1.0, index=sessions, columns=[1, 2])
     finder = AssetFinder([Equity(s, f"S{s}", start_date=sessions[0], end_date=sessions[-1]) for s in (1, 2)])
-    engine = SimplePipelineEngine({P.close: DataFrameLoader(P.close, close)}, finder, default_domain=US_EQUITIES)
-    return engine, sessions
+    loaders = {P.close: DataFrameLoader(P.close, close)}
+    return SimplePipelineEngine(loaders, finder, default_domain=US_EQUITIES, **kwargs), sessions
+
+
+@pytest.fixture
+def engine():
+    return _engine()
 
 
 @pytest.fixture(autouse=True)
@@ -75,3 +80,12 @@ def test_nested_pauses_restore_only_at_the_outermost():
         assert not gc.isenabled()
     assert gc.isenabled()
     np.testing.assert_equal(_gc._depth, 0)
+
+
+@pytest.mark.parametrize("speedups", [[GCPauseHooks()], []], ids=["the hook alone", "no speed-ups"])
+def test_the_pause_is_the_gc_pause_hook(speedups):
+    engine, sessions = _engine(speedups=speedups)
+    gc.enable()
+    result = engine.run_pipeline(Pipeline({"gc": _GcState()}), sessions[5], sessions[-1])
+    assert (result["gc"] == (0.0 if speedups else 1.0)).all()
+    assert gc.isenabled()

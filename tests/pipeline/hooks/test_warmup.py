@@ -190,3 +190,22 @@ def test_observe_keeps_what_a_step_loads_on_demand_and_record_writes_only_change
     assert path.stat().st_mtime_ns == stamp
     with path.open("rb") as f:
         assert pickle.load(f)["kernels"] == {"step.B": step_b}
+
+
+def test_the_map_is_the_warmup_hooks_alone(tmp_path):
+    """Without the speed-ups nothing is mapped; with the warm-up hook alone the run maps its steps."""
+    plain = RUN.replace("default_domain=US_EQUITIES)", "default_domain=US_EQUITIES, speedups=[])")
+    assert plain != RUN
+    _python(plain, tmp_path)
+    assert not (tmp_path / ".rustybt" / "cache" / "kernels").exists()
+    alone = plain.replace("speedups=[])", "speedups=[WarmupHooks()])")
+    _python("from rustybt.pipeline.hooks import WarmupHooks\n" + alone, tmp_path)
+    assert SMA_STEP in _kernels(tmp_path)
+
+
+def test_steps_are_term_classes_and_loaded_columns_their_data_set():
+    from rustybt.pipeline.data import USEquityPricing
+    from rustybt.pipeline.factors import SimpleMovingAverage
+
+    assert _warmup.step_of(SimpleMovingAverage(inputs=[USEquityPricing.close], window_length=3)) == SMA_STEP
+    assert _warmup.step_of(USEquityPricing.close) == "load:rustybt.pipeline.data.equity_pricing.EquityPricing"
