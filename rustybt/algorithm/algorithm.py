@@ -429,15 +429,22 @@ class TradingAlgorithm:
         ``auto_close_date``; for other assets the day after ``end_date``) are closed at the last price, and their
         open orders cancelled."""
         ledger, blotter = self.ledger, self.blotter
-        expired = [a for a in ledger.positions if _past_auto_close(a, session)]
+        expired = [a for a in ledger.positions if self._auto_close_ns(a) <= session.value]
         for asset in expired:
             position = ledger.positions[asset]
             price = float(self.market.price_column(self.market.col[asset.sid])[row])
             if price != price:
                 price = position.last_sale_price
             ledger.process_transaction(Transaction(asset, -position.amount, dt, price, None))
-        for asset in [a for a in blotter.open_orders if _past_auto_close(a, session)]:
+        for asset in [a for a in blotter.open_orders if self._auto_close_ns(a) <= session.value]:
             blotter.cancel_all_orders_for_asset(asset)
+
+    def _auto_close_ns(self, asset: Asset) -> int:
+        cache = self.__dict__.setdefault("_auto_close_cache", {})
+        value = cache.get(asset.sid)
+        if value is None:
+            value = cache[asset.sid] = _auto_close_ns(asset)
+        return value
 
     def _fires(self, ev: ScheduledFunction, k: int, i: int, a: int, b: int, dt: pd.Timestamp) -> bool:
         rule = ev.time_rule
@@ -862,8 +869,8 @@ class TradingAlgorithm:
         _lo, _hi, frame, slices = cached
         sl = slices.get(k)
         if sl is None:
-            return frame.iloc[0:0].droplevel(0)
-        return frame.iloc[sl[0] : sl[1]].droplevel(0)
+            return frame.iloc[0:0]
+        return frame.iloc[sl[0] : sl[1]]
 
     def _run_pipeline_chunk(self, name: str, k: int):
         from rustybt.pipeline.bundle_engine import engine_for_bundle
@@ -888,7 +895,8 @@ class TradingAlgorithm:
             stops = np.concatenate([change, [len(pos)]])
             for s0, s1 in zip(starts, stops, strict=True):
                 slices[int(pos[s0])] = (int(s0), int(s1))
-        return k, hi, frame, slices
+        # indexed by asset alone once per chunk: a session's rows are then a cheap positional slice
+        return k, hi, frame.droplevel(0), slices
 
     def __repr__(self) -> str:
         return (
@@ -897,16 +905,18 @@ class TradingAlgorithm:
         )
 
 
-def _past_auto_close(asset: Asset, session: pd.Timestamp) -> bool:
+def _auto_close_ns(asset: Asset) -> int:
+    """The session (midnight, ns) from which zipline closes positions in ``asset``: a future's auto-close date, the
+    day after the end date for other assets; a far-future value when neither is known."""
     close = getattr(asset, "auto_close_date", None)
     if close is None and asset.end_date is not None:
         close = pd.Timestamp(asset.end_date) + pd.Timedelta(days=1)
     if close is None:
-        return False
+        return int(np.iinfo(np.int64).max)
     close = pd.Timestamp(close)
     if close.tzinfo is not None:
         close = close.tz_convert(None)
-    return close <= session
+    return int(close.value)
 
 
 def _finite(value: Any, what: str) -> float:
