@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -17,7 +18,17 @@ from rustybt.data.adapters.network import normalize_frame
 from rustybt.data.resolution import RESOLUTIONS, parse_resolution
 from rustybt.data.schema import ADAPTER_COLUMNS, TIMESTAMP_DTYPE, VALUE_COLUMNS
 
-__all__ = ["CAPTURE", "Capture", "bars_frame", "candle_problem", "instrument", "iso", "ms", "shape_problem"]
+__all__ = [
+    "CAPTURE",
+    "Capture",
+    "bars_frame",
+    "candle_problem",
+    "exact_rows",
+    "instrument",
+    "iso",
+    "ms",
+    "shape_problem",
+]
 
 #: Catalog resolution -> polars duration of one bar.
 _DURATION = {r: ("1mo" if r == "1M" else r) for r in RESOLUTIONS}
@@ -65,6 +76,64 @@ def instrument(exchange: Any) -> None:
     exchange.handle_errors = recording_handle_errors
     exchange.parse_ohlcvs = recording_parse_ohlcvs
     exchange._rustybt_instrumented = True
+
+
+def exact_rows(exchange: Any, market: Mapping[str, Any], rows: list, raw: Any) -> list:
+    """``rows`` (ccxt's float candles) with each value replaced by the exchange's own decimal string.
+
+    ccxt parses the exchange's strings to floats, which keep 17 significant digits at most; the raw candles
+    (recorded by :func:`instrument`) still hold the strings. Each raw candle is parsed again with the
+    exchange's ``parse_ohlcv`` to find its open time, and each float is replaced by the raw field it came from:
+    the field at the same position when its value is equal (the unified order, which most exchanges use), else
+    the first field of equal value. Values the exchange sent as JSON numbers stay ccxt's floats.
+    """
+    items = list(raw.values()) if isinstance(raw, dict) else raw if isinstance(raw, list | tuple) else None
+    if not items or not rows:
+        return rows
+    by_time: dict[int, list] = {}
+    for item in items:
+        fields = list(item.values()) if isinstance(item, dict) else list(item) if isinstance(item, list | tuple) else []
+        if not any(isinstance(f, str) for f in fields):
+            continue
+        try:
+            parsed = exchange.parse_ohlcv(item, market)
+        except Exception:  # an unreadable candle: _check_page reports it
+            continue
+        if parsed and isinstance(parsed[0], int):
+            by_time[parsed[0]] = fields
+    out = []
+    for row in rows:
+        fields = by_time.get(row[0]) if isinstance(row, list | tuple) and row else None
+        if fields is None:
+            out.append(row)
+            continue
+        exact = [row[0]]
+        for i, value in enumerate(row[1:6], start=1):
+            exact.append(_raw_field(fields, i, value))
+        out.append(exact + list(row[6:]))
+    return out
+
+
+def _raw_field(fields: Sequence[Any], position: int, value: Any) -> Any:
+    """The string among ``fields`` that ``value`` was parsed from (``position`` first), else ``value``."""
+    if not isinstance(value, float):
+        return value
+    order = ([position] if position < len(fields) else []) + list(range(len(fields)))
+    for i in order:
+        field = fields[i]
+        if isinstance(field, str):
+            try:
+                if float(field) == value:
+                    return _plain(field)
+            except ValueError:
+                continue
+    return value
+
+
+def _plain(text: str) -> str:
+    """The exchange's decimal without padding zeros (``"42283.58000000"`` -> ``"42283.58"``), every digit kept."""
+    number = Decimal(text.strip())
+    return format(number.normalize(), "f") if number else "0"
 
 
 def shape_problem(item: Any) -> str | None:

@@ -74,7 +74,10 @@ _PERIOD_FUNCTIONS = {
 _INTRADAY_FUNCTIONS = {"equity": "TIME_SERIES_INTRADAY", "forex": "FX_INTRADAY", "crypto_spot": "CRYPTO_INTRADAY"}
 _CALENDARS = {"equity": "XNYS", "forex": "24/5", "crypto_spot": "24/7"}
 _ASSET_CLASSES = {"equity": "equity", "forex": "forex", "crypto": "crypto_spot", "crypto_spot": "crypto_spot"}
-_THROTTLE_MARKERS = ("per minute", "per second", "call frequency", "spreading out", "more sparingly")
+#: Words by which Alpha Vantage asks to slow down (a throttle), whatever daily figure the same text quotes.
+_THROTTLE_MARKERS = ("spreading out", "more sparingly", "call frequency", "higher api call volume", "burst")
+#: Words of its daily-quota answer ("...our standard API rate limit is 25 requests per day...").
+_QUOTA_MARKERS = ("rate limit is", "daily rate limit", "requests per day", "calls per day")
 
 #: OVERVIEW field -> column of :meth:`AlphaVantageAdapter.company_overview` (Float64)
 OVERVIEW_FIELDS: dict[str, str] = {
@@ -321,18 +324,18 @@ class AlphaVantageAdapter(NetworkAdapter):
                 continue
             message = self.redact(note)
             lower = note.lower()
-            if "per day" in lower and "per minute" not in lower:
-                reset = (pd.Timestamp.now(tz="UTC").normalize() + pd.Timedelta(days=1)).isoformat()
-                raise QuotaExceeded(
-                    f"alphavantage: {what}: the daily request quota is used up ({message}); it resets around {reset}",
+            kind, wait = classify_notice(note)
+            if kind == "throttle":
+                raise RateLimitError(
+                    f"alphavantage: {what}: rate limit hit, requests too close together ({message})",
+                    reset_at=pd.Timestamp.now(tz="UTC") + pd.Timedelta(seconds=wait),
                     vendor_message=message,
                     source=self.name,
                 )
-            if any(m in lower for m in _THROTTLE_MARKERS):
-                wait = 1.0 if "per second" in lower or "sparingly" in lower else 60.0
-                raise RateLimitError(
-                    f"alphavantage: {what}: rate limit hit ({message})",
-                    reset_at=pd.Timestamp.now(tz="UTC") + pd.Timedelta(seconds=wait),
+            if kind == "quota":
+                reset = (pd.Timestamp.now(tz="UTC").normalize() + pd.Timedelta(days=1)).isoformat()
+                raise QuotaExceeded(
+                    f"alphavantage: {what}: the daily request quota is used up ({message}); it resets around {reset}",
                     vendor_message=message,
                     source=self.name,
                 )
@@ -365,9 +368,15 @@ class AlphaVantageAdapter(NetworkAdapter):
                 payload = await self._get(http, params, what)
                 self._parse(payload, symbol, resolution, what, times, columns)
         frame = bars_frame(symbol, times, columns).unique("timestamp", keep="last", maintain_order=True)
-        if resolution in ("1w", "1M"):
-            return frame
-        lo = start.normalize() if (start is not None and resolution == "1d") else start
+        lo = start
+        if start is not None and resolution in ("1d", "1w", "1M"):
+            # a bar is labelled by its period's first session: keep the period holding the start date
+            day = start.normalize()
+            if resolution == "1w":
+                day -= pd.Timedelta(days=day.weekday())
+            elif resolution == "1M":
+                day = day.replace(day=1)
+            lo = day
         hi = inclusive_end(end)
         if lo is not None:
             frame = frame.filter(pl.col("timestamp") >= lo)
@@ -422,8 +431,12 @@ class AlphaVantageAdapter(NetworkAdapter):
                 dates = [dt.date.fromisoformat(s) for s in stamps]
                 times.extend(session_labels(dates, resolution, _CALENDARS[self.asset_class]))
         except (ValueError, TypeError) as exc:
+            bad = next((s for s in stamps if not _readable_stamp(s, resolution in _INTERVALS)), None)
+            which = f"timestamp key {self.redact(str(bad))!r}" if bad is not None else "timestamps"
             raise AdapterError(
-                f"alphavantage: {what}: unreadable timestamps ({exc})", vendor_message=str(exc)[:300], source=self.name
+                f"alphavantage: {what}: unreadable {which} in {self.redact(str(series_key))!r} ({exc})",
+                vendor_message=str(exc)[:300],
+                source=self.name,
             ) from None
 
     # --- fundamentals ------------------------------------------------------------------------------------
@@ -494,6 +507,34 @@ class AlphaVantageAdapter(NetworkAdapter):
         for src, dst in OVERVIEW_FIELDS.items():
             row[dst] = _float_or_none(payload.get(src))
         return row
+
+
+def _readable_stamp(stamp: str, intraday: bool) -> bool:
+    """Whether ``stamp`` is a time series key of the expected form (``2024-01-02`` or ``2024-01-02 09:35:00``)."""
+    try:
+        if intraday:
+            dt.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S")
+        else:
+            dt.date.fromisoformat(stamp)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def classify_notice(text: str) -> tuple[str, float]:
+    """What an Alpha Vantage ``"Note"`` / ``"Information"`` reply means, by its wording, not its numbers.
+
+    Returns ``("throttle", seconds to wait)`` when it asks to spread requests out (its per-second text quotes
+    the daily limit too, so a number alone says nothing), ``("quota", 0)`` for the daily quota, ``("other",
+    0)`` for anything else (a premium-only endpoint, a notice).
+    """
+    lower = " ".join(text.lower().split())
+    if any(m in lower for m in _THROTTLE_MARKERS):
+        per_second = "per second" in lower or "sparingly" in lower or "burst" in lower
+        return "throttle", 1.0 if per_second else 60.0
+    if any(m in lower for m in _QUOTA_MARKERS):
+        return "quota", 0.0
+    return "other", 0.0
 
 
 def _overview_frame(rows: list[dict[str, Any]], with_sid: bool) -> pl.DataFrame:

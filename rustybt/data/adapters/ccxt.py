@@ -29,9 +29,10 @@ Dates
     ``end_date`` None means now. An end given as a date (midnight) covers that whole day.
 
 Prices
-    ccxt turns the exchange's decimal strings into floats; each float is written back as its shortest
-    round-trip decimal (what ``repr`` prints: ``"42283.58"``, ``"0.00001"``), so the catalog stores exactly the
-    number the exchange sent.
+    ccxt turns the exchange's decimal strings into floats (17 significant digits at most); the adapter takes
+    each value from the exchange's raw candle instead (the string ccxt parsed), so the catalog stores exactly
+    the number the exchange sent, however many digits. Values an exchange sends as JSON numbers are written as
+    their shortest round-trip decimal (what ``repr`` prints: ``"42283.58"``, ``"0.00001"``).
 
 Rate limits, retries, errors
     ccxt's own throttle stays on (``enableRateLimit``) and our limiter runs at the lower of the configured rate
@@ -234,13 +235,10 @@ class CCXTAdapter(NetworkAdapter):
                 found[field] = str(value)
         return found
 
-    def redact(self, text: str) -> str:
-        """``text`` without any credential of this exchange (environment or config file)."""
-        text = super().redact(text)
-        for secret in self._credentials().values():
-            if len(secret) >= 4:
-                text = text.replace(secret, "***")
-        return text
+    def secrets(self) -> list[str]:
+        """The credentials of this exchange (environment or config file) besides the base class's."""
+        extra = [s for s in self._credentials().values() if len(s) >= 4]
+        return [*super().secrets(), *extra]
 
     # --- what the source is -----------------------------------------------------------------------------------
     @property
@@ -400,7 +398,7 @@ class CCXTAdapter(NetworkAdapter):
     async def _call_page(self, market: Mapping[str, Any], timeframe: str, since: int, limit, what: str) -> list:
         rows, capture = await self._call(self.exchange.fetch_ohlcv, what, market["symbol"], timeframe, since, limit)
         self._check_page(rows, capture, market, what)
-        return rows
+        return wire.exact_rows(self.exchange, market, rows, capture.raw)
 
     def _page_limit(self, market: Mapping[str, Any]) -> int | None:
         if self.page_size is not None:

@@ -4,8 +4,9 @@ Every network adapter gets, from this one class:
 
 * input checks: known resolution, start <= end, non-empty unique symbols, naive timestamps taken as UTC;
 * ``RUSTYBT_OFFLINE=1``: refuse any network access with a clear error (notebooks and tests set it);
-* rate limiting with :mod:`aiolimiter` from config (``adapters.<name>.rate_limit`` requests/s) plus optional
-  per-minute and per-day quotas, shared by every request of the adapter instance;
+* rate limiting from config (``adapters.<name>.rate_limit`` requests/s) plus optional per-minute and per-day
+  quotas: one token bucket (:mod:`rustybt.data.adapters._limiter`) per adapter, or per vendor and API key,
+  held across ``fetch``, ``fetch_sync``, loops of calls, event loops and threads;
 * retries with exponential backoff and jitter (:mod:`tenacity`) on transient errors only (network errors, 5xx,
   429 with its ``Retry-After``), never on authentication or unknown-symbol errors;
 * concurrency across symbols bounded by the limiter, per-symbol errors kept apart (``iter_bars``);
@@ -27,18 +28,16 @@ import asyncio
 import logging
 import os
 import random
-import threading
-import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import pandas as pd
 import polars as pl
-from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
 from rustybt._utils import to_utc
 from rustybt.config import AdapterConfig, env_flag, load_config
+from rustybt.data.adapters._limiter import Limits, credential_scope, shared_limits
 from rustybt.data.adapters._vendor import reset_at, vendor_message
 from rustybt.data.adapters.base import BarAdapter, SymbolBars, run_sync
 from rustybt.data.adapters.settings import NetworkSettings
@@ -71,32 +70,6 @@ def is_offline() -> bool:
 def _utc_or_none(value: pd.Timestamp | str | None, what: str) -> pd.Timestamp | None:
     """``value`` in UTC (naive values are UTC), None kept; ``what`` names the argument in errors."""
     return None if value is None else to_utc(value, what)
-
-
-class _Quota:
-    """A fixed-window request quota (per minute or per day): waits for a minute quota, fails on a day quota."""
-
-    def __init__(self, limit: int, period_s: float, name: str, wait: bool) -> None:
-        self.limit, self.period_s, self.name, self.wait = limit, period_s, name, wait
-        self._window_start = time.monotonic()
-        self._used = 0
-        # a thread lock, never held across an await: the counts outlive the event loops of synchronous calls
-        self._lock = threading.Lock()
-
-    async def acquire(self) -> None:
-        while True:
-            with self._lock:
-                now = time.monotonic()
-                if now - self._window_start >= self.period_s:
-                    self._window_start, self._used = now, 0
-                if self._used < self.limit:
-                    self._used += 1
-                    return
-                reset_in = self.period_s - (now - self._window_start)
-                if not self.wait:
-                    reset = pd.Timestamp.now(tz="UTC") + pd.Timedelta(seconds=reset_in)
-                    raise QuotaExceeded(f"{self.name}: quota of {self.limit} requests used up; resets at {reset}")
-            await asyncio.sleep(reset_in)
 
 
 class NetworkAdapter(BarAdapter):
@@ -145,8 +118,7 @@ class NetworkAdapter(BarAdapter):
         self.timeout = settings.timeout
         self.requests_per_minute = int(settings.requests_per_minute) if settings.requests_per_minute else None  # type: ignore[misc]
         self.requests_per_day = int(settings.requests_per_day) if settings.requests_per_day else None  # type: ignore[misc]
-        self._limiter: AsyncLimiter | None = None
-        self._quotas: list[_Quota] | None = None
+        self._limits: Limits | None = None
         self._semaphore: asyncio.Semaphore | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.requests_made = 0
@@ -185,18 +157,36 @@ class NetworkAdapter(BarAdapter):
             )
         return str(value)
 
-    def redact(self, text: str) -> str:
-        """``text`` with every configured credential replaced by ``***`` (for logs and error messages)."""
-        secrets = [os.environ.get(e) for e in self.api_key_env]
-        secrets += [
+    def secrets(self) -> list[str]:
+        """Every configured credential of this adapter (environment and config file), for redaction and for
+        the rate-limit scope; never stored or shown."""
+        found = [os.environ.get(e) for e in self.api_key_env]
+        found += [
             str(v)
             for k, v in self.adapter_config.options.items()
-            if any(m in k.lower() for m in ("key", "secret", "token"))
+            if any(m in k.lower() for m in ("key", "secret", "token", "password")) and isinstance(v, str | int)
         ]
-        for secret in secrets:
-            if secret and len(secret) >= 4:
-                text = text.replace(secret, "***")
+        return [s for s in found if s and len(s) >= 4]
+
+    def redact(self, text: str) -> str:
+        """``text`` with every configured credential replaced by ``***`` (for logs and error messages)."""
+        for secret in self.secrets():
+            text = text.replace(secret, "***")
         return text
+
+    @property
+    def limits(self) -> Limits:
+        """The rate bucket and quotas every request of this adapter waits for (see :mod:`._limiter`).
+
+        Shared by every call, event loop and thread using this adapter, and by every adapter of the same vendor
+        with the same credentials and limits (vendors count requests per key); built on first use, when the
+        credentials are known.
+        """
+        if self._limits is None:
+            scope = credential_scope(self.secrets())  # None (no key): this adapter's own budget
+            rate = max(float(self.rate_limit), 1e-9)
+            self._limits = shared_limits(self.name, scope, rate, self.requests_per_minute, self.requests_per_day)
+        return self._limits
 
     # --- errors ----------------------------------------------------------------------------------------------
     def http_error(
@@ -249,25 +239,12 @@ class NetworkAdapter(BarAdapter):
     async def request(self, call: Callable[[], Awaitable[Any]]) -> Any:
         """Run one vendor request under the rate limiter, quotas and the retry policy."""
         self.check_online()
-        if self._limiter is None:
-            self._limiter = (
-                AsyncLimiter(max(self.rate_limit, 1e-9), 1.0)
-                if self.rate_limit >= 1
-                else AsyncLimiter(1, 1.0 / self.rate_limit)
-            )
-        if self._quotas is None:  # built once: quotas count across calls, unlike the loop-bound limiter
-            self._quotas = []
-            if self.requests_per_minute:
-                self._quotas.append(_Quota(self.requests_per_minute, 60.0, f"{self.name} per-minute", wait=True))
-            if self.requests_per_day:
-                self._quotas.append(_Quota(self.requests_per_day, 86_400.0, f"{self.name} per-day", wait=False))
+        limits = self.limits
 
         async def attempt() -> Any:
-            for quota in self._quotas or ():
-                await quota.acquire()
-            async with self._limiter:
-                self.requests_made += 1
-                return await call()
+            await limits.acquire()
+            self.requests_made += 1
+            return await call()
 
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.max_retries),
@@ -341,14 +318,14 @@ class NetworkAdapter(BarAdapter):
     async def _session_start(self) -> None:
         """Prepare for requests on the running event loop.
 
-        The limiter and the semaphore are bound to the loop that first waits on them; a synchronous call runs
-        its own loop (``asyncio.run``), so they are rebuilt whenever the loop changes. Subclasses whose client
-        holds loop-bound state (an HTTP session) extend this and :meth:`_session_end`.
+        The concurrency semaphore is bound to the loop that first waits on it; a synchronous call runs its own
+        loop (``asyncio.run``), so it is rebuilt whenever the loop changes. The rate limits are not loop-bound
+        and are never rebuilt: they hold across calls. Subclasses whose client holds loop-bound state (an HTTP
+        session) extend this and :meth:`_session_end`.
         """
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
             self._loop = loop
-            self._limiter = None
             self._semaphore = None
 
     async def _session_end(self) -> None:
@@ -396,7 +373,6 @@ class NetworkAdapter(BarAdapter):
         async def run() -> list[SymbolBars]:
             await self._session_start()
             self._semaphore = asyncio.Semaphore(self.concurrency)
-            self._limiter = None  # bound to this event loop
 
             async def one(sym: str) -> SymbolBars:
                 first = own_start.get(sym, start)

@@ -271,3 +271,25 @@ def test_to_config_round_trip():
     assert AlpacaAdapter().requests_per_minute == 200
     with pytest.raises(InvalidArgument, match="unknown feed"):
         AlpacaAdapter(feed="nasdaq")
+
+
+def test_rate_limit_holds_across_separate_calls_and_threads(http):
+    import threading
+    import time
+
+    http.get(STOCKS, json=load("bars_aapl_day_page3.json"))
+    alpaca = AlpacaAdapter(rate_limit=10, requests_per_minute=None)
+
+    def call():
+        alpaca.fetch_sync("AAPL", "2024-01-02", "2024-01-08", "1d")
+
+    started = time.monotonic()
+    call()
+    call()
+    workers = [threading.Thread(target=call) for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert alpaca.requests_made == 4
+    assert time.monotonic() - started >= (4 - 1) / 10 - 0.01

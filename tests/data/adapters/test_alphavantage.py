@@ -417,3 +417,113 @@ def test_ingest_into_a_catalog_bundle(av, catalog):
     bars = catalog.bundle("av").bars()
     assert bars.height == 4
     assert [float(v) for v in bars["close"]] == [161.45, 160.1, 159.85, 159.16]
+
+
+# --- issue 17: replies classified by meaning, periods within the range, bad keys named --------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["information_per_second.json", "information_burst.json", "note_rate_limit.json"],
+)
+def test_every_throttle_text_waits_and_retries_then_is_a_rate_limit_error(av, name):
+    # the per-second text quotes the daily figure too ("25 requests per day"): it is still a throttle
+    route = av.get(BASE_URL, params={"function": "TIME_SERIES_DAILY"}).mock(return_value=ok(name))
+    with pytest.raises(RateLimitError, match="too close together") as info:
+        adapter(max_retries=3).fetch_sync("IBM", "2024-01-02", "2024-01-05", "1d")
+    assert route.call_count == 3  # waited and retried, then gave up
+    assert not isinstance(info.value, QuotaExceeded)
+    route.side_effect = [ok(name), ok("time_series_daily_ibm.json")]
+    assert adapter().fetch_sync("IBM", "2024-01-02", "2024-01-05", "1d").height == 4
+
+
+@pytest.mark.parametrize(
+    ("name", "error", "match"),
+    [
+        ("information_daily_quota.json", QuotaExceeded, "daily request quota"),
+        ("information_premium.json", AdapterError, "premium"),
+        ("information_premium_outputsize.json", AdapterError, "premium"),
+        ("error_invalid_symbol.json", SymbolNotFound, "unknown symbol"),
+        ("error_invalid_key.json", AuthenticationError, "API key was refused"),
+    ],
+)
+def test_every_other_documented_reply_is_not_retried(av, name, error, match):
+    route = av.get(BASE_URL, params={"function": "TIME_SERIES_DAILY"}).mock(return_value=ok(name))
+    with pytest.raises(error, match=match) as info:
+        adapter(max_retries=3).fetch_sync("IBM", "2024-01-02", "2024-01-05", "1d")
+    assert not isinstance(info.value, RateLimitError)
+    assert route.call_count == 1
+
+
+def test_classify_notice_reads_words_not_numbers():
+    from rustybt.data.adapters.alphavantage import classify_notice
+
+    assert classify_notice(load("information_per_second.json")["Information"]) == ("throttle", 1.0)
+    assert classify_notice(load("note_rate_limit.json")["Note"]) == ("throttle", 60.0)
+    assert classify_notice(load("information_daily_quota.json")["Information"])[0] == "quota"
+    assert classify_notice(load("information_premium.json")["Information"])[0] == "other"
+
+
+@pytest.mark.parametrize(
+    ("function", "name", "resolution", "expected"),
+    [
+        (
+            "TIME_SERIES_WEEKLY",
+            "time_series_weekly_ibm_2024q1.json",
+            "1w",
+            # the first session of each week from the week of Jan 1 to the week of Feb 19 (Presidents' Day)
+            [
+                "2024-01-02",
+                "2024-01-08",
+                "2024-01-16",
+                "2024-01-22",
+                "2024-01-29",
+                "2024-02-05",
+                "2024-02-12",
+                "2024-02-20",
+            ],
+        ),
+        ("TIME_SERIES_MONTHLY", "time_series_monthly_ibm.json", "1M", ["2024-01-02", "2024-02-01"]),
+    ],
+)
+def test_weekly_and_monthly_bars_honour_the_date_range(av, function, name, resolution, expected):
+    av.get(BASE_URL, params={"function": function}).mock(return_value=ok(name))
+    frame = adapter().fetch_sync(["IBM"], "2024-01-01", "2024-02-25", resolution)
+    assert frame["timestamp"].to_list() == ts(*expected)
+    # a start inside a period keeps that period (labelled by its first session)
+    later = adapter().fetch_sync(["IBM"], "2024-01-10", "2024-02-25", resolution)
+    assert later["timestamp"].to_list()[0] == ts(expected[1] if resolution == "1w" else expected[0])[0]
+
+
+def test_a_bad_timestamp_key_is_named_in_the_error(av):
+    av.get(BASE_URL, params={"function": "TIME_SERIES_DAILY"}).mock(return_value=ok("malformed_bad_date_key.json"))
+    with pytest.raises(AdapterError, match=r"timestamp key '2024-01-32' in 'Time Series \(Daily\)'"):
+        adapter().fetch_sync("IBM", "2024-01-02", "2024-01-05", "1d")
+
+
+def _timed(calls, threads: int = 1) -> float:
+    """Seconds to run ``calls`` (callables) spread over ``threads`` threads."""
+    import threading
+    import time
+
+    chunks = [calls[i::threads] for i in range(threads)]
+    started = time.monotonic()
+    workers = [threading.Thread(target=lambda c=c: [f() for f in c]) for c in chunks]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return time.monotonic() - started
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_rate_limit_holds_across_separate_calls_and_threads(av, threads):
+    av.get(BASE_URL, params={"function": "TIME_SERIES_DAILY"}).mock(return_value=ok("time_series_daily_ibm.json"))
+    alpha = AlphaVantageAdapter(rate_limit=10, requests_per_minute=None, requests_per_day=None)
+    calls = [lambda: alpha.fetch_sync(["IBM"], "2024-01-02", "2024-01-05", "1d") for _ in range(4)]
+    elapsed = _timed(calls, threads)
+    assert alpha.requests_made == 4
+    assert elapsed >= (4 - 1) / 10 - 0.01  # before issue 17: every fetch_sync had a fresh limiter
+    # a second adapter with the same key shares the budget (Alpha Vantage counts per key)
+    other = AlphaVantageAdapter(rate_limit=10, requests_per_minute=None, requests_per_day=None)
+    assert other.limits is alpha.limits

@@ -458,3 +458,71 @@ def test_bars_frame_labels_and_drops_the_bar_still_forming():
         [[int(pd.Timestamp("2024-01-08", tz="UTC").timestamp() * 1000), 1, 1, 1, 1, 1]], "X", "1w", None
     )
     assert weekly["timestamp"][0] == pd.Timestamp("2024-01-08", tz="UTC").to_pydatetime()  # a Monday
+
+
+# --- issue 17: exact decimals beyond a float's 17 digits; one rate limit across calls ------------------------
+
+
+def _kline(open_ms: int, o: str, h: str, low: str, c: str, v: str) -> list:
+    """One Binance kline as the exchange sends it (strings for every decimal)."""
+    close_ms = open_ms + 3_599_999
+    return [open_ms, o, h, low, c, v, close_ms, "0", 10, "0", "0", "0"]
+
+
+@pytest.mark.usefixtures("online")
+def test_values_with_more_than_17_significant_digits_stay_exact(exchange):
+    t0 = int(T0.timestamp() * 1000)
+    wire = [
+        _kline(
+            t0,
+            "0.000012345678901234567891",
+            "0.000012345678901234567899",
+            "0.00001234567890123456789",
+            "0.000012345678901234567895",
+            "123456789012345678.123456789",
+        ),
+        _kline(
+            t0 + 3_600_000,
+            "42283.580000000000000001",
+            "42290.00000000",
+            "42280.10000000",
+            "42285.123456789012345678",
+            "1.00000000",
+        ),
+    ]
+    ReplayTransport(
+        exchange,
+        [{"request": {"path": "/api/v3/klines", "params": {"symbol": "BTCUSDT"}}, "response": {"body": wire}}],
+    ).install()
+    frame = CCXTAdapter(exchange=exchange, limit=3).fetch_sync(["BTC/USDT"], T0, T0 + H, "1h")
+    got = [[Decimal(v) for v in row] for row in frame.select("open", "high", "low", "close", "volume").rows()]
+    assert got == [[Decimal(v) for v in kline[1:6]] for kline in wire]
+    assert frame["open"][0] == "0.000012345678901234567891"  # a float keeps 0.000012345678901234568
+    assert frame["high"][1] == "42290"  # padding zeros dropped, digits kept
+
+
+@pytest.mark.usefixtures("online")
+@pytest.mark.parametrize("threads", [1, 2])
+def test_rate_limit_holds_across_separate_calls_and_threads(exchange, threads):
+    import threading
+
+    t0 = int(T0.timestamp() * 1000)
+    wire = [_kline(t0, "1", "2", "0.5", "1.5", "10")]
+    transport = ReplayTransport(
+        exchange,
+        [{"request": {"path": "/api/v3/klines"}, "response": {"body": wire}, "times": 0}],
+    ).install()
+    adapter = CCXTAdapter(exchange=exchange, limit=3, rate_limit=10)
+
+    def call():
+        adapter.fetch_sync(["BTC/USDT"], T0, T0, "1h")
+
+    started = time.monotonic()
+    workers = [threading.Thread(target=lambda: [call() for _ in range(4 // threads)]) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    n = len(transport.requests)  # two pages per call: the day after the last bar is asked for too
+    assert n == 8
+    assert time.monotonic() - started >= (n - 1) / 10 - 0.01

@@ -375,3 +375,39 @@ def test_ingest_into_a_catalog_bundle(replay, catalog):
     option = next(a for a in bundle.assets if a.symbol.startswith("O:"))
     assert (option.underlying, option.strike, option.right) == ("AAPL", 150.0, "call")
     assert bundle.rows == 2
+
+
+def test_weekly_bars_of_a_range_starting_on_a_monday_include_that_week(replay):
+    replay.add(
+        AGGS.format(ticker="AAPL", mult=1, span="week", frm="2024-01-08", to="2024-01-19"),
+        (200, body("aggs_aapl_week_from_monday.json"), {}),
+    )
+    frame = adapter().fetch_sync("AAPL", "2024-01-08", "2024-01-19", "1w")
+    # Polygon stamps the weeks on their Sunday (Jan 7, Jan 14); Jan 15 is Martin Luther King Day
+    assert frame["timestamp"].dt.date().to_list() == [
+        pd.Timestamp("2024-01-08").date(),
+        pd.Timestamp("2024-01-16").date(),
+    ]
+    assert frame["open"].to_list() == ["182.085", "186.06"]
+
+
+def test_rate_limit_holds_across_separate_calls_and_threads(replay):
+    import threading
+    import time
+
+    day_route(replay, "AAPL", "2024-01-02", "2024-01-08", (200, body("aggs_aapl_day_page3.json"), {}))
+    poly = PolygonAdapter(rate_limit=10, requests_per_minute=None)
+
+    def call():
+        poly.fetch_sync("AAPL", "2024-01-02", "2024-01-08", "1d")
+
+    started = time.monotonic()
+    call()
+    call()
+    workers = [threading.Thread(target=call) for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert poly.requests_made == 4
+    assert time.monotonic() - started >= (4 - 1) / 10 - 0.01

@@ -14,6 +14,7 @@ import rustybt.data.adapters as adapters_package
 from rustybt.data.adapters import registry
 from rustybt.data.adapters.ccxt import CCXTAdapter, CCXTSettings
 from rustybt.data.adapters.polygon import PolygonAdapter
+from rustybt.data.adapters.registry import adapter_class
 from rustybt.data.adapters.settings import NetworkSettings
 from rustybt.errors import AdapterError, InvalidArgument
 
@@ -90,3 +91,11 @@ def test_one_name_means_one_thing_across_adapters():
     paged = [cls for cls in classes if "page_size" in cls.__dataclass_fields__]
     assert paged == [CCXTSettings, PolygonSettings, AlpacaSettings]
     assert not any("limit" in cls.__dataclass_fields__ or "timeout_ms" in cls.__dataclass_fields__ for cls in classes)
+
+
+@pytest.mark.parametrize("name", ["polygon", "alphavantage", "alpaca", "yfinance", "ccxt"])
+def test_register_without_a_resolution_stores_daily_bars(catalog, name):
+    # issue 17: the first resolution of Polygon and Alpha Vantage is 1m; the default is 1d for every adapter
+    adapter = adapter_class(name)()
+    catalog.register(f"b_{name}", adapter, symbols=["X"], start_date="2024-01-02", end_date="2024-01-05")
+    assert catalog.store.get_bundle(f"b_{name}").resolution == "1d"
