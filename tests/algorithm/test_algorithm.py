@@ -221,7 +221,9 @@ def test_history_median_under_budget(sample_catalog):
 
     Timed(bundle="sample", start="2013-01-02", end="2014-12-31", catalog=sample_catalog).run()
     median_us = float(np.median(times)) * 1e6
-    assert median_us < 50, median_us  # loose bound for shared CI machines; docs/algorithm.md has the figure
+    # a guard against falling off the array path (a DataPortal call costs ~1 ms), loose enough for a loaded CI
+    # machine; docs/algorithm.md has the measured figure (10 us quiet, ~45 us on a loaded 2-core machine)
+    assert median_us < 200, median_us
 
 
 def test_before_trading_start_sees_the_previous_bar(sample_catalog):
