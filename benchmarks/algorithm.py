@@ -51,7 +51,7 @@ ZIPLINE_ROOT = WORK / "zipline_root"
 CRYPTO_BUNDLE = "crypto_1h_2pairs"
 CRYPTO_DIR = WORK / "crypto_1h_2pairs"
 CRYPTO_FIRST, CRYPTO_LAST = pd.Timestamp("2023-01-01", tz="UTC"), pd.Timestamp("2023-12-31 23:00", tz="UTC")
-CRYPTO_START, CRYPTO_END = pd.Timestamp("2023-01-04"), pd.Timestamp("2023-12-30")
+CRYPTO_START, CRYPTO_END = pd.Timestamp("2023-01-04"), pd.Timestamp("2023-12-31")
 CASES = ("rebalance", "crossover", "crypto")
 
 
@@ -252,7 +252,10 @@ def main() -> None:
             "fills RustyBT": first["fills"],
         }
         if case == "crypto":
-            row["bars/s"] = round(first["bars"] / ours_s) if first["bars"] else None
+            cpu_s = float(np.median([r["cpu_s"] for r in mine]))
+            row["hourly bars"] = first["bars"]
+            row["bars/s (wall)"] = round(first["bars"] / ours_s) if first["bars"] else None
+            row["bars/s (CPU)"] = round(first["bars"] / cpu_s) if first["bars"] else None
         if theirs[case]:
             z_s = float(np.median([r["seconds"] for r in theirs[case]]))
             zf = theirs[case][0]
