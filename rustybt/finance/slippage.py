@@ -113,7 +113,7 @@ class NoSlippage(SlippageModel):
     """Fill the whole order at the bar's close (no volume limit, no price impact)."""
 
     def process_order(self, data, order):
-        return data.current(order.asset, "close"), order.open_amount
+        return data.current(order.asset, "close"), order.amount  # zipline: the whole order at once
 
     def __repr__(self) -> str:
         return "NoSlippage()"
