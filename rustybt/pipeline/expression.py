@@ -83,29 +83,29 @@ UNARY_OPS = frozenset({"-"})
 MATH_BINOPS = frozenset({"+", "-", "*", "/", "**", "%"})
 FILTER_BINOPS = frozenset({"&", "|"})
 COMPARISONS = frozenset({"<", "<=", "!=", ">=", ">", "=="})
-NUMEXPR_MATH_FUNCS = frozenset(
-    {
-        "sin",
-        "cos",
-        "tan",
-        "arcsin",
-        "arccos",
-        "arctan",
-        "sinh",
-        "cosh",
-        "tanh",
-        "arcsinh",
-        "arccosh",
-        "arctanh",
-        "log",
-        "log10",
-        "log1p",
-        "exp",
-        "expm1",
-        "sqrt",
-        "abs",
-    }
+# numexpr's math functions, in the order of their register-machine codes (_FUNC_BASE + index)
+_FUNCS = (
+    "sin",
+    "cos",
+    "tan",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "arcsinh",
+    "arccosh",
+    "arctanh",
+    "log",
+    "log10",
+    "log1p",
+    "exp",
+    "expm1",
+    "sqrt",
+    "abs",
 )
+NUMEXPR_MATH_FUNCS = frozenset(_FUNCS)
 NPY_MAXARGS = 32
 
 
@@ -130,27 +130,6 @@ _ADD, _SUB, _MUL, _DIV, _POW, _MOD, _NEG = 2, 3, 4, 5, 6, 7, 8
 _LT, _LE, _EQ, _NE, _GE, _GT = 9, 10, 11, 12, 13, 14
 _AND, _OR, _NOT, _XOR = 15, 16, 17, 18
 _FUNC_BASE = 20
-_FUNCS = (
-    "sin",
-    "cos",
-    "tan",
-    "arcsin",
-    "arccos",
-    "arctan",
-    "sinh",
-    "cosh",
-    "tanh",
-    "arcsinh",
-    "arccosh",
-    "arctanh",
-    "log",
-    "log10",
-    "log1p",
-    "exp",
-    "expm1",
-    "sqrt",
-    "abs",
-)
 _BINOP_CODES = {
     ast.Add: _ADD,
     ast.Sub: _SUB,

@@ -221,10 +221,6 @@ class Term(ABC):
         """Short repr used inside other terms' reprs."""
         return type(self).__name__
 
-    @property
-    def _graph_label(self) -> str:
-        return self.graph_repr()
-
 
 class AssetExists(Term):
     """Pseudo-filter: True where an asset existed on a date (the engine's root mask, from asset lifetimes).

@@ -90,15 +90,6 @@ class AdjustmentReader:
         """True if ``sid`` has any adjustment."""
         return int(sid) in self._by_sid
 
-    def adjust_window(self, sid: int, field: str, ts_ns: np.ndarray, values: np.ndarray, as_of_ns: int) -> np.ndarray:
-        """``values`` (bars at ``ts_ns``) adjusted as of ``as_of_ns``: events effective in (bar, as_of] applied."""
-        events = self.events(sid, field)
-        if len(events) == 0:
-            return values
-        b = events.factors(ts_ns)
-        b_t = events.factors(np.array([as_of_ns], dtype=np.int64))[0]
-        return values * (b / b_t)
-
     def splits_on(self, sids: list[int], session: pd.Timestamp) -> list[tuple[int, float]]:
         """(sid, ratio) of splits effective on ``session``."""
         day = pd.Timestamp(session).tz_localize(None).normalize().date() if pd.Timestamp(session).tzinfo else None
