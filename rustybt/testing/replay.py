@@ -1,7 +1,8 @@
 """Offline replay for ccxt: recorded HTTP responses served to a real exchange object in place of its transport.
 
-Only the socket is replaced: request building, signing, the exchange's ``handle_errors`` (its error mapping) and
-``parse_ohlcv`` stay ccxt's own code, so a test exercises what a live request would. Used by the adapter tests and
+Only the socket is replaced: request building, signing, the exchange's ``handle_errors`` (its error mapping),
+``parse_ohlcv`` and the debug log lines of ccxt's transport (request headers included) stay ccxt's own, so a
+test exercises what a live request would. Used by the adapter tests and
 ``benchmarks/adapters.py``; handy for demos. ccxt is imported only when a response is served.
 """
 
@@ -112,6 +113,8 @@ class ReplayTransport:
         payload = response.get("body", "")
         text = payload if isinstance(payload, str) else json.dumps(payload)
         request_headers = ex.prepare_request_headers(headers)
+        # what ccxt's own transport logs (request headers include API keys: adapters must redact them)
+        ex.logger.debug("%s %s, Request: %s %s", method, url, headers, body)
         text = ex.on_rest_response(status, reason, url, method, response_headers, text, request_headers, body)
         json_response = ex.parse_json(text)
         if ex.enableLastHttpResponse:
@@ -120,6 +123,7 @@ class ReplayTransport:
             ex.last_response_headers = response_headers
         if ex.enableLastJsonResponse:
             ex.last_json_response = json_response
+        ex.logger.debug("%s %s, Response: %s %s %s", method, url, status, response_headers, text)
         ex.handle_errors(status, reason, url, method, response_headers, text, json_response, request_headers, body)
         ex.handle_http_status_code(status, reason, url, method, text)
         return json_response if json_response is not None else text

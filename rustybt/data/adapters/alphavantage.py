@@ -42,6 +42,7 @@ from typing import Any, ClassVar
 import pandas as pd
 import polars as pl
 
+from rustybt.data.adapters._redact import protect
 from rustybt.data.adapters._vendor import bars_frame, decimal_text, inclusive_end, session_labels, vendor_message
 from rustybt.data.adapters.base import AdapterMetadata, run_sync
 from rustybt.data.adapters.network import NetworkAdapter, TransientError
@@ -131,34 +132,6 @@ class AlphaVantageSettings(NetworkSettings):
     outputsize: str = "full"
 
 
-class _RedactFilter(logging.Filter):
-    """Scrubs API keys from records of httpx's logger, which logs every request URL (key included) at INFO."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            clean = message
-            for secret in self.secrets:
-                clean = clean.replace(secret, "***")
-            if clean != message:
-                record.msg, record.args = clean, None
-        return True
-
-
-_HTTPX_FILTER = _RedactFilter()
-
-
-def _protect(key: str) -> None:
-    _HTTPX_FILTER.secrets.add(key)
-    httpx_log = logging.getLogger("httpx")
-    if _HTTPX_FILTER not in httpx_log.filters:
-        httpx_log.addFilter(_HTTPX_FILTER)
-
-
 class AlphaVantageAdapter(NetworkAdapter):
     """Bars from Alpha Vantage for one asset class per adapter, plus :meth:`company_overview` fundamentals.
 
@@ -226,7 +199,7 @@ class AlphaVantageAdapter(NetworkAdapter):
     # --- requests ----------------------------------------------------------------------------------------
     def _api_key(self) -> str:
         key = self.credential("ALPHAVANTAGE_API_KEY", "api_key")
-        _protect(key)
+        protect([key])  # httpx logs every URL, key included, at INFO
         return key
 
     def _pair(self, symbol: str) -> tuple[str, str]:

@@ -237,8 +237,13 @@ class CCXTAdapter(NetworkAdapter):
 
     def secrets(self) -> list[str]:
         """The credentials of this exchange (environment or config file) besides the base class's."""
-        extra = [s for s in self._credentials().values() if len(s) >= 4]
-        return [*super().secrets(), *extra]
+        extra = list(self._credentials().values())
+        exchange = getattr(self, "exchange", None)  # a ready-made exchange object may carry its own keys
+        for attr in ("apiKey", "secret", "password", "uid", "privateKey", "token"):
+            value = getattr(exchange, attr, None) if exchange is not None else None
+            if isinstance(value, str):
+                extra.append(value)
+        return [*super().secrets(), *(s for s in extra if len(s) >= 4)]
 
     # --- what the source is -----------------------------------------------------------------------------------
     @property

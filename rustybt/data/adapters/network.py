@@ -11,7 +11,8 @@ Every network adapter gets, from this one class:
   429 with its ``Retry-After``), never on authentication or unknown-symbol errors;
 * concurrency across symbols bounded by the limiter, per-symbol errors kept apart (``iter_bars``);
 * per-symbol start dates (``iter_bars(..., starts=...)``), which the catalog uses for incremental updates;
-* credentials from the environment or the config file, never logged, never in ``repr`` or stored parameters;
+* credentials from the environment or the config file, never in ``repr`` or stored parameters, and never in
+  a log record of ours or of the client libraries (:mod:`rustybt.data.adapters._redact`);
 * parameters as one frozen settings dataclass (:class:`~rustybt.data.adapters.settings.NetworkSettings` and a
   subclass per vendor), so ``to_config()`` is the settings as a dict;
 * one mapping of HTTP answers onto the error hierarchy (:meth:`NetworkAdapter.http_error`): 401/403
@@ -38,6 +39,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 from rustybt._utils import to_utc
 from rustybt.config import AdapterConfig, env_flag, load_config
 from rustybt.data.adapters._limiter import Limits, credential_scope, shared_limits
+from rustybt.data.adapters._redact import protect
 from rustybt.data.adapters._vendor import reset_at, vendor_message
 from rustybt.data.adapters.base import BarAdapter, SymbolBars, run_sync
 from rustybt.data.adapters.settings import NetworkSettings
@@ -239,6 +241,7 @@ class NetworkAdapter(BarAdapter):
     async def request(self, call: Callable[[], Awaitable[Any]]) -> Any:
         """Run one vendor request under the rate limiter, quotas and the retry policy."""
         self.check_online()
+        protect(self.secrets())  # before the client library logs anything about this request
         limits = self.limits
 
         async def attempt() -> Any:

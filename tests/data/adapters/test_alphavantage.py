@@ -527,3 +527,11 @@ def test_rate_limit_holds_across_separate_calls_and_threads(av, threads):
     # a second adapter with the same key shares the budget (Alpha Vantage counts per key)
     other = AlphaVantageAdapter(rate_limit=10, requests_per_minute=None, requests_per_day=None)
     assert other.limits is alpha.limits
+
+
+def test_no_key_in_any_log_record_of_the_client_libraries(av, caplog, capsys, library_logs_hide):
+    caplog.set_level(logging.DEBUG)
+    av.get(BASE_URL, params={"function": "TIME_SERIES_DAILY"}).mock(return_value=ok("time_series_daily_ibm.json"))
+    adapter().fetch_sync("IBM", "2024-01-02", "2024-01-05", "1d")
+    assert all(k not in caplog.text + capsys.readouterr().out for k in (FAKE_KEY,))
+    library_logs_hide(FAKE_KEY)

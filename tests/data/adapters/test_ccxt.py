@@ -526,3 +526,31 @@ def test_rate_limit_holds_across_separate_calls_and_threads(exchange, threads):
     n = len(transport.requests)  # two pages per call: the day after the last bar is asked for too
     assert n == 8
     assert time.monotonic() - started >= (n - 1) / 10 - 0.01
+
+
+@pytest.mark.usefixtures("online")
+def test_no_key_in_any_log_record_of_a_signed_market_load(monkeypatch, caplog, capsys, library_logs_hide):
+    """ccxt logs each request's headers at DEBUG: Binance's signed calls while loading markets carry the key."""
+    import logging
+
+    monkeypatch.setenv("CCXT_BINANCE_API_KEY", FAKE_KEY)
+    monkeypatch.setenv("CCXT_BINANCE_SECRET", FAKE_SECRET)
+    caplog.set_level(logging.DEBUG)
+    info = json.loads((RESOURCES / "binance_exchange_info.json").read_text())
+
+    def answer(method, path, params):
+        if path == "/api/v3/exchangeInfo":
+            return {"body": info["spot"]}
+        if path == "/fapi/v1/exchangeInfo":
+            return {"body": info["usdm"]}
+        return {"body": {"symbols": []} if path.endswith("exchangeInfo") else []}
+
+    adapter = CCXTAdapter("binance", page_size=3)
+    transport = ReplayTransport(adapter.exchange, handler=answer).install()
+    adapter.fetch_sync(["BTC/USDT"], T0, T0, "1h")
+    signed = [r for r in transport.requests if "signature" in r["params"]]
+    assert signed, "loading markets with a key makes signed calls"
+    assert any("X-MBX-APIKEY" in r.getMessage() for r in caplog.records)  # ccxt logged the headers...
+    logged = caplog.text + capsys.readouterr().out
+    assert FAKE_KEY not in logged and FAKE_SECRET not in logged  # ...without the key
+    library_logs_hide(FAKE_KEY, FAKE_SECRET)

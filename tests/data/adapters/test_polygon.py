@@ -411,3 +411,11 @@ def test_rate_limit_holds_across_separate_calls_and_threads(replay):
         w.join()
     assert poly.requests_made == 4
     assert time.monotonic() - started >= (4 - 1) / 10 - 0.01
+
+
+def test_no_key_in_any_log_record_of_the_client_libraries(replay, caplog, capsys, library_logs_hide):
+    caplog.set_level(logging.DEBUG)
+    day_route(replay, "AAPL", "2024-01-02", "2024-01-08", (200, body("aggs_aapl_day_page3.json"), {}))
+    adapter().fetch_sync("AAPL", "2024-01-02", "2024-01-08", "1d")
+    assert all(k not in caplog.text + capsys.readouterr().out for k in (FAKE_KEY,))
+    library_logs_hide(FAKE_KEY)
