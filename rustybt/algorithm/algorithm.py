@@ -161,7 +161,6 @@ class TradingAlgorithm:
         self._initialized = False
         self._in_before_trading_start = False
         self._synced_at = -2
-        self._phase = "initialize"
         self.perf: pd.DataFrame | None = None
 
     # --- set-up --------------------------------------------------------------------------------------------
@@ -278,7 +277,6 @@ class TradingAlgorithm:
         return BacktestResult(perf, self)
 
     def _call(self, phase: str, fn: Callable, *args: Any) -> Any:
-        self._phase = phase
         try:
             return fn(*args)
         except RustyBTError as exc:
@@ -326,7 +324,6 @@ class TradingAlgorithm:
         opens = self._opens
         dividends = self._dividends_by_session()
         splits = self._splits_by_session()
-        prev_pnl = 0.0
         prev_cash_flow = 0.0
         for k in range(len(self._sim_sessions)):
             s = self._s0 + k
@@ -374,7 +371,6 @@ class TradingAlgorithm:
                         ledger.process_order(blotter.orders[txn.order_id])
                     for asset, _order, cost in commissions:
                         ledger.process_commission(asset, cost)
-                self._phase = "handle_data"
                 self._call("handle_data", handle_data, ctx, data)
                 for ev in events:
                     if ev.sessions[k] and self._fires(ev, k, i, a, b, dt):
@@ -420,8 +416,6 @@ class TradingAlgorithm:
             row.update(self._recorded)
             rows.append(row)
             prev_cash_flow = p.cash_flow
-            prev_pnl = p.pnl
-        _ = prev_pnl
         return self._perf_frame(rows)
 
     def _close_expired(self, session: pd.Timestamp, dt: pd.Timestamp, row: int) -> None:
@@ -511,14 +505,10 @@ class TradingAlgorithm:
         perf["treasury_period_return"] = 0.0
         perf["trading_days"] = np.arange(1, len(perf) + 1)
         perf["period_label"] = [d.strftime("%Y-%m") for d in self._sim_sessions]
-        recorded = [c for c in perf.columns if c in self._recorded_names]
+        recorded = [c for c in perf.columns if c in self._recorded]
         ordered = [c for c in PERF_COLUMNS if c in perf.columns]
         rest = [c for c in perf.columns if c not in ordered and c not in recorded]
         return perf[ordered + rest + recorded]
-
-    @property
-    def _recorded_names(self) -> set:
-        return set(self._recorded)
 
     def _benchmark_array(self) -> np.ndarray:
         n = len(self._sim_sessions)
@@ -526,15 +516,12 @@ class TradingAlgorithm:
             m = self.market
             j = m.col[self._benchmark_asset.sid]
             if m.intraday:
-                closes = np.array(
-                    [m.daily_window(j, "price", int(m.session_first_bar[s]), 1)[0] for s in range(self._s0, self._s1)]
-                )
+                # each session's last close (and the one before the first session)
                 last_bars = [
                     int(m.session_first_bar[s + 1]) - 1 if s + 1 < len(m.sessions) else len(m.labels) - 1
                     for s in range(self._s0 - 1, self._s1)
                 ]
                 prices = np.array([m.price_column(j)[max(r, 0)] for r in last_bars])
-                _ = closes
             else:
                 rows = np.arange(self._s0 - 1, self._s1)
                 prices = m.price_column(j)[np.maximum(rows, 0)]
