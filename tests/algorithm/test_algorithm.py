@@ -271,3 +271,41 @@ def test_before_trading_start_on_24_7_waits_for_the_previous_bar(sample_catalog)
     for now, last_label in seen:
         assert last_label + pd.Timedelta(hours=1) <= now  # the bar it shows has closed
     assert seen[0][0] == pd.Timestamp("2024-01-10 00:00", tz="UTC")
+
+
+def test_time_rules_on_hourly_bars(sample_catalog):
+    """On 24/7 hourly bars: market_open(hours=2) fires on the bar that closes two hours after the open,
+    market_close(hours=1) on the last bar closing at least an hour before the close; every_minute on every bar."""
+    from rustybt.algorithm import TradingAlgorithm, date_rules, time_rules
+
+    fired = {"open": [], "close": [], "every": []}
+
+    class Sched(TradingAlgorithm):
+        def initialize(self, context):
+            self.schedule_function(
+                lambda c, d: fired["open"].append(d.current_dt), date_rules.every_day(), time_rules.market_open(hours=2)
+            )
+            self.schedule_function(
+                lambda c, d: fired["close"].append(d.current_dt),
+                date_rules.every_day(),
+                time_rules.market_close(hours=1),
+            )
+            self.schedule_function(
+                lambda c, d: fired["every"].append(d.current_dt), date_rules.every_day(), time_rules.every_minute()
+            )
+            self.set_benchmark("ETH/USDT")
+
+    perf = (
+        Sched(bundle="sample_crypto", start="2024-02-01", end="2024-02-02", data_frequency="1h", catalog=sample_catalog)
+        .run()
+        .perf
+    )
+    utc = lambda s: pd.Timestamp(s, tz="UTC")  # noqa: E731
+    assert fired["open"] == [utc("2024-02-01 02:00"), utc("2024-02-02 02:00")]
+    assert fired["close"] == [utc("2024-02-01 23:00"), utc("2024-02-02 23:00")]
+    assert len(fired["every"]) == 48
+    # the benchmark: ETH's daily close-to-close returns on the 24/7 sessions
+    eth = pd.read_csv(sample_data_dir() / "crypto" / "1h" / "ETH-USDT.csv", parse_dates=["timestamp"])
+    daily = eth.set_index("timestamp")["close"].resample("1D").last()
+    expected = (daily.loc["2024-02-01":"2024-02-02"].to_numpy() / daily.loc["2024-01-31":"2024-02-01"].to_numpy()) - 1
+    np.testing.assert_allclose(perf["benchmark_period_return"], np.cumprod(1 + expected) - 1, rtol=1e-12)
