@@ -8,11 +8,14 @@ from typing import Any
 from rustybt.algorithm.events import date_rules, time_rules
 from rustybt.errors import RustyBTError
 from rustybt.finance import commission, execution, slippage
+from rustybt.finance.cancel_policy import EODCancel, NeverCancel
 from rustybt.finance.execution import LimitOrder, MarketOrder, StopLimitOrder, StopOrder
 
 __all__ = [
+    "EODCancel",
     "LimitOrder",
     "MarketOrder",
+    "NeverCancel",
     "StopLimitOrder",
     "StopOrder",
     "attach_pipeline",
