@@ -159,6 +159,7 @@ class TradingAlgorithm:
         self._controls: list = []
         self._account_controls: list = []
         self._initialized = False
+        self._started = False
         self._in_before_trading_start = False
         self._synced_at = -2
         self.perf: pd.DataFrame | None = None
@@ -264,6 +265,9 @@ class TradingAlgorithm:
         from rustybt import api
         from rustybt.algorithm.result import BacktestResult
 
+        if self._started:
+            raise InvalidArgument(f"{type(self).__name__} already ran; create a new instance to run again")
+        self._started = True
         token = api._push(self)
         try:
             self._call("initialize", self.initialize, self.context)

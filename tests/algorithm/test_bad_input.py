@@ -155,3 +155,14 @@ def test_controls(sample_catalog):
 
     with pytest.raises(errors.TradingControlViolation, match="more than 1 orders"):
         _run(sample_catalog, initialize=init_count, handle_data=two_orders)
+
+
+def test_an_algorithm_runs_once(sample_catalog):
+    from rustybt.algorithm import TradingAlgorithm
+
+    algo = TradingAlgorithm(
+        bundle="sample", start="2013-01-02", end="2013-01-04", catalog=sample_catalog, initialize=lambda context: None
+    )
+    algo.run()
+    with pytest.raises(errors.InvalidArgument, match="already ran"):
+        algo.run()
