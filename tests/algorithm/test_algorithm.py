@@ -309,3 +309,33 @@ def test_time_rules_on_hourly_bars(sample_catalog):
     daily = eth.set_index("timestamp")["close"].resample("1D").last()
     expected = (daily.loc["2024-02-01":"2024-02-02"].to_numpy() / daily.loc["2024-01-31":"2024-02-01"].to_numpy()) - 1
     np.testing.assert_allclose(perf["benchmark_period_return"], np.cumprod(1 + expected) - 1, rtol=1e-12)
+
+
+def test_can_trade_and_is_stale(sample_catalog):
+    """ZZK has no bars on 2013-09-17..19 (stale: price forward-filled, still tradable); ZZX starts trading on
+    2013-04-18 (not tradable before); ZZY stops after 2014-06-27."""
+    from rustybt.algorithm import TradingAlgorithm
+
+    seen = {}
+
+    class Spy(TradingAlgorithm):
+        def initialize(self, context):
+            self.k, self.x, self.y = self.symbols("ZZK", "ZZX", "ZZY")
+
+        def handle_data(self, context, data):
+            day = data.current_dt.tz_convert(None).normalize()
+            seen[day] = (
+                bool(data.is_stale(self.k)),
+                bool(data.can_trade(self.k)),
+                data.current(self.k, "close"),
+                data.current(self.k, "price"),
+                bool(data.can_trade(self.x)),
+            )
+
+    Spy(bundle="sample", start="2013-04-16", end="2013-09-20", catalog=sample_catalog).run()
+    k = pd.read_csv(sample_data_dir() / "equities" / "daily" / "ZZK.csv", parse_dates=["date"]).set_index("date")
+    stale = seen[pd.Timestamp("2013-09-18")]
+    assert stale[:2] == (True, True) and np.isnan(stale[2]) and stale[3] == k.loc["2013-09-16", "close"]
+    fresh = seen[pd.Timestamp("2013-09-20")]
+    assert fresh[:2] == (False, True) and fresh[2] == k.loc["2013-09-20", "close"]
+    assert seen[pd.Timestamp("2013-04-17")][4] is False and seen[pd.Timestamp("2013-04-18")][4] is True
