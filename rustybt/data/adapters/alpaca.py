@@ -65,6 +65,7 @@ class AlpacaSettings(NetworkSettings):
     feed: str | None = None
     crypto_feed: str = "us"
     page_size: int = 10_000
+    corporate_actions: bool = True
 
 
 def _timeout_session(timeout: float):
@@ -94,6 +95,10 @@ class AlpacaAdapter(NetworkAdapter):
         ``None`` for no quota.
     page_size
         Bars per page (at most 10 000).
+    corporate_actions
+        Stocks: report forward and reverse splits and cash dividends (Alpaca's corporate actions through
+        alpaca-py's ``CorporateActionsClient`` request model) from :meth:`adjustments`, which the catalog stores
+        as the bundle's adjustments: one more request (per 100 symbols and page) at ingest.
     timeout
         Timeout of each request, in seconds.
     **params
@@ -176,12 +181,15 @@ class AlpacaAdapter(NetworkAdapter):
         any request)."""
         with self._clients_lock:
             if kind not in self._clients:
-                key, secret = self._keys(required=kind == "stock")
+                key, secret = self._keys(required=kind != "crypto")
                 _import_sdk()
                 from alpaca.data.historical import CryptoHistoricalDataClient, StockHistoricalDataClient
+                from alpaca.data.historical.corporate_actions import CorporateActionsClient
 
                 if kind == "stock":
                     client = StockHistoricalDataClient(api_key=key, secret_key=secret)
+                elif kind == "corporate_actions":
+                    client = CorporateActionsClient(api_key=key, secret_key=secret)
                 else:
                     client = CryptoHistoricalDataClient(api_key=key, secret_key=secret)
                 if not (hasattr(client, "_retry") and hasattr(client, "_session")):
@@ -190,6 +198,68 @@ class AlpacaAdapter(NetworkAdapter):
                 client._session = _timeout_session(self.timeout)
                 self._clients[kind] = client
             return self._clients[kind]
+
+    # --- corporate actions -------------------------------------------------------------------------------
+    async def _corporate_actions(self, ranges) -> list[Any]:
+        """Forward splits, reverse splits and cash dividends of the stock symbols, 100 symbols per request,
+        page by page (``next_page_token``), read with alpaca-py's ``CorporateActionsSet`` models."""
+        _import_sdk()
+        from alpaca.data.enums import CorporateActionsType
+        from alpaca.data.models.corporate_actions import CorporateActionsSet
+        from alpaca.data.requests import CorporateActionsRequest
+
+        from rustybt.data.adapters._actions import split_ratio
+
+        stocks = [s for s in ranges if not _is_crypto(s)]
+        if not stocks:
+            return []
+        client = self._client("corporate_actions")
+        firsts = [ranges[s][0] for s in stocks]
+        lasts = [ranges[s][1] for s in stocks]
+        rows: list[Any] = []
+        for i in range(0, len(stocks), 100):
+            chunk = stocks[i : i + 100]
+            request = CorporateActionsRequest(
+                symbols=chunk,
+                types=[
+                    CorporateActionsType.FORWARD_SPLIT,
+                    CorporateActionsType.REVERSE_SPLIT,
+                    CorporateActionsType.CASH_DIVIDEND,
+                ],
+                start=min(firsts) if all(f is not None for f in firsts) else _EARLIEST.date(),
+                end=max(lasts) if all(e is not None for e in lasts) else pd.Timestamp.now(tz="UTC").date(),
+            )
+            fields = request.to_request_fields()
+            for key in ("symbols", "types"):
+                fields[key] = ",".join(str(getattr(v, "value", v)) for v in fields[key])
+            what = f"corporate actions of {', '.join(chunk[:3])}" + ("..." if len(chunk) > 3 else "")
+            merged: dict[str, list[Any]] = {}
+            seen: set[str] = set()
+            while True:
+                page = await self.request(
+                    lambda f=dict(fields), w=what: asyncio.to_thread(self._call, client, "/corporate-actions", f, w)
+                )
+                for kind, items in (page.get("corporate_actions") or {}).items():
+                    merged.setdefault(kind, []).extend(items or [])
+                token = page.get("next_page_token")
+                if not token or token in seen:
+                    break
+                seen.add(token)
+                fields["page_token"] = token
+            try:
+                actions = CorporateActionsSet(merged).data
+            except Exception as exc:  # pydantic's ValidationError: a field missing or of the wrong type
+                raise AdapterError(
+                    f"alpaca: {what}: malformed corporate actions ({self.redact(str(exc))[:300]})", source=self.name
+                ) from None
+            for kind in ("forward_splits", "reverse_splits"):
+                for split in actions.get(kind, []):
+                    rows.append(
+                        (split.symbol, "split", split.ex_date, split_ratio(split.old_rate, split.new_rate), None)
+                    )
+            for dividend in actions.get("cash_dividends", []):
+                rows.append((dividend.symbol, "dividend", dividend.ex_date, None, float(dividend.rate)))
+        return rows
 
     # --- fetching ----------------------------------------------------------------------------------------
     def _request_fields(self, symbol: str, start, end, resolution: str) -> dict[str, Any]:

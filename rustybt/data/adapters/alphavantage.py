@@ -130,6 +130,7 @@ class AlphaVantageSettings(NetworkSettings):
     asset_class: str = "equity"
     extended_hours: bool = False
     outputsize: str = "full"
+    corporate_actions: bool = True
 
 
 class AlphaVantageAdapter(NetworkAdapter):
@@ -146,6 +147,10 @@ class AlphaVantageAdapter(NetworkAdapter):
     outputsize
         ``"full"`` (the whole history; for intraday the whole requested month) or ``"compact"`` (the latest
         100 points). Some plans only allow ``compact`` for some functions; the vendor's message says so.
+    corporate_actions
+        Equities: report splits and cash dividends (functions ``SPLITS`` and ``DIVIDENDS``) from
+        :meth:`adjustments`, which the catalog stores as the bundle's adjustments: two more requests per symbol
+        at ingest (mind the free key's 25 requests a day; pass False to store raw bars only).
     requests_per_minute, requests_per_day
         Quotas; defaults 5 and 25 (the free key), or ``adapters.alphavantage.requests_per_minute`` /
         ``requests_per_day`` from config. ``None`` disables a quota (premium keys have no daily limit).
@@ -411,6 +416,43 @@ class AlphaVantageAdapter(NetworkAdapter):
                 vendor_message=str(exc)[:300],
                 source=self.name,
             ) from None
+
+    # --- corporate actions -------------------------------------------------------------------------------
+    async def _corporate_actions(self, ranges) -> list[Any]:
+        """``SPLITS`` (``split_factor``: new shares per old share, 0.1 for a 1-for-10 reverse split) and
+        ``DIVIDENDS`` (``amount`` per share on ``ex_dividend_date``) of every equity symbol."""
+        import httpx
+
+        from rustybt.data.adapters._actions import day_of, split_ratio
+
+        if self.asset_class != "equity":
+            return []
+        self._api_key()
+        rows: list[Any] = []
+        async with httpx.AsyncClient(timeout=self.timeout, headers={"Accept": "application/json"}) as http:
+            for symbol in ranges:
+                for function in ("SPLITS", "DIVIDENDS"):
+                    what = f"{symbol} {function}"
+                    payload = await self._get(http, {"function": function, "symbol": symbol}, what)
+                    data = payload.get("data", [])
+                    if not isinstance(data, list):
+                        raise AdapterError(f"alphavantage: {what}: 'data' is not a list", source=self.name)
+                    for item in data:
+                        try:
+                            if function == "SPLITS":
+                                ratio = split_ratio(1, item["split_factor"])
+                                rows.append((symbol, "split", day_of(item["effective_date"]), ratio, None))
+                            elif _float_or_none(item.get("amount")) is not None:
+                                amount = float(item["amount"])
+                                rows.append((symbol, "dividend", day_of(item["ex_dividend_date"]), None, amount))
+                        except (KeyError, TypeError, ValueError) as exc:
+                            snippet = self.redact(str(item)[:300])
+                            raise AdapterError(
+                                f"alphavantage: {what}: malformed entry {snippet} ({type(exc).__name__}: {exc})",
+                                vendor_message=snippet,
+                                source=self.name,
+                            ) from None
+        return rows
 
     # --- fundamentals ------------------------------------------------------------------------------------
     def company_overview(

@@ -124,6 +124,7 @@ class NetworkAdapter(BarAdapter):
         self._semaphore: asyncio.Semaphore | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.requests_made = 0
+        self._fetched: dict[str, tuple[pd.Timestamp | None, pd.Timestamp | None]] = {}
 
     # --- configuration and credentials ---------------------------------------------------------------------
     def to_config(self) -> dict[str, Any]:
@@ -343,6 +344,7 @@ class NetworkAdapter(BarAdapter):
     async def _bounded(self, symbol: str, start, end, res: str) -> pl.DataFrame:
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.concurrency)
+        self._remember_range(symbol, start, end)
         async with self._semaphore:
             try:
                 frame = await self._fetch_symbol(symbol, start, end, res)
@@ -389,6 +391,47 @@ class NetworkAdapter(BarAdapter):
             return list(await asyncio.gather(*(one(s) for s in names)))
 
         yield from run_sync(self._in_session(run()))
+
+    # --- corporate actions -----------------------------------------------------------------------------------
+    def _remember_range(self, symbol: str, start: pd.Timestamp | None, end: pd.Timestamp | None) -> None:
+        """Widen the range of ``symbol`` whose corporate actions :meth:`adjustments` reports (None: open)."""
+        old = self._fetched.get(symbol)
+        if old is not None:
+            start = None if start is None or old[0] is None else min(start, old[0])
+            end = None if end is None or old[1] is None else max(end, old[1])
+        self._fetched[symbol] = (start, end)
+
+    def adjustments(self, symbols: Sequence[str] | None = None) -> pl.DataFrame:
+        """Splits and cash dividends of ``symbols`` (default: every symbol fetched) from the vendor, in
+        :data:`~rustybt.data.adapters.base.ADJUSTMENT_SCHEMA`, within the ranges fetched (the catalog's ingest
+        calls this after fetching bars and stores them as the bundle's adjustments).
+
+        Each request passes the same rate limiter, quotas and retries as the bar requests. Adapters whose
+        vendor has no corporate actions (or with ``corporate_actions=False``) report none.
+        """
+        from rustybt.data.adapters._actions import actions_frame
+
+        names = list(self._fetched) if symbols is None else [str(s) for s in symbols]
+        if not names or not getattr(self.settings, "corporate_actions", False):
+            return actions_frame([], {})
+        ranges = {}
+        for name in names:
+            start, end = self._fetched.get(name, (None, None))
+            ranges[name] = (
+                start.date() if start is not None else None,
+                end.date() if end is not None else None,
+            )
+        self.check_online()
+
+        async def run() -> pl.DataFrame:
+            await self._session_start()
+            return actions_frame(await self._corporate_actions(ranges), ranges)
+
+        return run_sync(self._in_session(run()))
+
+    async def _corporate_actions(self, ranges: Mapping[str, tuple[Any, Any]]) -> list[Any]:
+        """Rows ``(symbol, kind, day, ratio, amount)`` for ``ranges`` (symbol -> first, last day); none here."""
+        return []
 
     def asset_info(self, symbol: str) -> dict[str, Any]:
         """Asset metadata recorded in the catalog for ``symbol`` (asset class, exchange...)."""

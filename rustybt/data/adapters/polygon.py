@@ -8,7 +8,8 @@
 
 Tickers use Polygon's prefixes: ``AAPL`` (stocks), ``X:BTCUSD`` (crypto), ``C:EURUSD`` (forex),
 ``O:AAPL240119C00150000`` (options). Prices are never adjusted (``adjusted=false``): the catalog applies splits
-and dividends itself, point in time. The key comes from ``POLYGON_API_KEY`` (or ``MASSIVE_API_KEY``), else
+and dividends itself, point in time, from the splits and cash dividends :meth:`PolygonAdapter.adjustments`
+reads from Polygon's reference endpoints. The key comes from ``POLYGON_API_KEY`` (or ``MASSIVE_API_KEY``), else
 ``adapters.polygon.api_key`` in ``~/.rustybt/config.yaml``.
 
 Every page of a paginated answer (``next_url``) is one request under the adapter's rate limiter, quotas and
@@ -67,6 +68,7 @@ class PolygonSettings(NetworkSettings):
 
     page_size: int = 50_000
     verify_symbols: bool = True
+    corporate_actions: bool = True
 
 
 class _ResponseRecorder:
@@ -104,6 +106,11 @@ class PolygonAdapter(NetworkAdapter):
         config. Pass ``None`` on a paid plan (no per-minute limit).
     page_size
         Base aggregates per page (the API's ``limit``, at most 50 000; former name ``limit``).
+    corporate_actions
+        Report the splits and cash dividends of stock tickers (``/v3/reference/splits`` and
+        ``/v3/reference/dividends`` through the SDK's ``list_splits`` / ``list_dividends``) from
+        :meth:`adjustments`, which the catalog stores as the bundle's adjustments: two more requests per ticker
+        at ingest.
     verify_symbols
         When a stock ticker returns no bars at all, ask the reference endpoint whether it exists, so that an
         unknown ticker raises :class:`~rustybt.errors.SymbolNotFound` instead of looking like an empty range.
@@ -213,6 +220,77 @@ class PolygonAdapter(NetworkAdapter):
         if not rows and self.verify_symbols and polygon_asset_info(symbol)["asset_class"] == "equity":
             await self._verify_ticker(client, symbol, start)
         return self._frame(symbol, rows, resolution)
+
+    async def _corporate_actions(self, ranges) -> list[Any]:
+        """Splits and cash dividends of the stock tickers, through the SDK's reference endpoints.
+
+        ``split_from`` / ``split_to`` are Polygon's "1 share becomes 4" numbers (a 1-for-10 reverse split is
+        10 -> 1); ``cash_amount`` is the raw amount on ``ex_dividend_date``, special dividends (``SC``) included.
+        """
+        from rustybt.data.adapters._actions import day_of, split_ratio
+
+        client = self._rest_client()
+        rows: list[Any] = []
+        for symbol, (first, last) in ranges.items():
+            if polygon_asset_info(symbol)["asset_class"] != "equity":
+                continue
+            bounds = {k: v.isoformat() for k, v in (("gte", first), ("lte", last)) if v is not None}
+            splits = await self._all_pages(
+                symbol,
+                lambda b=bounds, s=symbol: client.list_splits(
+                    ticker=s,
+                    execution_date_gte=b.get("gte"),
+                    execution_date_lte=b.get("lte"),
+                    limit=1000,
+                    sort="execution_date",
+                    raw=True,
+                ),
+            )
+            dividends = await self._all_pages(
+                symbol,
+                lambda b=bounds, s=symbol: client.list_dividends(
+                    ticker=s,
+                    ex_dividend_date_gte=b.get("gte"),
+                    ex_dividend_date_lte=b.get("lte"),
+                    limit=1000,
+                    sort="ex_dividend_date",
+                    raw=True,
+                ),
+            )
+            try:
+                for item in splits:
+                    day = day_of(item["execution_date"])
+                    rows.append((symbol, "split", day, split_ratio(item["split_from"], item["split_to"]), None))
+                for item in dividends:
+                    if item.get("cash_amount") is None:
+                        continue
+                    rows.append(
+                        (symbol, "dividend", day_of(item["ex_dividend_date"]), None, float(item["cash_amount"]))
+                    )
+            except (KeyError, TypeError, ValueError) as exc:
+                snippet = self.redact(json.dumps(item, default=str)[:300])
+                raise AdapterError(
+                    f"polygon: {symbol}: malformed corporate action {snippet} ({type(exc).__name__}: {exc})",
+                    vendor_message=snippet,
+                    source=self.name,
+                ) from None
+        return rows
+
+    async def _all_pages(self, symbol: str, first_page: Callable[[], Any]) -> list[dict[str, Any]]:
+        """Every ``results`` item of a reference listing, following ``next_url`` (one request per page)."""
+        client = self._rest_client()
+        page = await self._page(symbol, first_page)
+        items = list(_results(page, symbol, self))
+        seen: set[str] = set()
+        while page.get("next_url"):
+            parsed = urlparse(str(page["next_url"]))
+            path = parsed.path + (f"?{parsed.query}" if parsed.query else "")
+            if path in seen:
+                break
+            seen.add(path)
+            page = await self._page(symbol, lambda p=path: client._get(path=p, raw=True))
+            items.extend(_results(page, symbol, self))
+        return items
 
     async def _verify_ticker(self, client: Any, symbol: str, start) -> None:
         """Raise SymbolNotFound when the reference endpoint does not know ``symbol`` (a 404)."""

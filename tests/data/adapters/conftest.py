@@ -40,3 +40,77 @@ def library_logs_hide(caplog):
         assert text.count("***") >= len(LIBRARY_LOGGERS)
 
     return check
+
+
+#: The recorded ACME scenario (tests/resources/{polygon,alpaca,alphavantage}/*acme*): raw daily closes, a
+#: 4-for-1 split (ex 2024-01-05), a 1-for-10 reverse split (ex 2024-01-09), a regular dividend of 2.00
+#: (ex 2024-01-04) and a special dividend of 50.00 (ex 2024-01-11).
+ACME_DAYS = [
+    "2024-01-02",
+    "2024-01-03",
+    "2024-01-04",
+    "2024-01-05",
+    "2024-01-08",
+    "2024-01-09",
+    "2024-01-10",
+    "2024-01-11",
+    "2024-01-12",
+]
+ACME_CLOSES = [400.0, 404.0, 408.0, 103.0, 104.0, 1050.0, 1060.0, 1012.0, 1015.0]
+ACME_SPLITS = {"2024-01-05": 1 / 4, "2024-01-09": 10.0}
+ACME_DIVIDENDS = {"2024-01-04": 2.0, "2024-01-11": 50.0}
+
+
+def acme_expected_adjustments() -> list[tuple[str, str, float, float | None]]:
+    """(kind, day, ratio, amount) as the catalog should store them: a dividend's ratio from the prior close."""
+    close = dict(zip(ACME_DAYS, ACME_CLOSES, strict=True))
+    rows = [("split", d, r, None) for d, r in ACME_SPLITS.items()]
+    for day, amount in ACME_DIVIDENDS.items():
+        prior = close[ACME_DAYS[ACME_DAYS.index(day) - 1]]
+        rows.append(("dividend", day, 1.0 - amount / prior, amount))
+    return sorted(rows, key=lambda r: (r[1], r[0]))
+
+
+def check_acme_bundle(catalog, name: str) -> None:
+    """The bundle stores ACME's four actions and serves point-in-time adjusted history windows."""
+    import numpy as np
+    import pandas as pd
+
+    from rustybt.data.readers import DataPortal
+
+    bundle = catalog.bundle(name)
+    stored = sorted(
+        (kind, day.isoformat(), ratio, amount)
+        for kind, day, ratio, amount in bundle.adjustments().select("kind", "effective_date", "ratio", "amount").rows()
+    )
+    expected = acme_expected_adjustments()
+    assert [r[:2] for r in sorted(stored, key=lambda r: (r[1], r[0]))] == [r[:2] for r in expected]
+    for got, want in zip(sorted(stored, key=lambda r: (r[1], r[0])), expected, strict=True):
+        assert got[2] == pytest.approx(want[2], rel=1e-12) and got[3] == want[3]
+    portal = DataPortal.from_catalog(catalog, name)
+    acme = portal.asset_finder.lookup_symbol("ACME")
+    raw = pd.Series(ACME_CLOSES, index=pd.DatetimeIndex(ACME_DAYS))
+    events = [(pd.Timestamp(day), ratio) for _, day, ratio, _ in expected]
+    for end in raw.index[1:]:
+        window = raw.loc[:end]
+        want = window.copy()
+        for day, ratio in events:  # as known on `end`: every action up to it scales the bars before it
+            if day <= end:
+                want[window.index < day] *= ratio
+        got = portal.get_history_window([acme], end, len(window), "1d", "close")[acme]
+        np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-9, err_msg=str(end))
+
+
+@pytest.fixture
+def acme():
+    """The ACME scenario: ``acme.check(catalog, bundle)``, ``acme.expected()``, ``acme.days`` / ``closes``."""
+    import types
+
+    return types.SimpleNamespace(
+        check=check_acme_bundle,
+        expected=acme_expected_adjustments,
+        days=ACME_DAYS,
+        closes=ACME_CLOSES,
+        splits=ACME_SPLITS,
+        dividends=ACME_DIVIDENDS,
+    )

@@ -307,3 +307,62 @@ def test_no_key_in_any_log_record_of_the_client_libraries(http, caplog, capsys, 
         )
     )
     library_logs_hide(FAKE_KEY, FAKE_SECRET)
+
+
+# --- issue 17: corporate actions through alpaca-py ---------------------------------------------------------
+
+ACTIONS = "https://data.alpaca.markets/v1/corporate-actions"
+
+
+def acme_routes(http):
+    http.get(
+        STOCKS,
+        json=load("bars_acme_day.json"),
+        match=[matchers.query_param_matcher({"symbols": "ACME"}, strict_match=False)],
+    )
+    http.get(
+        ACTIONS,
+        json=load("corporate_actions_acme_page2.json"),
+        match=[matchers.query_param_matcher({"page_token": "QUNNRXwyMDI0LTAxLTA0"}, strict_match=False)],
+    )
+    http.get(
+        ACTIONS,
+        json=load("corporate_actions_acme_page1.json"),
+        match=[
+            matchers.query_param_matcher(
+                {
+                    "symbols": "ACME",
+                    "types": "forward_split,reverse_split,cash_dividend",
+                    "start": "2024-01-02",
+                    "end": "2024-01-12",
+                },
+                strict_match=False,
+            )
+        ],
+    )
+
+
+def test_adjustments_are_the_vendors_splits_reverse_splits_and_dividends(http):
+    acme_routes(http)
+    alpaca = adapter()
+    alpaca.fetch_sync("ACME", "2024-01-02", "2024-01-12", "1d")
+    frame = alpaca.adjustments(["ACME"])
+    rows = [
+        (k, d.date().isoformat(), r, a)
+        for k, d, r, a in frame.select("kind", "effective_date", "ratio", "amount").rows()
+    ]
+    assert rows == [
+        ("dividend", "2024-01-04", None, 2.0),
+        ("split", "2024-01-05", 0.25, None),  # forward split: old_rate 1, new_rate 4
+        ("split", "2024-01-09", 10.0, None),  # reverse split: old_rate 10, new_rate 1
+        ("dividend", "2024-01-11", None, 50.0),  # special: true, on the second page
+    ]
+    sent = [c.request for c in http.calls if c.request.url.startswith(ACTIONS)]
+    assert len(sent) == 2 and all(r.headers["APCA-API-KEY-ID"] == FAKE_KEY for r in sent)
+
+
+def test_ingest_stores_corporate_actions_and_history_is_point_in_time_adjusted(http, catalog, acme):
+    acme_routes(http)
+    catalog.register("alpaca_acme", adapter(), symbols=["ACME"], start_date="2024-01-02", end_date="2024-01-12")
+    catalog.ingest("alpaca_acme", progress=False)
+    acme.check(catalog, "alpaca_acme")

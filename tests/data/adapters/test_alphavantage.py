@@ -412,6 +412,11 @@ def test_company_overview_unknown_symbol(av):
 
 def test_ingest_into_a_catalog_bundle(av, catalog):
     av.get(BASE_URL, params={"function": "TIME_SERIES_DAILY"}).mock(return_value=ok("time_series_daily_ibm.json"))
+    # the ingest asks for the corporate actions too (issue 17); none in this range
+    for function in ("SPLITS", "DIVIDENDS"):
+        av.get(BASE_URL, params={"function": function}).mock(
+            return_value=httpx.Response(200, json={"symbol": "IBM", "data": []})
+        )
     catalog.register("av", adapter(), symbols=["IBM"], start_date="2024-01-02", end_date="2024-01-05", resolution="1d")
     catalog.ingest("av", progress=False)
     bars = catalog.bundle("av").bars()
@@ -535,3 +540,46 @@ def test_no_key_in_any_log_record_of_the_client_libraries(av, caplog, capsys, li
     adapter().fetch_sync("IBM", "2024-01-02", "2024-01-05", "1d")
     assert all(k not in caplog.text + capsys.readouterr().out for k in (FAKE_KEY,))
     library_logs_hide(FAKE_KEY)
+
+
+# --- issue 17: corporate actions from SPLITS and DIVIDENDS -------------------------------------------------
+
+
+def acme_routes(av):
+    av.get(BASE_URL, params={"function": "TIME_SERIES_DAILY", "symbol": "ACME"}).mock(
+        return_value=ok("time_series_daily_acme.json")
+    )
+    av.get(BASE_URL, params={"function": "SPLITS", "symbol": "ACME"}).mock(return_value=ok("splits_acme.json"))
+    av.get(BASE_URL, params={"function": "DIVIDENDS", "symbol": "ACME"}).mock(return_value=ok("dividends_acme.json"))
+
+
+def test_adjustments_are_the_vendors_splits_reverse_splits_and_dividends(av):
+    acme_routes(av)
+    alpha = adapter()
+    alpha.fetch_sync("ACME", "2024-01-02", "2024-01-12", "1d")
+    frame = alpha.adjustments()
+    rows = [
+        (k, d.date().isoformat(), r, a)
+        for k, d, r, a in frame.select("kind", "effective_date", "ratio", "amount").rows()
+    ]
+    # the 2020 split and the 2023 dividends lie before the fetched range: they adjust no stored bar
+    assert rows == [
+        ("dividend", "2024-01-04", None, 2.0),
+        ("split", "2024-01-05", 0.25, None),  # split_factor 4.0000
+        ("split", "2024-01-09", pytest.approx(10.0), None),  # split_factor 0.1000 (1-for-10 reverse)
+        ("dividend", "2024-01-11", None, 50.0),  # a special dividend
+    ]
+
+
+def test_no_corporate_action_requests_when_switched_off_or_not_equities(av):
+    acme_routes(av)
+    alpha = adapter(corporate_actions=False)
+    alpha.fetch_sync("ACME", "2024-01-02", "2024-01-12", "1d")
+    assert alpha.adjustments().height == 0 and alpha.requests_made == 1
+
+
+def test_ingest_stores_corporate_actions_and_history_is_point_in_time_adjusted(av, catalog, acme):
+    acme_routes(av)
+    catalog.register("av_acme", adapter(), symbols=["ACME"], start_date="2024-01-02", end_date="2024-01-12")
+    catalog.ingest("av_acme", progress=False)
+    acme.check(catalog, "av_acme")

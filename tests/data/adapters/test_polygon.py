@@ -360,6 +360,9 @@ def test_ingest_into_a_catalog_bundle(replay, catalog):
         (200, body("aggs_option_day.json"), {}),
     )
     day_route(replay, "AAPL", "2024-01-02", "2024-01-08", (200, body("aggs_aapl_day_page3.json"), {}))
+    # the ingest asks for the stock's corporate actions too (issue 17); none in this range, none for the option
+    for path in ("/v3/reference/splits", "/v3/reference/dividends"):
+        replay.add(path, (200, b'{"results": [], "status": "OK", "request_id": "x"}', {}), params={"ticker": "AAPL"})
     catalog.register(
         "poly",
         adapter(),
@@ -419,3 +422,50 @@ def test_no_key_in_any_log_record_of_the_client_libraries(replay, caplog, capsys
     adapter().fetch_sync("AAPL", "2024-01-02", "2024-01-08", "1d")
     assert all(k not in caplog.text + capsys.readouterr().out for k in (FAKE_KEY,))
     library_logs_hide(FAKE_KEY)
+
+
+# --- issue 17: corporate actions through the SDK's reference endpoints -----------------------------------
+
+
+def acme_routes(replay):
+    day_route(replay, "ACME", "2024-01-02", "2024-01-12", (200, body("aggs_acme_day.json"), {}))
+    replay.add(
+        "/v3/reference/splits",
+        (200, body("splits_acme.json"), {}),
+        params={"ticker": "ACME", "execution_date.gte": "2024-01-02", "execution_date.lte": "2024-01-12"},
+    )
+    replay.add(
+        "/v3/reference/dividends",
+        (200, body("dividends_acme_page2.json"), {}),
+        params={"cursor": "YWN0aXZlPXRydWUmZGF0ZT0yMDI0"},
+    )
+    replay.add(
+        "/v3/reference/dividends",
+        (200, body("dividends_acme_page1.json"), {}),
+        params={"ticker": "ACME", "ex_dividend_date.gte": "2024-01-02", "ex_dividend_date.lte": "2024-01-12"},
+    )
+
+
+def test_adjustments_are_the_vendors_splits_reverse_splits_and_dividends(replay, acme):
+    acme_routes(replay)
+    poly = adapter()
+    poly.fetch_sync("ACME", "2024-01-02", "2024-01-12", "1d")
+    frame = poly.adjustments(["ACME"])
+    rows = [
+        (k, d.date().isoformat(), r, a)
+        for k, d, r, a in frame.select("kind", "effective_date", "ratio", "amount").rows()
+    ]
+    assert rows == [
+        ("dividend", "2024-01-04", None, 2.0),
+        ("split", "2024-01-05", 0.25, None),  # 4-for-1: split_from 1, split_to 4
+        ("split", "2024-01-09", 10.0, None),  # 1-for-10 reverse: split_from 10, split_to 1
+        ("dividend", "2024-01-11", None, 50.0),  # special (SC), from the second page (next_url)
+    ]
+    assert [c[0] for c in replay.calls].count("/v3/reference/dividends") == 2
+
+
+def test_ingest_stores_corporate_actions_and_history_is_point_in_time_adjusted(replay, catalog, acme):
+    acme_routes(replay)
+    catalog.register("poly_acme", adapter(), symbols=["ACME"], start_date="2024-01-02", end_date="2024-01-12")
+    catalog.ingest("poly_acme", progress=False)
+    acme.check(catalog, "poly_acme")
