@@ -7,16 +7,13 @@ notebook layer does not depend on its module layout. They import it when called:
 from __future__ import annotations
 
 import importlib
-import logging
 from typing import Any
 
 import pandas as pd
 
-from rustybt.errors import InvalidArgument, NoDataForRange, RustyBTError
+from rustybt.errors import InvalidArgument, NoDataForRange
 
-__all__ = ["PIPELINE_MODULES", "available", "cell_namespace", "is_pipeline", "run"]
-
-log = logging.getLogger(__name__)
+__all__ = ["PIPELINE_MODULES", "cell_namespace", "is_pipeline", "run"]
 
 #: Modules whose public names are pre-imported into a ``%%rustybt pipeline`` cell.
 PIPELINE_MODULES = (
@@ -28,48 +25,20 @@ PIPELINE_MODULES = (
 )
 
 
-def _pipeline_class() -> type | None:
-    try:
-        module = importlib.import_module("rustybt.pipeline")
-    except Exception as exc:  # missing, or broken while it is being written: the notebook layer carries on
-        log.warning("rustybt.pipeline cannot be imported (%s: %s)", type(exc).__name__, exc)
-        return None
-    return getattr(module, "Pipeline", None)
-
-
-def available() -> bool:
-    """True when :mod:`rustybt.pipeline` provides ``Pipeline`` and an engine."""
-    return _pipeline_class() is not None
-
-
-def _missing() -> RustyBTError:
-    return RustyBTError(
-        "the pipeline package (rustybt.pipeline) is not available in this install: it has no Pipeline class yet"
-    )
-
-
 def cell_namespace() -> dict[str, Any]:
-    """Public names of :data:`PIPELINE_MODULES` (``Pipeline``, ``EquityPricing``, ``SimpleMovingAverage``...);
-    empty when the pipeline package is not available."""
-    if not available():
-        return {}
+    """Public names of :data:`PIPELINE_MODULES` (``Pipeline``, ``EquityPricing``, ``SimpleMovingAverage``...)."""
     namespace: dict[str, Any] = {}
     for name in PIPELINE_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        public = getattr(module, "__all__", None) or [n for n in vars(module) if not n.startswith("_")]
-        for attr in public:
-            if hasattr(module, attr):
-                namespace[attr] = getattr(module, attr)
+        module = importlib.import_module(name)
+        namespace.update({attr: getattr(module, attr) for attr in module.__all__})
     return namespace
 
 
 def is_pipeline(obj: Any) -> bool:
     """True if ``obj`` is a ``rustybt.pipeline.Pipeline``."""
-    cls = _pipeline_class()
-    return cls is not None and isinstance(obj, cls)
+    from rustybt.pipeline import Pipeline
+
+    return isinstance(obj, Pipeline)
 
 
 def run(
@@ -87,8 +56,7 @@ def run(
     the run is ``engine.run_chunked_pipeline(pipe, start, end, chunksize)``, else ``engine.run_pipeline``.
     Returns the (date, asset)-indexed pandas DataFrame.
     """
-    if not available():
-        raise _missing()
+    from rustybt.calendars import sessions_in_range
     from rustybt.notebook.plots import parse_date
     from rustybt.pipeline.bundle_engine import engine_for_bundle
 
@@ -98,8 +66,6 @@ def run(
     end_ts = (end_ts if end_ts is not None else bundle.end).tz_localize(None).normalize()
     if start_ts > end_ts:
         raise InvalidArgument(f"start {start_ts.date()} is after end {end_ts.date()}; swap them")
-    from rustybt.calendars import sessions_in_range
-
     sessions = sessions_in_range(bundle.calendar_name, start_ts, end_ts)  # snap to the sessions inside the range
     if len(sessions) == 0:
         raise NoDataForRange(

@@ -34,7 +34,8 @@ def engine_for_bundle(
     loaders
         Extra loaders keyed by DataSet class (or BoundColumn), e.g. ``{Fundamentals: ParquetLoader(...)}``.
     cache
-        A :class:`~rustybt.data.cache.CacheManager` for loaded arrays.
+        A :class:`~rustybt.data.cache.CacheManager` whose size and ``enabled`` flag bound the pricing loader's
+        raw-array cache (default: the configuration's ``cache.max_size_mb`` / ``cache.enabled``).
     """
     if isinstance(bundle, str):
         bundle = (catalog or Catalog()).bundle(bundle)

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rustybt._utils import to_utc
 from rustybt.config import env_flag
 from rustybt.pipeline._output import OutputCollector
 from rustybt.pipeline.adjusted_array import AdjustedArray, ensure_adjusted_array, ensure_ndarray
@@ -61,15 +62,8 @@ AUTO_PROGRESS_SESSIONS = 1260
 
 
 def _timestamp(value, name: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a date, got {value!r}") from exc
-    if ts is pd.NaT:
-        raise ValueError(f"{name} must be a date, got NaT")
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert(None)
-    return ts
+    # sessions are naive (midnight UTC): an aware value is converted to UTC first
+    return to_utc(value, name).tz_localize(None)
 
 
 def _slice_rows(value, offset: int):
