@@ -7,7 +7,7 @@ import sys
 
 import polars as pl
 import pytest
-from conftest import HDF5, INGESTION, MINUTE_INGESTION, read_csv_ints
+from _legacy_data import HDF5, INGESTION, MINUTE_INGESTION, read_csv_ints
 
 from rustybt.data.adapters.base import ADJUSTMENT_SCHEMA, adapter_class
 from rustybt.data.legacy import LegacyDependencyMissing, NotAZiplineBundle, ZiplineBundleAdapter

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import INGESTION
+from _legacy_data import INGESTION
 
 from rustybt import Catalog
 from rustybt.data.legacy.cli import add_migrate_command

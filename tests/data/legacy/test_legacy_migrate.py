@@ -6,7 +6,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import HDF5, INGESTION, MINUTE_INGESTION, SYMBOLS, read_csv_ints
+from _legacy_data import HDF5, INGESTION, MINUTE_INGESTION, SYMBOLS, read_csv_ints
 
 from rustybt import Catalog
 from rustybt.data.legacy import MigrationMismatch, MigrationReport, ZiplineBundleAdapter, migrate

@@ -8,7 +8,7 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import HDF5, INGESTION, MINUTE_INGESTION, SYMBOLS, ZIPLINE, read_csv_ints
+from _legacy_data import HDF5, INGESTION, MINUTE_INGESTION, SYMBOLS, ZIPLINE, read_csv_ints
 
 from rustybt.calendars import get_calendar
 from rustybt.data.legacy import (

@@ -7,7 +7,7 @@ import sqlite3
 
 import pandas as pd
 import pytest
-from conftest import INGESTION, MINUTE_INGESTION, ZIPLINE
+from _legacy_data import INGESTION, MINUTE_INGESTION, ZIPLINE
 
 from rustybt.data.legacy import (
     SUPPORTED_ASSET_DB_VERSIONS,
