@@ -2,6 +2,7 @@
 
 * :class:`ReplayTransport` (:mod:`rustybt.testing.replay`): recorded HTTP responses served to a real ccxt
   exchange object in place of its transport; everything above the socket stays ccxt's own code.
+  :class:`Urllib3Replay`: the same recorded answers served at urllib3's connection pool (the Polygon SDK).
 * :func:`point_in_time_reference`, :func:`adjusted_as_of`, :func:`make_adjustments` (:mod:`rustybt.testing.pit`):
   the brute-force point-in-time reference for window computations over adjusted prices (plain numpy,
   independent of the library's kernels), against which every pipeline kernel is tested.
@@ -20,6 +21,7 @@ from rustybt._utils import lazy_exports
 _EXPORTS: dict[str, str] = {
     "ReplayTransport": ".replay",
     "TestingShell": ".shell",
+    "Urllib3Replay": ".replay",
     "adjusted_as_of": ".pit",
     "make_adjustments": ".pit",
     "point_in_time_reference": ".pit",

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-__all__ = ["ReplayTransport"]
+__all__ = ["ReplayTransport", "Urllib3Replay"]
 
 
 class ReplayTransport:
@@ -127,3 +127,76 @@ class ReplayTransport:
         ex.handle_errors(status, reason, url, method, response_headers, text, json_response, request_headers, body)
         ex.handle_http_status_code(status, reason, url, method, text)
         return json_response if json_response is not None else text
+
+
+class Urllib3Replay:
+    """Serves recorded HTTP responses at urllib3's connection pool, for SDKs that use urllib3 directly (the
+    Polygon / Massive SDK): the SDK, its pool manager, ``urlopen`` and retry handling all run; only the bytes
+    on the wire are recorded. A context manager: the pool is patched inside the ``with`` block only.
+
+    Parameters
+    ----------
+    interactions
+        As for :class:`ReplayTransport`: ``{"request": {"method", "path", "params"}, "response": {"status",
+        "headers", "body"}}`` served in order, ``"times": n`` (0: forever); a request matches when method and
+        path are equal and its query holds every recorded param.
+
+    Attributes
+    ----------
+    requests
+        Every request served: ``{"method", "url", "path", "params", "headers"}``.
+    """
+
+    def __init__(self, interactions: Iterable[Mapping[str, Any]] = ()) -> None:
+        self._matcher = ReplayTransport(None, interactions)
+        self.requests: list[dict[str, Any]] = []
+        self._original: Any = None
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Urllib3Replay:
+        """Interactions from a JSON file: a list, or an object with an ``"interactions"`` list."""
+        data = json.loads(Path(path).read_text())
+        return cls(data["interactions"] if isinstance(data, dict) else data)
+
+    def pending(self) -> list[Mapping[str, Any]]:
+        """Recorded interactions never served (those with a fixed count)."""
+        return self._matcher.pending()
+
+    def _serve(self, pool: Any, conn: Any, method: str, url: str, body: Any = None, headers: Any = None, **_: Any):
+        import urllib3
+
+        parts = urlsplit(url)
+        params = dict(parse_qsl(parts.query, keep_blank_values=True))
+        self.requests.append(
+            {"method": method, "url": url, "path": parts.path, "params": params, "headers": dict(headers or {})}
+        )
+        response = self._matcher._match(method, parts.path, params)
+        if response is None:
+            raise LookupError(f"Urllib3Replay: no recorded response for {method} {url}")
+        payload = response.get("body", "")
+        data = payload if isinstance(payload, str | bytes) else json.dumps(payload)
+        return urllib3.HTTPResponse(
+            body=data.encode() if isinstance(data, str) else data,
+            status=int(response.get("status", 200)),
+            headers=dict(response.get("headers") or {"Content-Type": "application/json"}),
+            preload_content=True,
+            request_method=method,
+            request_url=url,
+        )
+
+    def __enter__(self) -> Urllib3Replay:
+        from urllib3.connectionpool import HTTPConnectionPool
+
+        self._original = HTTPConnectionPool._make_request
+        replay = self
+
+        def _make_request(pool: Any, conn: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            return replay._serve(pool, conn, method, url, *args, **kwargs)
+
+        HTTPConnectionPool._make_request = _make_request  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        from urllib3.connectionpool import HTTPConnectionPool
+
+        HTTPConnectionPool._make_request = self._original  # type: ignore[method-assign]
