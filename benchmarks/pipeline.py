@@ -1,6 +1,7 @@
 """Issue 3 benchmark: a 13-column pipeline over 3,000 assets x 9 years, RustyBT vs zipline-reloaded 3.2.1.
 
     .venv/bin/python benchmarks/pipeline.py [--assets 3000] [--sessions 2520] [--no-zipline] [--no-kernels]
+    .venv/bin/python benchmarks/pipeline.py --ablation 8   # RustyBT only: each speed-up against none (below)
 
 Data: ``_data.daily_csvdir(3000, 2520)`` (10 years of generated XNYS daily bars), ingested as bundle
 ``daily_3000x2520`` into the catalog at benchmarks/.work/catalog (shared with data_access.py; ingested only if
@@ -24,6 +25,11 @@ Returns(2): 252 extra rows) to the last session.
    largest of the cold runs), against the size of the input arrays (5 fields x loaded rows x assets x 8 bytes).
 3. Cross-check: the two systems' first-run results, cell by cell on the rows both kept.
 4. Kernels alone (benchmarks/kernels.py).
+
+``--ablation ROUNDS`` measures only RustyBT, each speed-up against having none: per round one fresh process per
+variant, in turn (all on; the warm-up hook's kernel map off, ``RUSTYBT_KERNEL_PRELOAD=0``; the pool's reuse of
+dropped result blocks off, every result on a new block; both off), each a cold run and five warm runs; the table
+gives the medians over the rounds, with the processes' CPU seconds beside the wall-clock ones.
 """
 
 # ruff: noqa: E402  (the clock starts before the imports: the worker reports their cost)
@@ -173,6 +179,67 @@ def dump(result: pd.DataFrame, path: str) -> None:
 # ------------------------------------------------------------------------------------------------------------------
 # the measured process
 # ------------------------------------------------------------------------------------------------------------------
+
+
+def cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def without_result_reuse() -> None:
+    """The ablation's "no result block": every result frame on a new block (small pages, as a new one gets)."""
+    from rustybt import _pages
+    from rustybt.pipeline.kernels import _pool
+
+    _pool.ArrayPool.result_block = lambda self, n_rows, n_cols: _pages.empty((n_rows, n_cols), np.float64, "F")
+
+
+def ablation_worker(args) -> None:
+    from rustybt import Catalog
+    from rustybt.pipeline.bundle_engine import engine_for_bundle
+
+    if args.no_result_reuse:
+        without_result_reuse()
+    pipe = make_pipeline()
+    _, start, end = run_range(args.sessions)
+    times = []
+    for k in range(1 + WARM_RUNS):
+        t, c = time.perf_counter(), cpu_s()
+        if k == 0:
+            engine = engine_for_bundle(Catalog(root=WORK / "catalog").bundle(bundle_name(args.assets, args.sessions)))
+        result = engine.run_pipeline(pipe, start, end, progress=False)
+        times.append((time.perf_counter() - t, cpu_s() - c))
+    del result
+    warm_s, warm_cpu_s = (float(np.median(column)) for column in zip(*times[1:], strict=True))
+    print(json.dumps({"cold_s": times[0][0], "cold_cpu_s": times[0][1], "warm_s": warm_s, "warm_cpu_s": warm_cpu_s}))
+
+
+ABLATION = {  # variant: (environment, worker flags)
+    "all speed-ups": ({}, []),
+    "no kernel map": ({"RUSTYBT_KERNEL_PRELOAD": "0"}, []),
+    "no result-block reuse": ({}, ["--no-result-reuse"]),
+    "neither": ({"RUSTYBT_KERNEL_PRELOAD": "0"}, ["--no-result-reuse"]),
+}
+
+
+def ablation(args) -> None:
+    ensure_catalog(args.assets, args.sessions)
+    run_worker(args, None)  # primes Numba's cache, the dense bars copy and the kernel map
+    runs: dict[str, list[dict]] = {name: [] for name in ABLATION}
+    for _ in range(args.ablation):
+        for name, (env, flags) in ABLATION.items():
+            cmd = [sys.executable, __file__, "--ablation-worker", "--assets", str(args.assets)]
+            cmd += ["--sessions", str(args.sessions), *flags]
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env={**os.environ, **env})
+            if proc.returncode != 0:
+                raise SystemExit(f"ablation worker failed:\n{proc.stderr[-4000:]}")
+            runs[name].append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    print(f"{args.assets} assets, {args.sessions} sessions; {load_note()}; medians over fresh processes")
+    print("| variant | cold median | warm median | cold CPU | warm CPU | n |\n|---|---|---|---|---|---|")
+    for name, rs in runs.items():
+        med = {key: float(np.median([r[key] for r in rs])) for key in rs[0]}
+        print(f"| {name} | {med['cold_s']:.3f} s | {med['warm_s']:.3f} s | {med['cold_cpu_s']:.2f} s | "
+              f"{med['warm_cpu_s']:.3f} s | {len(rs)} |")  # fmt: skip
 
 
 def worker(args) -> None:
@@ -403,9 +470,18 @@ def main() -> None:
     parser.add_argument("--cold-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--dump", help=argparse.SUPPRESS)
+    parser.add_argument("--ablation", type=int, metavar="ROUNDS", help="RustyBT only: speed-ups against none")
+    parser.add_argument("--ablation-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--no-result-reuse", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args)
+        return
+    if args.ablation_worker:
+        ablation_worker(args)
+        return
+    if args.ablation:
+        ablation(args)
         return
 
     notes = [f"start: {load_note()}, {os.cpu_count()} CPUs"]
