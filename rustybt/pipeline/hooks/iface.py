@@ -35,6 +35,7 @@ class PipelineHooks:
     Examples
     --------
     >>> import time
+    >>> from contextlib import contextmanager
     >>> class TermTimes(PipelineHooks):
     ...     def __init__(self):
     ...         self.seconds = {}
