@@ -30,11 +30,6 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
     return [{"module": "rustybt.jupyter"}]
 
 
-def _jupyter_labextension_paths() -> list[dict[str, str]]:
-    """Where the prebuilt front end lives (for ``jupyter labextension develop``)."""
-    return [{"src": "../labextension", "dest": "rustybt-labextension"}]
-
-
 def _load_jupyter_server_extension(server_app: Any) -> None:
     """Register the REST handlers on the running server."""
     from jupyter_server.utils import url_path_join
@@ -46,3 +41,10 @@ def _load_jupyter_server_extension(server_app: Any) -> None:
     where = state.root or "RUSTYBT_DATA_DIR / config"
     api = url_path_join(server_app.base_url, "rustybt/api/")
     server_app.log.info("RustyBT extension: catalog API at %s (catalog: %s)", api, where)
+
+
+def _unload_jupyter_server_extension(server_app: Any) -> None:
+    """On server stop: queued ingest jobs are dropped; a running one finishes (the catalog keeps it atomic)."""
+    state = server_app.web_app.settings.get("rustybt_state")
+    if state is not None:
+        state.jobs.shutdown()

@@ -330,7 +330,7 @@ class IngestHandler(_Base):
 
         def live() -> str | None:
             catalog = self.state.catalog()
-            catalog.store.get_bundle(name)  # BundleNotFound with the catalog's message (404)
+            catalog.ingestions(name)  # BundleNotFound with the catalog's message (404)
             return next((row["ingestion"] for row in _bundle_rows(catalog) if row["bundle"] == name), None)
 
         live_before = await self.call(live)

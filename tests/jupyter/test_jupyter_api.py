@@ -140,6 +140,9 @@ async def test_bad_query_parameters_are_400(jp_fetch):
     code, body = await get(jp_fetch, "bundles", "sample", "bars")
     assert code == 400
     assert "symbol" in body["message"]
+    code, body = await get(jp_fetch, "bundles", "sample", "bars", symbol="AAPL", start="not-a-date")
+    assert code == 400
+    assert "not-a-date" in body["message"]
 
 
 @pytest.mark.parametrize("name", ["..%2Fx", "..", "%2E%2E", "a%2Fb", "x..y", "%2Fetc", "-x"])

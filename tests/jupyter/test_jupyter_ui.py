@@ -235,17 +235,29 @@ def test_panel_in_a_real_browser(lab):
             page.locator('[data-action="insert-asset-bars"]').click()
             editor = page.locator(".jp-NotebookPanel .jp-Cell .cm-content").first
             expect(editor).to_contain_text('catalog.bundle("sample").bars(["AAPL"]', timeout=30_000)
+            # the kernel is up (the status bar says Idle) before the cell is run with Shift+Enter
+            expect(page.locator(".jp-StatusBar-Widget", has_text="| Idle")).to_have_count(1, timeout=120_000)
             editor.click()
             t0 = time.monotonic()
             page.keyboard.press("Shift+Enter")
+            prompt = page.locator(".jp-NotebookPanel .jp-InputPrompt").first
+            expect(prompt).not_to_have_text(re.compile(r"^\[ \]:$"), timeout=10_000)  # queued or run: [*] / [1]
             output = page.locator(".jp-NotebookPanel .jp-OutputArea-output").first
-            expect(output).to_contain_text("AAPL", timeout=60_000)
+            expect(output).to_contain_text("AAPL", timeout=120_000)
             figures["cell_run_s"] = round(time.monotonic() - t0, 3)
             start, end = re.search(r'start="([0-9-]+)", end="([0-9-]+)"', editor.inner_text()).groups()
             expected = Catalog(lab["catalog"]).bundle("sample").bars(["AAPL"], start=start, end=end)
             expect(output).to_contain_text(f"shape: ({expected.height}, 8)")
             assert page.locator(".jp-NotebookPanel .jp-OutputArea-output[data-mime-type*='error']").count() == 0
             page.screenshot(path=ARTIFACTS / "notebook-light.png")
+
+            # re-ingest: progress polled from the job API, then the new ingestion is live and listed
+            page.locator('[data-action="ingest"]').click()
+            job = page.locator('.rbt-status .rbt-job[data-state="succeeded"]')
+            expect(job).to_contain_text("is live", timeout=60_000)
+            expect(page.locator(".rbt-ingestions summary")).to_have_text("Ingestions (2)")
+            assert len(Catalog(lab["catalog"]).ingestions("sample")) == 2
+            page.screenshot(path=ARTIFACTS / "ingest-light.png")
 
             # the dark theme: the panel follows JupyterLab's CSS variables
             _put_theme(lab["base"], "JupyterLab Dark")
