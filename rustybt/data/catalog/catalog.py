@@ -6,6 +6,7 @@ import json
 import logging
 import shutil
 from collections.abc import Sequence
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -200,7 +201,8 @@ class Catalog:
         progress
             Show a progress bar (a widget in notebooks).
         validation, strict
-            Override the registration's for this run.
+            Override the registration's for this run. A mode string (``"lenient"``) changes only the mode of the
+            registered :class:`ValidationConfig`; its thresholds stay.
         symbols, start_date, end_date
             Override the registration's for this run. An explicit ``start_date`` re-fetches from there (no
             incremental start).
@@ -213,12 +215,11 @@ class Catalog:
         """
         record = self.store.get_bundle(name)
         opts = record.options
-        if validation is None:
-            vconfig = _validation_from_dict(opts.get("validation", {}))
-        elif isinstance(validation, ValidationConfig):
+        vconfig = _validation_from_dict(opts.get("validation", {}))
+        if isinstance(validation, ValidationConfig):
             vconfig = validation
-        else:
-            vconfig = ValidationConfig(mode=validation)
+        elif validation is not None:  # a mode string keeps the registered thresholds (e.g. the crypto preset)
+            vconfig = replace(vconfig, mode=validation)
         if isinstance(symbols, str):
             symbols = [symbols]
         if adapter is None:
@@ -430,8 +431,6 @@ def _default_workers() -> int:
 
 
 def _validation_to_dict(config: ValidationConfig) -> dict[str, Any]:
-    from dataclasses import asdict
-
     out = asdict(config)
     for key, value in list(out.items()):
         if hasattr(value, "total_seconds"):

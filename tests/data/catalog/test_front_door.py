@@ -19,6 +19,7 @@ from rustybt.data import bundles
 from rustybt.data.adapters.csv import CSVAdapter
 from rustybt.data.catalog.ingest import resolve_mode
 from rustybt.data.catalog.metadata import BundleRecord
+from rustybt.data.validation import ValidationConfig
 from rustybt.errors import IngestionError, InvalidArgument
 from rustybt.sample import sample_data_dir
 
@@ -213,3 +214,20 @@ def test_an_ingest_in_this_process_reuses_the_registered_adapter_object(catalog:
     catalog.ingest("eq", progress=False)
     assert calls == [["IBM"]]
     assert_bars_match_csv(catalog.bundle("eq").bars(), ["IBM"], "2014-01-01", "2014-01-31")
+
+
+def test_a_validation_mode_at_ingest_keeps_the_registered_thresholds(catalog: Catalog, tmp_path: Path):
+    """``ingest(validation="lenient")`` changes the mode only: a crypto bundle keeps the crypto preset's 75% jump
+    threshold, a bundle registered with the plain config keeps its 50% (a +60% bar is a price_jump there)."""
+    folder = tmp_path / "1h"
+    folder.mkdir()
+    stamps = pd.date_range("2024-01-01", periods=6, freq="h", tz="UTC")
+    closes = [100, 101, 162, 163, 164, 165]
+    lines = ["timestamp,open,high,low,close,volume"]
+    lines += [f"{t:%Y-%m-%dT%H:%M:%SZ},{c},{c},{c},{c},1" for t, c in zip(stamps, closes, strict=True)]
+    (folder / "BTC-USDT.csv").write_text("\n".join(lines) + "\n")
+    crypto = CSVAdapter(folder, resolution="1h", asset_class="crypto_spot")
+    catalog.register("preset", crypto)
+    catalog.register("plain", crypto, validation=ValidationConfig())
+    assert catalog.ingest("preset", progress=False, validation="lenient").report.counts() == {}
+    assert catalog.ingest("plain", progress=False, validation="lenient").report.counts() == {"price_jump": 1}
