@@ -140,6 +140,8 @@ class Urllib3Replay:
         As for :class:`ReplayTransport`: ``{"request": {"method", "path", "params"}, "response": {"status",
         "headers", "body"}}`` served in order, ``"times": n`` (0: forever); a request matches when method and
         path are equal and its query holds every recorded param.
+    handler
+        ``handler(method, path, params)`` -> a response dict or None; asked when no interaction matches.
 
     Attributes
     ----------
@@ -147,8 +149,13 @@ class Urllib3Replay:
         Every request served: ``{"method", "url", "path", "params", "headers"}``.
     """
 
-    def __init__(self, interactions: Iterable[Mapping[str, Any]] = ()) -> None:
-        self._matcher = ReplayTransport(None, interactions)
+    def __init__(
+        self,
+        interactions: Iterable[Mapping[str, Any]] = (),
+        *,
+        handler: Callable[[str, str, dict[str, str]], Mapping[str, Any] | None] | None = None,
+    ) -> None:
+        self._matcher = ReplayTransport(None, interactions, handler=handler)
         self.requests: list[dict[str, Any]] = []
         self._original: Any = None
 

@@ -6,6 +6,16 @@ import logging
 
 import pytest
 
+
+@pytest.fixture(autouse=True)
+def _fresh_shared_limits():
+    """Each test starts with no shared rate budget (budgets are per process and key: tests share FAKE keys)."""
+    from rustybt.data.adapters import _limiter
+
+    with _limiter._SHARED_LOCK:
+        _limiter._SHARED.clear()
+
+
 #: Loggers of the client libraries the adapters drive, as those libraries name them.
 LIBRARY_LOGGERS = (
     "ccxt.base.exchange",
