@@ -1,8 +1,8 @@
-"""Factor analysis of pipeline results, with alphalens' names and semantics and no plotting.
+"""Prices from a bundle for factor analysis, and the quick forward-return helpers the notebook charts use.
 
+:func:`prices_for` gives alphalens' ``prices`` frame (adjusted closes, dates x assets) from a bundle;
 :func:`forward_returns` gives each (date, asset) of a result its forward returns from the bundle's adjusted closes;
-:func:`quantile_returns_table` the mean forward return by factor quantile. The notebook layer's charts
-(:func:`rustybt.notebook.plots.quantile_returns`) draw these numbers; here they need neither plotly nor Jupyter.
+:func:`quantile_returns_table` the mean forward return by factor quantile (simple equal-count buckets).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pandas as pd
 
 from rustybt.errors import InvalidArgument, NoDataForRange
 
-__all__ = ["factor_column", "forward_returns", "quantile_returns_table"]
+__all__ = ["factor_column", "forward_returns", "prices_for", "quantile_returns_table"]
 
 
 def factor_column(result: pd.DataFrame, column: str) -> pd.Series:
@@ -52,6 +52,59 @@ def _portal(source: Any) -> Any:
             f"expected a Bundle or a DataPortal, got {type(source).__name__}; use catalog.bundle(NAME)"
         )
     return DataPortal(bundle)
+
+
+def prices_for(
+    bundle: Any, assets: Any = None, start: Any = None, end: Any = None, *, field: str = "close"
+) -> pd.DataFrame:
+    """Closes adjusted for splits and dividends as of ``end``: alphalens' ``prices`` frame (dates x assets).
+
+    Point in time as alphalens expects: every close is adjusted as of the last date of the frame, so the ratio
+    of two closes is the total return between them and no adjustment announced after ``end`` leaks in.
+
+    Parameters
+    ----------
+    bundle : Bundle or DataPortal
+        Where the bars come from (``catalog.bundle(NAME)``).
+    assets : sequence, pd.Index, pd.DataFrame or pd.Series, optional
+        Assets, sids or symbols; a pipeline result (or its factor column) gives its assets. Default: every asset.
+    start, end : date-like, optional
+        First and last session (default: the bundle's). For forward returns of ``p`` periods, ``end`` must lie
+        ``p`` sessions after the factor's last date (:func:`factor_tearsheet` does this for you).
+    field : str
+        ``"close"`` (default) or another history field (``"open"``, ``"price"``...).
+
+    Returns
+    -------
+    pd.DataFrame
+        Indexed by session (tz-naive, as pipeline results are), one column per asset (the Asset objects, so the
+        frame's columns match a pipeline result's asset level), NaN where an asset did not trade.
+    """
+    portal = _portal(bundle)
+    b = portal.bundle
+    if isinstance(assets, pd.DataFrame | pd.Series) and isinstance(assets.index, pd.MultiIndex):
+        assets = assets.index.get_level_values(1).unique()
+    if assets is None:
+        resolved = portal.asset_finder.retrieve_all(portal.asset_finder.sids)
+    else:
+        resolved = [portal._asset(a) for a in assets]
+    first = b.start if start is None else pd.Timestamp(start)
+    last = b.end if end is None else pd.Timestamp(end)
+    first = first.tz_localize("UTC") if first.tzinfo is None else first.tz_convert("UTC")
+    last = last.tz_localize("UTC") if last.tzinfo is None else last.tz_convert("UTC")
+    if last < first:
+        raise InvalidArgument(f"end {last.date()} is before start {first.date()}")
+    labels = portal.reader.labels(max(first, b.start), min(last, b.end))
+    if len(labels) == 0:
+        raise NoDataForRange(
+            f"bundle {b.name!r} has no bars from {first.date()} to {last.date()}; it covers "
+            f"{b.start.date()} .. {b.end.date()}"
+        )
+    window = portal.get_history_window([a.sid for a in resolved], labels[-1], len(labels), b.resolution, field)
+    frame = pd.DataFrame(window.to_numpy(dtype="float64"), index=_naive_dates(window.index), columns=resolved)
+    frame.index.name = "date"
+    frame.columns.name = "asset"
+    return frame
 
 
 def forward_returns(source: Any, result_index: pd.MultiIndex, periods: Sequence[int] = (1, 5)) -> pd.DataFrame:
