@@ -83,7 +83,13 @@ def _free_port() -> int:
 def lab(tmp_path_factory, sample_catalog_root):
     """JupyterLab on a free localhost port over a copy of the sample catalog plus a 3,000-asset bundle ``wide``."""
     chromium = _chromium()
-    pytest.importorskip("playwright.sync_api", reason="the UI test needs the playwright package (dev extra)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        message = "the UI test needs the playwright package (the dev extra: pip install -e '.[dev]')"
+        if os.environ.get("CI"):
+            pytest.fail(message + " (CI is set: the UI test must run)")
+        pytest.skip(message)
     work = tmp_path_factory.mktemp("lab")
     catalog = work / "catalog"
     shutil.copytree(sample_catalog_root, catalog)
