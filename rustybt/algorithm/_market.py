@@ -8,6 +8,8 @@ adjusted point-in-time with one precomputed factor series per asset (see :mod:`r
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 import pandas as pd
 
@@ -83,6 +85,22 @@ class MarketData:
             self._price[j] = out
             self._last_traded[j] = idx
         return out
+
+    @cached_property
+    def price_matrix(self) -> np.ndarray:
+        """Every column's :meth:`price_column` at once (bars x assets): built on first use, for marking many
+        positions per bar with one fancy index instead of one lookup per position."""
+        close = self.raw["close"]
+        n = close.shape[0]
+        idx = np.where(np.isnan(close), -1, np.arange(n, dtype=np.int64)[:, None])
+        np.maximum.accumulate(idx, axis=0, out=idx)
+        out = np.take_along_axis(close, np.maximum(idx, 0), axis=0)
+        out[idx < 0] = np.nan
+        return out
+
+    def columns_of(self, sids: np.ndarray) -> np.ndarray:
+        """Column index of each sid (all must be the bundle's)."""
+        return np.searchsorted(self.sids, sids)
 
     def last_traded_row(self, j: int, i: int) -> int:
         """Row of the last bar at or before ``i`` in which column ``j`` traded (-1 if none)."""

@@ -248,6 +248,15 @@ class Ledger:
         self._stats = None
         self._dirty = True
 
+    def mark(self, dt, prices) -> None:
+        """Like :meth:`sync_last_sale_prices` with ``prices`` a sequence aligned with ``positions.values()``."""
+        for position, price in zip(self.positions.values(), prices, strict=True):
+            if price == price:
+                position.last_sale_price = price
+                position.last_sale_date = dt
+        self._stats = None
+        self._dirty = True
+
     # --- views ---------------------------------------------------------------------------------------------
     @property
     def stats(self) -> PositionStats:
@@ -306,4 +315,9 @@ class Ledger:
 
     def position_list(self) -> list[dict]:
         """zipline's ``positions`` list: the dict form of every non-empty position."""
-        return [p.to_dict() for p in self.positions.values() if p.amount != 0]
+        # the dict literal inline: once per session and position, the method call would cost more than the dict
+        return [
+            {"sid": p.asset, "amount": p.amount, "cost_basis": p.cost_basis, "last_sale_price": p.last_sale_price}
+            for p in self.positions.values()
+            if p.amount != 0
+        ]

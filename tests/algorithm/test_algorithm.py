@@ -339,3 +339,30 @@ def test_can_trade_and_is_stale(sample_catalog):
     fresh = seen[pd.Timestamp("2013-09-20")]
     assert fresh[:2] == (False, True) and fresh[2] == k.loc["2013-09-20", "close"]
     assert seen[pd.Timestamp("2013-04-17")][4] is False and seen[pd.Timestamp("2013-04-18")][4] is True
+
+
+def test_marking_by_matrix_equals_marking_by_column(sample_catalog, monkeypatch):
+    """Many positions are marked with one fancy index into the forward-filled price matrix, few one by one:
+    the same values either way (ZZK's gap and ZZX's late start included)."""
+    import rustybt.algorithm.algorithm as algo_mod
+    from rustybt.algorithm import TradingAlgorithm
+
+    class All(TradingAlgorithm):
+        def initialize(self, context):
+            context.done = False
+
+        def handle_data(self, context, data):
+            if not context.done:
+                for asset in self.bundle.assets:
+                    if data.can_trade(asset):
+                        self.order(asset, 10)
+                context.done = True
+
+    def run(threshold):
+        monkeypatch.setattr(algo_mod, "_MATRIX_MARK", threshold)
+        return All(bundle="sample", start="2013-04-01", end="2013-10-31", catalog=sample_catalog).run().perf
+
+    by_matrix, by_column = run(1), run(10**9)
+    assert by_matrix["longs_count"].iloc[-1] >= 25
+    np.testing.assert_array_equal(by_matrix["portfolio_value"], by_column["portfolio_value"])
+    np.testing.assert_array_equal(by_matrix["ending_value"], by_column["ending_value"])
