@@ -26,10 +26,10 @@ Returns(2): 252 extra rows) to the last session.
 3. Cross-check: the two systems' first-run results, cell by cell on the rows both kept.
 4. Kernels alone (benchmarks/kernels.py).
 
-``--ablation ROUNDS`` measures only RustyBT, each speed-up against having none: per round one fresh process per
-variant, in turn (all on; the warm-up hook's kernel map off, ``RUSTYBT_KERNEL_PRELOAD=0``; the pool's reuse of
-dropped result blocks off, every result on a new block; both off), each a cold run and five warm runs; the table
-gives the medians over the rounds, with the processes' CPU seconds beside the wall-clock ones.
+``--ablation ROUNDS`` measures only RustyBT, a speed-up against having none: per round one fresh process per
+variant, in turn (all on; the pool's reuse of dropped result blocks off, every result on a new block), each a cold
+run and five warm runs; the table gives the medians over the rounds, with the processes' CPU seconds beside the
+wall-clock ones. (The same comparison removed the warm-up's learned kernel map: see docs/pipeline.md.)
 """
 
 # ruff: noqa: E402  (the clock starts before the imports: the worker reports their cost)
@@ -216,15 +216,13 @@ def ablation_worker(args) -> None:
 
 ABLATION = {  # variant: (environment, worker flags)
     "all speed-ups": ({}, []),
-    "no kernel map": ({"RUSTYBT_KERNEL_PRELOAD": "0"}, []),
     "no result-block reuse": ({}, ["--no-result-reuse"]),
-    "neither": ({"RUSTYBT_KERNEL_PRELOAD": "0"}, ["--no-result-reuse"]),
 }
 
 
 def ablation(args) -> None:
     ensure_catalog(args.assets, args.sessions)
-    run_worker(args, None)  # primes Numba's cache, the dense bars copy and the kernel map
+    run_worker(args, None)  # primes Numba's cache and the dense bars copy
     runs: dict[str, list[dict]] = {name: [] for name in ABLATION}
     for _ in range(args.ablation):
         for name, (env, flags) in ABLATION.items():

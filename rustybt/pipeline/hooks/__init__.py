@@ -5,7 +5,7 @@ A hook has four context-manager methods (:class:`PipelineHooks`): ``running_pipe
 engine's speed-ups are hooks too, each in its own module and each testable alone:
 
 - :class:`GCPauseHooks` pauses Python's cycle collector during a run;
-- :class:`WarmupHooks` runs Numba's set-up and loads the run's kernels in a background thread;
+- :class:`WarmupHooks` runs Numba's one-time set-up in a background thread while the run starts;
 - :class:`ProgressHooks` shows a ``tqdm.auto`` progress bar (added when a run's ``progress`` setting asks).
 """
 
