@@ -73,6 +73,22 @@ def _wide_bundle(catalog_root: Path, work: Path, n_assets: int = 3000) -> None:
     catalog.ingest("wide", progress=False)
 
 
+def _broken_bundle(catalog_root: Path, work: Path) -> None:
+    """Bundle ``zl`` (strict validation) ingested from the zipline csvdir; then KO.csv gets a high below its low."""
+    from rustybt.data.adapters.csv import CSVAdapter
+
+    source = work / "csvdir"
+    shutil.copytree(Path(__file__).parents[1] / "resources" / "zipline-csvdir", source)
+    catalog = Catalog(catalog_root)
+    catalog.register("zl", adapter=CSVAdapter.from_csvdir(source), calendar="XNYS", validation="strict")
+    catalog.ingest("zl", progress=False)
+    path = source / "daily" / "KO.csv"
+    lines = path.read_text().splitlines()
+    date, open_, high, low, close, *rest = lines[5].split(",")
+    lines[5] = ",".join([date, open_, low, high, close, *rest])
+    path.write_text("\n".join(lines) + "\n")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -126,6 +142,7 @@ def lab(tmp_path_factory, sample_catalog_root):
     started = time.monotonic()
     try:
         _wide_bundle(catalog, work)  # while JupyterLab starts
+        _broken_bundle(catalog, work)
         while True:
             if proc.poll() is not None:
                 raise AssertionError(f"jupyter lab exited ({proc.returncode}):\n{(work / 'lab.log').read_text()}")
@@ -188,10 +205,10 @@ def test_panel_in_a_real_browser(lab):
             t0 = time.monotonic()
             tab.click()
             bundles = page.locator(".rbt-bundle")
-            expect(bundles).to_have_count(len(SAMPLE_BUNDLES) + 1, timeout=20_000)
+            expect(bundles).to_have_count(len(SAMPLE_BUNDLES) + 2, timeout=20_000)
             figures["panel_list_s"] = round(time.monotonic() - t0, 3)
             names = bundles.evaluate_all("nodes => nodes.map(n => n.dataset.bundle)")
-            assert sorted(names) == sorted([*SAMPLE_BUNDLES, "wide"])
+            assert sorted(names) == sorted([*SAMPLE_BUNDLES, "wide", "zl"])
             summary = Catalog(lab["catalog"]).summary().filter(bundle="sample").row(0, named=True)
             quality = "error" if summary["errors"] else "warning" if summary["warnings"] or summary["dropped"] else "ok"
             expect(page.locator('.rbt-bundle[data-bundle="sample"] .rbt-badge')).to_have_text(quality)
@@ -209,6 +226,18 @@ def test_panel_in_a_real_browser(lab):
             expect(page.locator(".rbt-range")).to_have_text("51–100 of 3,000", timeout=20_000)
             figures["wide_next_page_s"] = round(time.monotonic() - t0, 3)
             expect(page.locator(".rbt-asset-row").first).to_have_attribute("data-symbol", "W0050")
+            page.locator('[data-action="back"]').click()
+
+            # a re-ingest that fails validation: the report's summary is shown and the live ingestion stays
+            live = Catalog(lab["catalog"]).live_ingestion("zl").id
+            page.locator('.rbt-bundle[data-bundle="zl"]').click()
+            page.locator('[data-action="ingest"]').click()
+            failed = page.locator('.rbt-status .rbt-job[data-state="failed"]')
+            expect(failed).to_contain_text(f"ingestion {live} stays live", timeout=60_000)
+            expect(failed.locator("pre.rbt-report")).to_contain_text("FAILED")
+            expect(failed.locator("pre.rbt-report")).to_contain_text("KO")
+            assert Catalog(lab["catalog"]).live_ingestion("zl").id == live
+            page.screenshot(path=ARTIFACTS / "ingest-failed-light.png")
             page.locator('[data-action="back"]').click()
 
             # a bundle opens to its ingestions and a paged asset list; the search finds an asset
