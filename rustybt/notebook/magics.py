@@ -110,6 +110,16 @@ def _browse_parser() -> None:
     """
 
 
+@magic_arguments(name="rustybt explore")
+@argument("name", nargs="?", default=None, help="bundle to build on (default: default_bundle, else the first)")
+@_debug
+def _explore_parser() -> None:
+    """Open a PipelineBuilder: pick built-in factors, combine, screen, run; explore and analyse the result.
+
+    Python: ``rustybt.notebook.builder.PipelineBuilder(catalog, NAME)``; its code view shows the pipeline's Python.
+    """
+
+
 @magic_arguments(name="rustybt cache")
 @argument("action", choices=("stats", "clear"), help="stats: show the counters; clear: empty the cache")
 @_debug
@@ -165,6 +175,7 @@ _LINE_SUBCOMMANDS: dict[str, Callable[..., Any]] = {
     "info": _info_parser,
     "show": _show_parser,
     "browse": _browse_parser,
+    "explore": _explore_parser,
     "cache": _cache_parser,
     "config": _config_parser,
 }
@@ -368,6 +379,14 @@ class RustyBTMagics(Magics):
         if name is not None:
             self.catalog.bundle(name)  # a clear error for an unknown or empty bundle
         return BundleBrowser(self.catalog, bundle=name, max_candles=self.max_candles)
+
+    def _do_explore(self, args: Any) -> Any:
+        from rustybt.notebook.builder import PipelineBuilder
+
+        name = args.name or self.default_bundle or None
+        if name is not None:
+            self.catalog.bundle(name)  # a clear error for an unknown or empty bundle
+        return PipelineBuilder(self.catalog, name)
 
     def _do_cache(self, args: Any) -> Any:
         cache = session_cache()
