@@ -56,6 +56,7 @@ class MarketData:
         self._price: dict[int, np.ndarray] = {}
         self._last_traded: dict[int, np.ndarray] = {}
         self._factors: dict[tuple[int, str], np.ndarray | None] = {}
+        self._scaled: dict[tuple[int, str], np.ndarray] = {}
         self._daily: dict[tuple[int, str], np.ndarray] = {}
         calendar = portal.trading_calendar
         self.calendar = calendar
@@ -133,8 +134,12 @@ class MarketData:
         if b is None:
             out = base[start : i + 1].copy()
         else:
-            # raw x (B(r) / B(t)): the current bar's factor is exactly 1, so it keeps its raw value
-            out = base[start : i + 1] * (b[start : i + 1] / b[i])
+            # raw x B(r) / B(t), from raw x B precomputed once per column; the current bar keeps its raw value
+            scaled = self._scaled.get((j, field))
+            if scaled is None:
+                scaled = self._scaled[(j, field)] = base * b
+            out = scaled[start : i + 1] * (1.0 / b[i])
+            out[-1] = base[i]
         if field == "volume":
             out[np.isnan(out)] = 0.0
         return out

@@ -11,6 +11,12 @@ import numpy as np
 import pandas as pd
 from pandas.core.internals import SingleBlockManager
 
+try:  # pandas' own float64 block: the history hot path builds it directly (see _series)
+    from pandas._libs.internals import BlockPlacement
+    from pandas.core.internals.blocks import NumpyBlock
+except ImportError:  # pragma: no cover - a pandas without these internals takes the public path
+    NumpyBlock = None
+
 from rustybt.algorithm._market import FIELDS, MarketData
 from rustybt.assets import Asset
 from rustybt.errors import InvalidArgument
@@ -27,8 +33,16 @@ def _is_continuous(value) -> bool:
 
 
 def _series(values: np.ndarray, index: pd.Index, name) -> pd.Series:
-    # the public constructor re-validates index and values (~3x slower); both are already the right types here
-    mgr = SingleBlockManager.from_array(values, index)
+    """A Series over ``values`` (a fresh float64 array) and ``index`` (a DatetimeIndex of the same length).
+
+    The public constructor re-validates both (about 3x slower); they are already the right types here, so the
+    block and manager are built directly (tests/algorithm/test_algorithm.py checks the result is an ordinary
+    Series).
+    """
+    if NumpyBlock is not None:
+        mgr = SingleBlockManager(NumpyBlock(values, BlockPlacement(slice(0, len(values))), 1), index)
+    else:  # pragma: no cover
+        mgr = SingleBlockManager.from_array(values, index)
     s = pd.Series._from_mgr(mgr, axes=mgr.axes)
     _set_attr(s, "_name", name)  # NDFrame.__setattr__ costs more than the rest of the construction
     return s

@@ -3,6 +3,8 @@ fractional orders and fees, no lookahead, both API styles."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 
@@ -366,3 +368,32 @@ def test_marking_by_matrix_equals_marking_by_column(sample_catalog, monkeypatch)
     assert by_matrix["longs_count"].iloc[-1] >= 25
     np.testing.assert_array_equal(by_matrix["portfolio_value"], by_column["portfolio_value"])
     np.testing.assert_array_equal(by_matrix["ending_value"], by_column["ending_value"])
+
+
+def test_history_series_is_an_ordinary_series_and_a_copy(sample_catalog):
+    """The hot path builds the Series from pandas' block directly: it must behave like any Series, and writing to
+    it must not change what later bars see."""
+    from rustybt.algorithm import TradingAlgorithm
+
+    got = []
+
+    class Spy(TradingAlgorithm):
+        def initialize(self, context):
+            self.a = self.symbol("AAPL")
+
+        def handle_data(self, context, data):
+            s = data.history(self.a, "price", 5, "1d")
+            got.append(s.copy())
+            assert str(s.index.tz) == "UTC" and s.dtype == np.float64 and s.name == self.a
+            pd.testing.assert_series_equal(
+                s.rolling(2).mean(), pd.Series(s.to_numpy(), index=s.index, name=self.a).rolling(2).mean()
+            )
+            assert (s * 2).iloc[-1] == 2 * s.iloc[-1] and s.loc[s.index[-1]] == s.iloc[-1]
+            s.iloc[:] = -1.0  # the caller owns its window
+
+    Spy(bundle="sample", start="2014-06-05", end="2014-06-12", catalog=sample_catalog).run()
+    for before, after in itertools.pairwise(got):
+        assert (after > 0).all()
+        # consecutive windows overlap by four bars (adjusted as of each day: equal except across the split)
+        if not (before.index[-1] < pd.Timestamp("2014-06-09", tz="UTC") <= after.index[-1]):
+            np.testing.assert_allclose(after.iloc[:-1].to_numpy(), before.iloc[1:].to_numpy(), rtol=1e-12)
