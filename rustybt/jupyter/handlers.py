@@ -14,7 +14,7 @@ import math
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import tornado.web
 from jupyter_server.auth.decorator import authorized
@@ -107,9 +107,8 @@ class _Base(APIHandler):
             self.fail(500, exc)
         except OSError as exc:  # the catalog root vanished or became unreadable under a running server
             self.fail(503, exc)
-        raise AssertionError("unreachable")
 
-    def fail(self, status: int, exc: BaseException | str, kind: str | None = None) -> None:
+    def fail(self, status: int, exc: BaseException | str, kind: str | None = None) -> NoReturn:
         """Answer ``status`` with ``{"error", "message"}`` and stop the handler."""
         message = str(exc)
         self.set_status(status)
@@ -130,7 +129,6 @@ class _Base(APIHandler):
             return validate_bundle_name(name)
         except InvalidBundleName as exc:
             self.fail(400, exc)
-        raise AssertionError("unreachable")
 
     def int_arg(self, name: str, default: int, low: int, high: int) -> int:
         raw = self.get_argument(name, None)
@@ -158,6 +156,14 @@ def _bundle_rows(catalog: Any) -> list[dict[str, Any]]:
         if row["ingestion"] is None:
             row["quality"] = "empty"
     return rows
+
+
+def _live_id(catalog: Any, name: str) -> str | None:
+    """Id of the bundle's live ingestion, None when it has none yet."""
+    try:
+        return catalog.live_ingestion(name).id
+    except IngestionNotFound:
+        return None
 
 
 def _ingestion_dict(record: Any, live: str | None) -> dict[str, Any]:
@@ -224,8 +230,7 @@ class IngestionsHandler(_Base):
         def work() -> list[dict[str, Any]]:
             catalog = self.state.catalog()
             records = catalog.ingestions(name)
-            live = next((row["ingestion"] for row in _bundle_rows(catalog) if row["bundle"] == name), None)
-            return [_ingestion_dict(r, live) for r in records]
+            return [_ingestion_dict(r, _live_id(catalog, name)) for r in records]
 
         self.reply({"bundle": name, "ingestions": await self.call(work)})
 
@@ -331,7 +336,7 @@ class IngestHandler(_Base):
         def live() -> str | None:
             catalog = self.state.catalog()
             catalog.ingestions(name)  # BundleNotFound with the catalog's message (404)
-            return next((row["ingestion"] for row in _bundle_rows(catalog) if row["bundle"] == name), None)
+            return _live_id(catalog, name)
 
         live_before = await self.call(live)
         try:

@@ -109,6 +109,11 @@ async def test_a_second_ingest_while_one_runs_is_409(jp_fetch, csv_catalog):
     catalog.register(
         "slow", adapter=GatedCSVAdapter.from_csvdir(csv_catalog.source_dir), calendar="XNYS", validation="strict"
     )
+    code, body = await call(jp_fetch, "bundles", "slow")  # registered, never ingested
+    assert (code, body["error"]) == (404, "IngestionNotFound")
+    assert "has no ingestion yet" in body["message"]
+    _, listing = await call(jp_fetch, "bundles")
+    assert {row["bundle"]: row["quality"] for row in listing["bundles"]} == {"slow": "empty", "zl": "ok"}
     GATE.clear()
     try:
         code, first = await call(jp_fetch, "bundles", "slow", "ingest", method="POST")
