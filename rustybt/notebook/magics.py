@@ -289,6 +289,8 @@ class RustyBTMagics(Magics):
     @line_cell_magic
     def rustybt(self, line: str, cell: str | None = None) -> Any:
         """RustyBT: ``%rustybt SUBCOMMAND [ARGS]``, ``%%rustybt pipeline [ARGS]``; ``%rustybt --help``."""
+        if cell is None:
+            line = strip_comment(line)
         sub, _, rest = line.strip().partition(" ")
         table = _LINE_SUBCOMMANDS if cell is None else _CELL_SUBCOMMANDS
         if sub in ("", "help", "-h", "--help"):
@@ -435,16 +437,17 @@ class RustyBTMagics(Magics):
                 f"%%rustybt pipeline: the cell defines no Pipeline (got {got}); assign one to `pipe` "
                 "(pipe = Pipeline(columns={...})) or end the cell with a Pipeline expression."
             )
+        _check_in_range(bundle, args.start, args.end)
         result = support.run(
             pipe, bundle, start=args.start, end=args.end, chunksize=args.chunksize, cache=session_cache()
         )
-        from IPython.display import HTML, display
-
-        display(HTML(_html.pipeline_result_html(result)))
         if args.out:
+            from IPython.display import HTML, display
+
+            display(HTML(_html.pipeline_result_html(result)))
             self.shell.user_ns[args.out] = result
             return None
-        return result
+        return result  # shown once, by the DataFrame's own repr
 
     # --- %%rustybt backtest ------------------------------------------------------------------------------
     def _do_backtest(self, args: Any, cell: str) -> Any:
@@ -473,6 +476,37 @@ class RustyBTMagics(Magics):
             display(result)
             return None
         return result
+
+
+def strip_comment(line: str) -> str:
+    """``line`` without a trailing ``# comment`` (a ``#`` outside quotes that starts a word), as Python reads it."""
+    quote = ""
+    for i, ch in enumerate(line):
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#" and (i == 0 or line[i - 1].isspace()):
+            return line[:i].rstrip()
+    return line
+
+
+def _check_in_range(bundle: Any, start: str | None, end: str | None) -> None:
+    """A --start/--end outside the bundle's sessions is named with the bundle's range (not the engine's words)."""
+    from rustybt.notebook.plots import parse_date
+
+    first, last = bundle.start.tz_localize(None).normalize(), bundle.end.tz_localize(None).normalize()
+    for flag, value in (("--start", start), ("--end", end)):
+        ts = parse_date(value, flag)
+        if ts is None:
+            continue
+        ts = ts.tz_localize(None)
+        if (flag == "--start" and ts > last) or (flag == "--end" and ts < first):
+            raise UsageError(
+                f"%%rustybt pipeline: {flag} {ts.date()} is outside bundle {bundle.name!r}, which covers "
+                f"{first.date()} .. {last.date()}; choose dates inside that range."
+            )
 
 
 def _wants_help(rest: str) -> bool:
