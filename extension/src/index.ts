@@ -1,6 +1,6 @@
 // The RustyBT JupyterLab plugin: a catalog panel in the left sidebar, charts in the main area, code inserted into
 // the active notebook (a new one when none is open).
-import { ILabShell, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ILabShell, ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, MainAreaWidget } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
 import { LabIcon } from '@jupyterlab/ui-components';
@@ -64,17 +64,22 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description: 'RustyBT catalog side panel: bundles, assets, charts, verify and ingest.',
   autoStart: true,
   requires: [ILabShell],
-  optional: [INotebookTracker, ICommandPalette],
-  activate: (app: JupyterFrontEnd, shell: ILabShell, tracker: INotebookTracker | null, palette: ICommandPalette | null) => {
+  optional: [INotebookTracker, ICommandPalette, ILayoutRestorer],
+  activate: (
+    app: JupyterFrontEnd,
+    shell: ILabShell,
+    tracker: INotebookTracker | null,
+    palette: ICommandPalette | null,
+    restorer: ILayoutRestorer | null
+  ) => {
     const panel = new CatalogPanel({
       insertCode: async (code: string) => insertInto(await targetNotebook(app, tracker), code),
       openChart: (bundle, asset, bars) => {
         const widget = chartWidget(bundle, asset, bars);
-        const existing = Array.from(shell.widgets('main')).find(w => w.id === widget.id);
-        if (existing) {
-          shell.activateById(existing.id);
-          return;
-        }
+        // the same asset's chart again (e.g. after a re-ingest) replaces the old tab
+        Array.from(shell.widgets('main'))
+          .find(w => w.id === widget.id)
+          ?.dispose();
         shell.add(widget, 'main');
         shell.activateById(widget.id);
       }
@@ -82,6 +87,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     panel.title.icon = rustybtIcon;
     panel.title.caption = 'RustyBT catalog';
     shell.add(panel, 'left', { rank: 850 });
+    restorer?.add(panel, 'rustybt-catalog'); // the sidebar reopens on the panel after a reload
     app.commands.addCommand('rustybt:open', {
       label: 'RustyBT: Show Catalog',
       execute: () => shell.activateById(panel.id)
