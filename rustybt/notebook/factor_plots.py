@@ -25,7 +25,7 @@ _MARGIN = {"l": 55, "r": 20, "t": 50, "b": 35}
 def _layout(fig: Any, title: str, kind: str, **meta: Any) -> Any:
     fig.update_layout(
         title={"text": title},
-        template=plots._TEMPLATE,
+        template=plots.template(),
         height=_HEIGHT,
         margin=_MARGIN,
         meta={"kind": kind, **meta},

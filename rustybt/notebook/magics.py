@@ -257,9 +257,20 @@ class RustyBTMagics(Magics):
         config=True
     )
 
+    plotly_template = Unicode(
+        "auto",
+        help="Plotly template of every chart (plotly_white, plotly_dark, ...); auto follows JupyterLab's theme.",
+    ).tag(config=True)
+
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
         self._catalog: Any = None
+
+    @observe("plotly_template")
+    def _template_changed(self, change: dict[str, Any]) -> None:
+        from rustybt.notebook.plots import set_template
+
+        set_template(change["new"])
 
     @observe("catalog_root")
     def _root_changed(self, change: dict[str, Any]) -> None:
@@ -410,6 +421,7 @@ class RustyBTMagics(Magics):
             ("default bundle", self.default_bundle or "(not set)"),
             ("show progress", str(self.show_progress)),
             ("max candles", str(self.max_candles)),
+            ("plotly template", f"{self.plotly_template} (in use: {_plots_template()})"),
             ("rustybt", __version__),
         ]
         rows += [(name, f"{value} ({source})") for name, value, source, _ in describe_switches()]
@@ -476,6 +488,12 @@ class RustyBTMagics(Magics):
             display(result)
             return None
         return result
+
+
+def _plots_template() -> str:
+    from rustybt.notebook.plots import template
+
+    return template()
 
 
 def strip_comment(line: str) -> str:

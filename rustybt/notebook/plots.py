@@ -18,6 +18,7 @@ frequency, counts), so code and tests can check a figure without rendering it. B
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from rustybt.data.catalog.bundle import Bundle
 
 __all__ = [
+    "AUTO_TEMPLATE",
     "MAX_CANDLES",
     "candle_bars",
     "candlestick",
@@ -44,12 +46,68 @@ __all__ = [
     "factor_timeseries",
     "parse_date",
     "quantile_returns",
+    "set_template",
+    "template",
+    "use_html_fallback",
 ]
 
 #: Default upper bound of candles in one chart; longer ranges are resampled to a coarser resolution.
 MAX_CANDLES = 2000
 _UP, _DOWN = "#2da44e", "#cf222e"
-_TEMPLATE = "plotly_white"
+#: Template names :func:`set_template` accepts besides plotly's own: "auto" follows JupyterLab's theme.
+AUTO_TEMPLATE = "auto"
+_template_setting: str = os.environ.get("RUSTYBT_PLOTLY_TEMPLATE", AUTO_TEMPLATE)
+
+
+def set_template(name: str | None) -> None:
+    """Use plotly template ``name`` for every RustyBT chart (``"auto"`` or None: follow JupyterLab's theme).
+
+    The same as ``%config RustyBTMagics.plotly_template = "plotly_dark"`` or ``RUSTYBT_PLOTLY_TEMPLATE``.
+    """
+    global _template_setting
+    name = name or AUTO_TEMPLATE
+    if name != AUTO_TEMPLATE:
+        import plotly.io as pio
+
+        if name not in pio.templates:
+            raise InvalidArgument(f"unknown plotly template {name!r}; use auto or one of {', '.join(pio.templates)}")
+    _template_setting = name
+
+
+def _jupyterlab_dark() -> bool:
+    """Whether the user's JupyterLab theme setting names a dark theme (the kernel cannot ask the browser)."""
+    import json
+    import re
+    from pathlib import Path
+
+    base = os.environ.get("JUPYTERLAB_SETTINGS_DIR") or str(Path.home() / ".jupyter" / "lab" / "user-settings")
+    path = Path(base) / "@jupyterlab" / "apputils-extension" / "themes.jupyterlab-settings"
+    try:
+        text = re.sub(r"^\s*//.*$", "", path.read_text(encoding="utf-8"), flags=re.M)  # the file allows comments
+        theme = json.loads(text).get("theme", "")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return "dark" in str(theme).lower()
+
+
+def template() -> str:
+    """The plotly template of RustyBT's charts: the one set, else ``plotly_dark`` under a dark JupyterLab
+    theme, else ``plotly_white``."""
+    use_html_fallback()  # every chart builder asks for the template first: the one place to set this up
+    if _template_setting != AUTO_TEMPLATE:
+        return _template_setting
+    return "plotly_dark" if _jupyterlab_dark() else "plotly_white"
+
+
+def use_html_fallback() -> str:
+    """Let plotly outputs carry an HTML rendering next to the plotly mimetype, so exported HTML and nbviewer show
+    the charts (JupyterLab still uses the mimetype). Only plotly's plain Jupyter default is changed: a renderer
+    the user chose (``PLOTLY_RENDERER``, ``pio.renderers.default = ...``) is kept. Returns the renderer in use."""
+    import plotly.io as pio
+
+    if not os.environ.get("PLOTLY_RENDERER") and pio.renderers.default == "plotly_mimetype":
+        pio.renderers.default = "plotly_mimetype+notebook_connected"
+    return pio.renderers.default
 
 
 # --- arguments -------------------------------------------------------------------------------------------
@@ -226,7 +284,7 @@ def candlestick_figure(bundle: Any, bars: pl.DataFrame, resolution: str, *, heig
     fig.add_trace(go.Bar(x=x, y=volume, name="volume", marker={"color": up}, showlegend=False), row=2, col=1)
     fig.update_layout(
         title={"text": f"{sym} · {bundle.name} · {resolution} bars (raw, as traded)"},
-        template=_TEMPLATE,
+        template=template(),
         height=height,
         margin={"l": 50, "r": 20, "t": 50, "b": 30},
         showlegend=False,
@@ -363,7 +421,7 @@ def coverage_heatmap(bundle: Any, *, bucket: str | None = None, max_buckets: int
     shown = f" (first {len(symbols)} of {n_all} assets)" if n_all > len(symbols) else ""
     fig.update_layout(
         title={"text": f"Coverage of {bundle.name} by {chosen}{shown}"},
-        template=_TEMPLATE,
+        template=template(),
         height=max(260, 18 * len(symbols) + 120),
         margin={"l": 80, "r": 20, "t": 50, "b": 30},
         yaxis={"autorange": "reversed", "type": "category"},
@@ -434,7 +492,7 @@ def factor_timeseries(result: pd.DataFrame, column: str, assets: Sequence[Any] |
         )
     fig.update_layout(
         title={"text": f"{column} over time"},
-        template=_TEMPLATE,
+        template=template(),
         height=380,
         margin={"l": 50, "r": 20, "t": 50, "b": 30},
         meta={"kind": "factor_timeseries", "column": column, "assets": [_label(a) for a in chosen]},
@@ -474,7 +532,7 @@ def factor_histogram(result: pd.DataFrame, column: str, date: Any = None, *, bin
     stats = f"n={finite.size}" + (f", mean={finite.mean():.4g}, std={finite.std():.4g}" if finite.size else "")
     fig.update_layout(
         title={"text": f"{column} on {day.date()} ({stats})"},
-        template=_TEMPLATE,
+        template=template(),
         height=340,
         bargap=0.05,
         margin={"l": 50, "r": 20, "t": 50, "b": 30},
@@ -501,7 +559,7 @@ def quantile_returns(
         title={"text": f"Mean forward return by {column} quantile ({name}, adjusted closes)"},
         yaxis_title="basis points",
         barmode="group",
-        template=_TEMPLATE,
+        template=template(),
         height=360,
         margin={"l": 50, "r": 20, "t": 50, "b": 30},
         meta={

@@ -49,3 +49,58 @@ def test_pipeline_out_of_range_names_the_bundle_range(ip, opts):
     with pytest.raises(UsageError, match="which covers 2012-01-03 .. 2014-12-31") as info:
         ip.run_cell(f"%%rustybt pipeline --bundle sample {opts}\nPipeline({{'r': Returns(window_length=2)}})\n")
     assert "Nearest sessions" not in str(info.value)
+
+
+# --- chart template and HTML fallback ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def restore_template():
+    from rustybt.notebook import plots
+
+    before = plots._template_setting
+    yield plots
+    plots._template_setting = before
+
+
+def test_template_follows_a_dark_jupyterlab_theme(restore_template, tmp_path, monkeypatch):
+    plots = restore_template
+    plots.set_template("auto")
+    settings = tmp_path / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    monkeypatch.setenv("JUPYTERLAB_SETTINGS_DIR", str(tmp_path))
+    assert plots.template() == "plotly_white", "no setting: light"
+    (settings / "themes.jupyterlab-settings").write_text('{\n  // chosen in Settings\n  "theme": "JupyterLab Dark"\n}')
+    assert plots.template() == "plotly_dark"
+    (settings / "themes.jupyterlab-settings").write_text('{"theme": "JupyterLab Light"}')
+    assert plots.template() == "plotly_white"
+
+
+def test_template_set_by_config_reaches_the_charts(ip, restore_template, sample_catalog):
+    plots = restore_template
+    ip.run_cell("%config RustyBTMagics.plotly_template = 'ggplot2'")
+    assert plots.template() == "ggplot2"
+    fig = plots.candlestick(sample_catalog.bundle("sample"), "IBM", "2014-01-02", "2014-01-31")
+    assert (
+        fig.layout.template.layout.to_plotly_json()
+        == __import__("plotly.io").io.templates["ggplot2"].layout.to_plotly_json()
+    )
+    with pytest.raises(Exception, match="unknown plotly template 'nope'"):
+        plots.set_template("nope")
+    html = ip.run_cell("%rustybt config").result._repr_html_()
+    assert "ggplot2" in html
+
+
+def test_plotly_outputs_carry_an_html_fallback(monkeypatch):
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    from rustybt.notebook.plots import use_html_fallback
+
+    monkeypatch.delenv("PLOTLY_RENDERER", raising=False)
+    monkeypatch.setattr(pio.renderers, "default", "plotly_mimetype")  # what plotly picks in a Jupyter kernel
+    assert use_html_fallback() == "plotly_mimetype+notebook_connected"
+    bundle = go.Figure(go.Scatter(y=[1, 2]))._repr_mimebundle_()
+    assert "application/vnd.plotly.v1+json" in bundle and "text/html" in bundle
+    monkeypatch.setattr(pio.renderers, "default", "browser")  # a renderer the user chose is kept
+    assert use_html_fallback() == "browser"
