@@ -576,6 +576,66 @@ def _cell_line(exc: BaseException) -> int | None:
 # --- extension hooks -------------------------------------------------------------------------------------
 
 
+_NEEDS_BUNDLE = {"info", "show", "browse", "explore", "ingest"}
+
+
+def complete(line: str, catalog: Any = None) -> list[str]:
+    """Completions for the last word of ``line`` (``%rustybt ...`` or ``%%rustybt ...``): subcommands, then the
+    subcommand's ``--options``, bundle names (first argument, ``--bundle``) and the bundle's symbols (``show``)."""
+    cell = line.lstrip().startswith("%%")
+    words = line.split()
+    if line.endswith((" ", "\t")) or not words:
+        words.append("")
+    table = _CELL_SUBCOMMANDS if cell else _LINE_SUBCOMMANDS
+    if len(words) <= 2:
+        return sorted(table) + ([] if cell else ["--help"])
+    sub, current, before = words[1], words[-1], words[-2]
+    if sub not in table:
+        return []
+    parser = table[sub].parser
+    if current.startswith("-"):
+        return sorted(opt for action in parser._actions for opt in action.option_strings if opt.startswith("--"))
+    position = len([w for w in words[2:-1] if not w.startswith("-")])
+    bundles = _bundle_names(catalog)
+    if before == "--bundle" or (sub in _NEEDS_BUNDLE and position == 0 and not before.startswith("-")):
+        return bundles
+    if sub == "show" and position == 1 and words[2] in bundles:
+        return _symbols(catalog, words[2])
+    return []
+
+
+def _bundle_names(catalog: Any) -> list[str]:
+    try:
+        return sorted(catalog.bundles()) if catalog is not None else []
+    except Exception:  # a broken catalog completes nothing rather than raising into the completer
+        return []
+
+
+def _symbols(catalog: Any, name: str) -> list[str]:
+    try:
+        finder = catalog.bundle(name).asset_finder
+        return sorted(a.symbol for a in finder.retrieve_all(finder.sids))
+    except Exception:  # unknown or empty bundle: nothing to offer
+        return []
+
+
+def _completer(magics: RustyBTMagics) -> Callable[..., list[str]]:
+    def hook(_shell: Any, event: Any) -> list[str]:
+        try:
+            catalog = magics.catalog
+        except Exception:  # the catalog root may not exist yet: still complete subcommands and options
+            catalog = None
+        line = getattr(event, "text_until_cursor", None) or event.line
+        words = line.split()
+        current = "" if line.endswith((" ", "\t")) or not words else words[-1]
+        symbol = getattr(event, "symbol", current) or ""
+        # IPython splits words at "-": it replaces only ``symbol``, so offer the rest of each completion
+        prefix = current[: len(current) - len(symbol)] if current.endswith(symbol) else ""
+        return [c[len(prefix) :] for c in complete(line, catalog) if c.startswith(prefix)]
+
+    return hook
+
+
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext rustybt``: register the magics and their settings.
 
@@ -583,7 +643,10 @@ def load_ipython_extension(ipython: Any) -> None:
     ``_repr_html_``, so a view looks the same whether or not the extension is loaded.
     """
     magics = RustyBTMagics(shell=ipython)
+    RustyBTMagics.rustybt.__doc__ = overview()  # what `%rustybt?` shows
     ipython.register_magics(magics)
+    for key in ("%rustybt", "%%rustybt"):
+        ipython.set_hook("complete_command", _completer(magics), str_key=key)
     if all(type(c) is not RustyBTMagics for c in ipython.configurables):
         ipython.configurables.append(magics)
     else:

@@ -104,3 +104,38 @@ def test_plotly_outputs_carry_an_html_fallback(monkeypatch):
     assert "application/vnd.plotly.v1+json" in bundle and "text/html" in bundle
     monkeypatch.setattr(pio.renderers, "default", "browser")  # a renderer the user chose is kept
     assert use_html_fallback() == "browser"
+
+
+# --- tab completion and %rustybt? -------------------------------------------------------------------------
+
+
+def _matches(ip, line):
+    """The lines the completions JupyterLab asks for (ipykernel's completer API) would produce, as text
+    following what was typed: each replaces the text from its start to the cursor."""
+    from IPython.core.completer import provisionalcompleter
+
+    with provisionalcompleter():
+        done = [line[: c.start] + c.text for c in ip.Completer.completions(line, len(line))]
+    words = line.split()
+    typed_start = len(line) - (0 if line.endswith(" ") else len(words[-1]))
+    return [d[typed_start:] for d in done if d.startswith(line[:typed_start]) and d[typed_start:]]
+
+
+def test_completion_of_subcommands_bundles_symbols_options(ip):
+    assert {"show", "ingest", "explore", "browse"} <= set(_matches(ip, "%rustybt "))
+    assert "show" in _matches(ip, "%rustybt sh")
+    assert "sample" in _matches(ip, "%rustybt show sa") and "sample_crypto" in _matches(ip, "%rustybt show sa")
+    assert "AAPL" in _matches(ip, "%rustybt show sample AA")
+    assert "--max-candles" in _matches(ip, "%rustybt show sample AAPL --")
+    assert "--out" in _matches(ip, "%%rustybt pipeline --")
+    assert "sample" in _matches(ip, "%%rustybt pipeline --bundle ")
+    assert {"backtest", "pipeline"} <= set(_matches(ip, "%%rustybt "))
+
+
+def test_question_mark_shows_the_overview(ip):
+    from rustybt.notebook.magics import overview
+
+    info = ip.object_inspect("%rustybt")
+    assert info["found"]
+    assert overview().splitlines()[0] in info["docstring"]
+    assert "%rustybt explore" in info["docstring"]
