@@ -13,6 +13,7 @@ __all__ = [
     "BundleNotFound",
     "CalendarError",
     "ConfigError",
+    "CorruptDataError",
     "DataFormatError",
     "IngestionError",
     "IngestionNotFound",
@@ -72,6 +73,13 @@ class IngestionNotFound(RustyBTError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class CorruptDataError(RustyBTError):
+    """A stored file does not match the checksum recorded when it was written (damaged on disk, or edited).
+
+    The message names the bundle, the ingestion and the file, and says to run ``rustybt verify`` and re-ingest.
+    """
 
 
 class IngestionError(RustyBTError):

@@ -12,13 +12,13 @@ import polars as pl
 
 from rustybt._utils import to_utc_or_none
 from rustybt.assets import Asset, AssetFinder, asset_from_record
-from rustybt.data.catalog.layout import ingestion_dir
+from rustybt.data.catalog.layout import MANIFEST, ingestion_dir
 from rustybt.data.catalog.manifest import Manifest, VerifyReport
 from rustybt.data.catalog.metadata import BundleRecord, IngestionRecord
 from rustybt.data.catalog.storage import scan_ingestion
 from rustybt.data.resolution import parse_resolution
 from rustybt.data.schema import TIMESTAMP_DTYPE, VALUE_COLUMNS, to_compute
-from rustybt.errors import ResolutionError
+from rustybt.errors import CorruptDataError, ResolutionError
 
 if TYPE_CHECKING:
     from rustybt.data.adapters.base import BarAdapter
@@ -75,8 +75,16 @@ class Bundle:
 
     @cached_property
     def manifest(self) -> Manifest:
-        """The pinned ingestion's manifest (files, checksums, scales)."""
-        return Manifest.read(self.path)
+        """The pinned ingestion's manifest (files, checksums, scales), checked against the ingestion's record: a
+        manifest that lost a file's entry would make reads silently skip that file's bars."""
+        manifest = Manifest.read(self.path)
+        if manifest.rows != self.ingestion.rows or manifest.ingestion_id != self.ingestion_id:
+            raise CorruptDataError(
+                f"bundle {self.name!r}, ingestion {self.ingestion_id}: {self.path / MANIFEST} lists "
+                f"{manifest.rows} rows of ingestion {manifest.ingestion_id}, catalog.sqlite records "
+                f"{self.ingestion.rows}; run `rustybt verify {self.name}` and re-ingest the bundle"
+            )
+        return manifest
 
     # --- contents ------------------------------------------------------------------------------------------
     @cached_property

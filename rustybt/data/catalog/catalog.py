@@ -25,7 +25,7 @@ from rustybt.data.catalog.manifest import Manifest, VerifyProblem, VerifyReport,
 from rustybt.data.catalog.metadata import BundleRecord, IngestionRecord, MetadataStore
 from rustybt.data.resolution import parse_resolution
 from rustybt.data.validation import ValidationConfig
-from rustybt.errors import IngestionError, InvalidArgument
+from rustybt.errors import CorruptDataError, IngestionError, InvalidArgument
 
 __all__ = ["Catalog"]
 
@@ -315,42 +315,63 @@ class Catalog:
 
     # --- maintenance ---------------------------------------------------------------------------------------
     def verify(self, name: str, ingestion: str | None = None) -> VerifyReport:
-        """Recompute the checksum of every file of an ingestion (default: the live one) against its manifest.
+        """Check an ingestion (default: the live one) end to end; nothing is modified.
 
-        Missing, changed, truncated or unreadable files are reported; nothing is modified.
+        Cross-checks, each reported as a :class:`VerifyProblem`: every file's size, SHA-256 and row count against
+        the manifest; Parquet files on disk the manifest does not list; the manifest's row total against the
+        ingestion's record in ``catalog.sqlite``, and the asset rows against both; the asset and adjustment rows
+        in ``catalog.sqlite`` against the digest the manifest recorded at ingest (an edited row, two symbols
+        swapped); and the dense copies of the bars in the cache directory against their checksums.
         """
         rec = self.store.get_ingestion(name, ingestion)
         directory = ingestion_dir(self.root, name, rec.id)
         try:
             manifest = Manifest.read(directory)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, TypeError) as exc:
             return VerifyReport(name, rec.id, 0, [VerifyProblem("manifest.json", "unreadable", str(exc))])
-        problems = []
-        for entry in manifest.files:
-            path = directory / entry.path
-            if not path.exists():
-                problems.append(VerifyProblem(entry.path, "missing"))
-                continue
-            size = path.stat().st_size
-            if size != entry.bytes:
-                problems.append(
-                    VerifyProblem(entry.path, "size mismatch", f"{size} bytes, manifest says {entry.bytes}")
+        problems = [p for entry in manifest.files if (p := _check_entry(directory, entry)) is not None]
+        listed = {entry.path for entry in manifest.files}
+        for path in sorted((directory / "bars").rglob("*.parquet")) if (directory / "bars").is_dir() else []:
+            rel = path.relative_to(directory).as_posix()
+            if rel not in listed:
+                problems.append(VerifyProblem(rel, "not in manifest", "the manifest lost its entry: reads skip it"))
+        if (manifest.bundle, manifest.ingestion_id) != (name, rec.id):
+            problems.append(
+                VerifyProblem(
+                    "manifest.json", "wrong ingestion", f"describes {manifest.bundle}@{manifest.ingestion_id}"
                 )
-                continue
-            if sha256_file(path) != entry.sha256:
-                problems.append(VerifyProblem(entry.path, "checksum mismatch", "the file changed after ingestion"))
-                continue
-            try:
-                import pyarrow.parquet as pq
+            )
+        if manifest.rows != rec.rows:
+            problems.append(
+                VerifyProblem(
+                    "manifest.json", "row count mismatch", f"{manifest.rows} rows, catalog.sqlite says {rec.rows}"
+                )
+            )
+        asset_rows = sum(int(a.get("rows", 0)) for a in self.store.assets(name, rec.id))
+        if asset_rows != rec.rows:
+            problems.append(
+                VerifyProblem(
+                    CATALOG_DB, "row count mismatch", f"asset rows add up to {asset_rows}, the ingestion has {rec.rows}"
+                )
+            )
+        if manifest.metadata_digest and self.store.metadata_digest(name, rec.id) != manifest.metadata_digest:
+            problems.append(
+                VerifyProblem(
+                    CATALOG_DB,
+                    "metadata mismatch",
+                    "asset or adjustment rows differ from those written with the ingestion",
+                )
+            )
+        from rustybt.data.readers._dense import check_copies
 
-                rows = pq.ParquetFile(path).metadata.num_rows
-            except Exception as exc:  # pyarrow raises several types for broken files
-                problems.append(VerifyProblem(entry.path, "unreadable", str(exc)))
-                continue
-            if rows != entry.rows:
-                problems.append(VerifyProblem(entry.path, "row count mismatch", f"{rows} rows, manifest {entry.rows}"))
+        try:
+            copies = check_copies(self.bundle(name, rec.id))
+        except CorruptDataError:  # the manifest disagrees with the database: reported above
+            copies = []
+        for path, problem in copies:
+            problems.append(VerifyProblem(path, "dense copy " + problem, "derived data: it is rebuilt when read"))
         if problems:
-            log.error("bundle %r ingestion %s: %d file problem(s)", name, rec.id, len(problems))
+            log.error("bundle %r ingestion %s: %d problem(s)", name, rec.id, len(problems))
         return VerifyReport(name, rec.id, len(manifest.files), problems)
 
     def clean(
@@ -422,6 +443,27 @@ _SUMMARY_SCHEMA: dict[str, pl.DataType] = {
     "warnings": pl.Int64(),
     "dropped": pl.Int64(),
 }
+
+
+def _check_entry(directory: Path, entry) -> VerifyProblem | None:
+    """What is wrong with the file of one manifest entry, or None."""
+    path = directory / entry.path
+    if not path.exists():
+        return VerifyProblem(entry.path, "missing")
+    size = path.stat().st_size
+    if size != entry.bytes:
+        return VerifyProblem(entry.path, "size mismatch", f"{size} bytes, manifest says {entry.bytes}")
+    if sha256_file(path) != entry.sha256:
+        return VerifyProblem(entry.path, "checksum mismatch", "the file changed after ingestion")
+    try:
+        import pyarrow.parquet as pq
+
+        rows = pq.ParquetFile(path).metadata.num_rows
+    except Exception as exc:  # pyarrow raises several types for broken files
+        return VerifyProblem(entry.path, "unreadable", str(exc))
+    if rows != entry.rows:
+        return VerifyProblem(entry.path, "row count mismatch", f"{rows} rows, manifest {entry.rows}")
+    return None
 
 
 def _default_workers() -> int:

@@ -37,7 +37,7 @@ from rustybt.data.catalog.layout import (
     staging_dir,
 )
 from rustybt.data.catalog.manifest import Manifest
-from rustybt.data.catalog.metadata import BundleRecord, IngestionRecord, MetadataStore
+from rustybt.data.catalog.metadata import BundleRecord, IngestionRecord, MetadataStore, asset_rows, metadata_digest
 from rustybt.data.catalog.storage import read_ingestion_bars
 from rustybt.data.catalog.writer import write_bars
 from rustybt.data.resolution import parse_resolution
@@ -355,13 +355,17 @@ def _build(
         bars = bars.sort(["sid", "timestamp"])
 
     files = write_bars(bars, stage, resolution, compression)
-    manifest = Manifest(
-        bundle=record.name, ingestion_id=ingestion_id, calendar=record.calendar, files=files, scales=scales
-    )
-    manifest.write(stage)
-
     assets = _asset_records(bars, sid_of, infos, adapter, record, resolution, store, parent)
     adjustments = _adjustment_rows(adapter, bars, sid_of, store, record, parent)
+    manifest = Manifest(
+        bundle=record.name,
+        ingestion_id=ingestion_id,
+        calendar=record.calendar,
+        files=files,
+        scales=scales,
+        metadata_digest=metadata_digest(asset_rows(assets), adjustments),
+    )
+    manifest.write(stage)
     ts = bars.get_column("timestamp")
     quality = report.to_dict()
     details = {

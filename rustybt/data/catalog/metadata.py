@@ -8,6 +8,7 @@ A finished ingestion becomes visible in one transaction: its rows and the bundle
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -19,7 +20,7 @@ from typing import Any
 from rustybt._utils import immediate_transaction
 from rustybt.errors import BundleExists, BundleNotFound, IngestionNotFound
 
-__all__ = ["BundleRecord", "IngestionRecord", "MetadataStore"]
+__all__ = ["BundleRecord", "IngestionRecord", "MetadataStore", "asset_rows", "metadata_digest"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS store_info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -263,20 +264,7 @@ class MetadataStore:
             )
             con.executemany(
                 "INSERT INTO assets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        record.bundle,
-                        record.id,
-                        a["sid"],
-                        a["symbol"],
-                        a["asset_class"],
-                        a.get("start_date"),
-                        a.get("end_date"),
-                        a.get("rows", 0),
-                        json.dumps(a),
-                    )
-                    for a in assets
-                ],
+                [(record.bundle, record.id, *row) for row in asset_rows(assets)],
             )
             con.executemany(
                 "INSERT INTO adjustments VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -310,6 +298,43 @@ class MetadataStore:
                     (bundle, ingestion_id),
                 )
             ]
+
+    def metadata_digest(self, bundle: str, ingestion_id: str) -> str:
+        """:func:`metadata_digest` of one ingestion's asset and adjustment rows as the database holds them now."""
+        with self._connect() as con:
+            assets = con.execute(
+                'SELECT sid, symbol, asset_class, start, "end", rows, record FROM assets '
+                "WHERE bundle = ? AND ingestion = ?",
+                (bundle, ingestion_id),
+            ).fetchall()
+            adjustments = con.execute(
+                "SELECT sid, kind, effective_date, ratio, amount FROM adjustments WHERE bundle = ? AND ingestion = ?",
+                (bundle, ingestion_id),
+            ).fetchall()
+        return metadata_digest([tuple(r) for r in assets], [tuple(r) for r in adjustments])
+
+
+def asset_rows(assets: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+    """The ``assets`` table's columns after (bundle, ingestion) for each asset record."""
+    return [
+        (
+            a["sid"],
+            a["symbol"],
+            a["asset_class"],
+            a.get("start_date"),
+            a.get("end_date"),
+            a.get("rows", 0),
+            json.dumps(a),
+        )
+        for a in assets
+    ]
+
+
+def metadata_digest(assets: Iterable[Sequence[Any]], adjustments: Iterable[Sequence[Any]]) -> str:
+    """SHA-256 of asset rows (:func:`asset_rows`) and adjustment rows, in a canonical order: written into the
+    manifest at ingest, recomputed from the database by ``verify``."""
+    payload = json.dumps([sorted(list(a) for a in assets), sorted(list(a) for a in adjustments)])
+    return hashlib.sha256(payload.encode()).hexdigest()
 
 
 def _ingestion(row: sqlite3.Row) -> IngestionRecord:

@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from rustybt.data.catalog.layout import partition_path
-from rustybt.data.catalog.manifest import FileEntry, sha256_file
+from rustybt.data.catalog.manifest import FileEntry, file_checksums
 
 __all__ = ["ROW_GROUP_SIZE", "write_bars"]
 
@@ -35,6 +35,7 @@ def write_bars(bars: pl.DataFrame, directory: Path, resolution: str, compression
         path = directory / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         part.write_parquet(path, compression=compression, statistics=True, row_group_size=ROW_GROUP_SIZE)
+        sha256, crc32 = file_checksums(path, fsync=True)  # on disk before the ingestion is committed
         ts = part.get_column("timestamp")
         entries.append(
             FileEntry(
@@ -43,9 +44,10 @@ def write_bars(bars: pl.DataFrame, directory: Path, resolution: str, compression
                 year=int(year),
                 rows=part.height,
                 bytes=path.stat().st_size,
-                sha256=sha256_file(path),
+                sha256=sha256,
                 min_timestamp=str(ts.min()),
                 max_timestamp=str(ts.max()),
+                crc32=crc32,
             )
         )
     return entries

@@ -19,6 +19,9 @@ It is derived data, like Numba's own cache: deleting it at any time costs only t
 - Arrays served from it are copy-on-write views: writing to one (the pipeline's loaders never do) changes only that
   process's pages, never the file. (Read-only arrays would be a different type to Numba: every kernel would be
   compiled again for them.)
+- Checked: each field's CRC-32 is written beside it at build (``<field>.crc32``) and checked when a process first
+  maps the field (a damaged or edited copy is logged, removed and rebuilt from the checked Parquet files; a copy
+  without its checksum is rebuilt). ``Catalog.verify`` checks the copies of the ingestion too.
 - ``RUSTYBT_BARS_CACHE=0`` turns it off; a field larger than :data:`MAX_BYTES` is never copied; a failure to write
   (full or read-only disk) is logged at DEBUG and the reader reads Parquet as before.
 """
@@ -38,8 +41,9 @@ from pathlib import Path
 import numpy as np
 
 from rustybt._cache_files import cache_subdir, replaced_atomically
+from rustybt.data.catalog.manifest import crc32_file
 
-__all__ = ["MAX_BYTES", "MIN_COVER", "DenseBars", "for_bundle"]
+__all__ = ["MAX_BYTES", "MIN_COVER", "DenseBars", "check_copies", "for_bundle"]
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +139,14 @@ class DenseBars:
 
     def _map(self, field: str) -> bool:
         path = self._path(field)
+        problem = _copy_problem(path)
+        if problem == "missing":
+            return False
+        if problem:
+            log.warning("dense bars %s: %s; removed, rebuilt from the bundle's Parquet files", path, problem)
+            with contextlib.suppress(OSError):
+                path.unlink()
+            return False
         try:
             arr = np.load(path, mmap_mode="c", allow_pickle=False)
         except FileNotFoundError:
@@ -170,6 +182,9 @@ class DenseBars:
                 for out in outs:
                     out.flush()
                 del outs
+                for field, tmp in zip(fields, tmps, strict=True):  # the checksum lands before the copy it checks
+                    with replaced_atomically(_crc_path(self._path(field))) as crc_tmp:
+                        crc_tmp.write_text(crc32_file(tmp))
             log.debug("dense bars %s of %s in %.2f s", fields, directory, time.perf_counter() - started)
             return True
         except OSError:  # a full or read-only disk costs only the speed-up
@@ -207,6 +222,42 @@ def for_bundle(bundle, labels: np.ndarray, place: Placer) -> DenseBars | None:
         place,
         live=lambda: {_safe(record.id) for record in bundle.ingestions()},
     )
+
+
+def _crc_path(path: Path) -> Path:
+    return path.with_suffix(".crc32")
+
+
+def _copy_problem(path: Path) -> str:
+    """The empty string when the copy at ``path`` matches its recorded CRC-32, else what is wrong ("missing": no
+    copy at all)."""
+    try:
+        expected = _crc_path(path).read_text().strip()
+    except FileNotFoundError:
+        return "missing" if not path.exists() else "no checksum recorded"
+    except OSError as exc:
+        return f"checksum unreadable ({exc})"
+    try:
+        actual = crc32_file(path)
+    except FileNotFoundError:
+        return "missing"
+    except OSError as exc:
+        return f"unreadable ({exc})"
+    return "" if actual == expected else "damaged: its checksum differs from the one recorded when it was built"
+
+
+def check_copies(bundle) -> list[tuple[str, str]]:
+    """(file, problem) for every dense copy of ``bundle``'s pinned ingestion in the cache that does not match its
+    recorded checksum (for ``Catalog.verify``; nothing is changed)."""
+    dense = for_bundle(bundle, np.empty(0, np.int64), lambda fields, outs: None)
+    if dense is None or not dense._root.is_dir():
+        return []
+    problems = []
+    for path in sorted(dense._root.glob("*/*.npy")):
+        problem = _copy_problem(path)
+        if problem and problem != "missing":
+            problems.append((str(path), problem))
+    return problems
 
 
 def _safe(name: str) -> str:
