@@ -64,8 +64,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     elif args.csv:
         adapter = CSVAdapter([Path(p) for p in args.csv], resolution=args.resolution or "1d")
     registered = args.name in catalog
+    previous = catalog.store.get_bundle(args.name) if registered else None
+    changed = False
     if adapter is not None:
-        if not registered or catalog.store.get_bundle(args.name).adapter_params != adapter.to_config():
+        if previous is None or previous.adapter_params != adapter.to_config():
             catalog.register(
                 args.name,
                 adapter,
@@ -74,22 +76,37 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 validation="lenient" if args.lenient else "strict",
                 overwrite=registered,
             )
+            changed = True
     elif not registered:
         raise BundleNotFound(
             f"bundle {args.name!r} is not registered; give its source the first time, e.g. "
             f"`rustybt ingest {args.name} --csvdir DIR` or `--csv FILE ...`"
         )
-    result = catalog.ingest(
-        args.name,
-        mode=args.mode,
-        n_workers=args.workers,
-        progress=not args.no_progress,
-        validation="lenient" if args.lenient else None,
-    )
+    try:
+        result = catalog.ingest(
+            args.name,
+            mode=args.mode,
+            n_workers=args.workers,
+            progress=not args.no_progress,
+            validation="lenient" if args.lenient else None,
+        )
+    except BaseException:
+        if changed:  # the new registration stands or falls with its ingestion
+            _restore_registration(catalog, args.name, previous)
+        raise
     print(repr(result))
     if result.report.warning_count:
         print(f"validation warnings by rule: {json.dumps(result.report.counts(), sort_keys=True)}")
     return 0
+
+
+def _restore_registration(catalog, name: str, previous) -> None:
+    """Put back the registration ``previous`` (None: the bundle was new; forget it unless an ingestion of it was
+    committed after all)."""
+    if previous is not None:
+        catalog.store.add_bundle(previous, overwrite=True)
+    elif catalog.store.get_bundle(name).live_ingestion is None:
+        catalog.unregister(name, delete_data=True)
 
 
 def cmd_info(args: argparse.Namespace) -> int:

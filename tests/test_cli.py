@@ -122,3 +122,20 @@ def test_config_command_shows_every_switch_with_its_source(tmp_path, monkeypatch
         assert any(line.split()[:1] == [switch.name] for line in lines), switch.name
     bars = next(line for line in lines if line.split()[:1] == ["RUSTYBT_BARS_CACHE"])
     assert bars.split()[1:3] == ["off", "environment"]
+
+
+def test_a_failed_ingest_with_a_new_source_keeps_the_old_registration(tmp_path, csvdir, capsys):
+    root = tmp_path / "cat"
+    assert main(["--root", str(root), "ingest", "zl", "--csvdir", str(csvdir), "--no-progress"]) == 0
+    from rustybt import Catalog
+
+    before = Catalog(root=root).store.get_bundle("zl")
+    bad = tmp_path / "bad"
+    (bad / "daily").mkdir(parents=True)
+    (bad / "daily" / "X.csv").write_text("date,open,high,low,close,volume\nnot a date,1,1,1,1,1\n")
+    assert main(["--root", str(root), "ingest", "zl", "--csvdir", str(bad), "--no-progress"]) != 0
+    assert Catalog(root=root).store.get_bundle("zl") == before
+    assert main(["--root", str(root), "ingest", "zl", "--no-progress"]) == 0  # still the good source
+    # a new bundle whose first ingest fails is not left registered
+    assert main(["--root", str(root), "ingest", "fresh", "--csvdir", str(bad), "--no-progress"]) != 0
+    assert "fresh" not in Catalog(root=root)

@@ -159,6 +159,9 @@ def run_ingestion(
     started = time.perf_counter()
     directory = bundle_dir(root, record.name)
     with bundle_lock(directory, record.name):
+        # the record as it is now, under the lock: an ingest that finished while this one waited moved the live
+        # ingestion, and an append must build on that one, not on the one the caller saw
+        record = store.get_bundle(record.name)
         previous = {r.id: r for r in store.ingestions(record.name)}
         _remove_leftovers(directory, set(previous))
         ingestion_id = new_ingestion_id(set(previous))

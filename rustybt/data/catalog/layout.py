@@ -32,7 +32,7 @@ __all__ = [
 CATALOG_DB = "catalog.sqlite"
 MANIFEST = "manifest.json"
 SCHEMA_VERSION = 1
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}")  # used with fullmatch: "$" would accept a trailing "\n"
 
 
 def validate_bundle_name(name: str) -> str:
@@ -41,7 +41,7 @@ def validate_bundle_name(name: str) -> str:
     Allowed: letters, digits, ``_``, ``-`` and ``.``, starting with a letter or digit, at most 100 characters,
     no ``..``. Path separators are refused so a name can never point outside the catalog.
     """
-    if not isinstance(name, str) or not _NAME.match(name) or ".." in name:
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name:
         raise InvalidBundleName(
             f"invalid bundle name {name!r}: use letters, digits, '_', '-' or '.', start with a letter or digit, "
             "no path separators and no '..'"

@@ -220,3 +220,28 @@ def test_summary_table(zl: Catalog):
     assert row["assets"] == 4
     assert row["rows"] == 3016
     assert row["size_bytes"] > 0
+
+
+@pytest.mark.parametrize("name", ["abc\n", "abc\n\n", "a\nb"])
+def test_names_with_newlines_are_refused(catalog: Catalog, csvdir: Path, name: str):
+    with pytest.raises(InvalidBundleName):
+        catalog.register(name, adapter=CSVAdapter.from_csvdir(csvdir))
+
+
+def test_an_append_builds_on_the_live_ingestion_read_under_the_lock(catalog: Catalog, csvdir: Path):
+    """An append that saw the bundle record before another append committed keeps that append's bars."""
+    from rustybt.data.catalog.ingest import IngestOptions, run_ingestion
+
+    catalog.register("zl", adapter=CSVAdapter.from_csvdir(csvdir), calendar="XNYS", symbols=["AAPL"])
+    catalog.ingest("zl", progress=False)
+    stale = catalog.store.get_bundle("zl")
+    catalog.ingest("zl", "append", symbols=["KO"], progress=False)
+    run_ingestion(
+        catalog.store,
+        catalog.root,
+        "zstd",
+        stale,
+        IngestOptions(mode="append", symbols=["IBM"], progress=False),
+        CSVAdapter.from_csvdir(csvdir),
+    )
+    assert catalog.bundle("zl").symbols == ["AAPL", "IBM", "KO"]
