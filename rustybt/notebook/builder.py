@@ -355,6 +355,8 @@ class PipelineBuilder(ipw.VBox):
         except (RustyBTError, ValueError, KeyError, TypeError) as exc:
             self.error = _message(exc)
             self.status.value = _html.error_html("The pipeline did not run", self.error)
+            _show(self.explorer_out, None)  # no stale explorer or tear sheet under an error
+            _show(self.analysis_out, None)
             return None
         self.error = None
         dates = self.result.index.get_level_values(0)
@@ -366,7 +368,7 @@ class PipelineBuilder(ipw.VBox):
         if self.tearsheet is not None:
             from rustybt.notebook.factor_plots import FactorTearsheetView
 
-            _show(self.analysis_out, FactorTearsheetView(self.tearsheet))
+            _show(self.analysis_out, FactorTearsheetView(self.tearsheet).items())
         return self.result
 
     @property

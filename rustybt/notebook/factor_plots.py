@@ -179,12 +179,17 @@ class FactorTearsheetView:
         self.sheet = sheet
         self.figures = factor_figures(sheet)
 
-    def _ipython_display_(self) -> None:
-        from IPython.display import HTML, display
+    def items(self) -> list[Any]:
+        """What it shows, in order: the tables (HTML) and each chart."""
+        from IPython.display import HTML
 
-        display(HTML(self.sheet._repr_html_()))
-        for fig in self.figures.values():
-            display(fig)
+        return [HTML(self.sheet._repr_html_()), *self.figures.values()]
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        for item in self.items():
+            display(item)
 
     def __repr__(self) -> str:
         return f"FactorTearsheetView({self.sheet!r}, charts: {', '.join(self.figures)})"

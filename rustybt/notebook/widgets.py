@@ -46,15 +46,32 @@ def _has_kernel() -> bool:
 
 
 def _show(output: ipw.Output, obj: Any) -> None:
-    """Replace what ``output`` shows (only with a kernel: elsewhere there is no front end to show it)."""
+    """Replace what ``output`` shows with ``obj`` (a list: each in turn; None: nothing).
+
+    The outputs are set on the widget's model in the kernel, not captured with ``with output:`` and
+    ``clear_output(wait=True)``: a wait-clear with nothing displayed after it left the old chart in place, and
+    the capture depends on the front end routing messages back (headless nbconvert waited for them). Only with a
+    kernel: elsewhere there is no front end to show it.
+    """
     if not _has_kernel():
         return
-    from IPython.display import clear_output, display
+    items = [] if obj is None else list(obj) if isinstance(obj, list | tuple) else [obj]
+    output.outputs = tuple(_display_data(item) for item in items)
 
-    with output:
-        clear_output(wait=True)
-        if obj is not None:
-            display(obj)
+
+def _display_data(obj: Any) -> dict[str, Any]:
+    """One ``display_data`` output for ``obj``: its own mime bundle when it has one (plotly figures and widgets
+    display themselves through ``_ipython_display_``, which IPython's formatter then reports as empty)."""
+    bundle = getattr(obj, "_repr_mimebundle_", None)
+    data: Any = bundle() if callable(bundle) else None
+    metadata: dict[str, Any] = {}
+    if isinstance(data, tuple):
+        data, metadata = data
+    if not data:
+        from IPython.core.interactiveshell import InteractiveShell
+
+        data, metadata = InteractiveShell.instance().display_formatter.format(obj)
+    return {"output_type": "display_data", "data": data, "metadata": metadata or {}}
 
 
 def _message(exc: BaseException) -> str:

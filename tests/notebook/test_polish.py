@@ -139,3 +139,44 @@ def test_question_mark_shows_the_overview(ip):
     assert info["found"]
     assert overview().splitlines()[0] in info["docstring"]
     assert "%rustybt explore" in info["docstring"]
+
+
+# --- widgets replace their outputs (no stale chart, nothing left waiting for a front end) -----------------
+
+
+@pytest.fixture
+def kernel(monkeypatch):
+    """As in a notebook: the widgets' outputs are filled (they are skipped without a kernel)."""
+    import plotly.io as pio
+
+    monkeypatch.setattr("rustybt.notebook.widgets._has_kernel", lambda: True)
+    monkeypatch.setattr(pio.renderers, "default", "plotly_mimetype")  # what plotly picks in a kernel
+
+
+def test_browser_clears_the_chart_when_the_range_has_no_data(kernel, sample_catalog):
+    from rustybt.notebook.widgets import BundleBrowser
+
+    browser = BundleBrowser(sample_catalog, "sample")
+    assert len(browser.chart.outputs) == 1
+    assert "application/vnd.plotly.v1+json" in browser.chart.outputs[0]["data"]
+    browser.update(start="2014-12-27", end="2014-12-28")  # a weekend: no bars
+    assert browser.error is not None and browser.figure is None
+    assert browser.chart.outputs == (), "the previous chart is gone"
+
+
+def test_explorer_and_builder_fill_their_outputs_directly(kernel, sample_catalog):
+    from rustybt.notebook.builder import PipelineBuilder
+
+    builder = PipelineBuilder(sample_catalog, "sample", state={"start": "2014-03-03", "end": "2014-06-30"})
+    builder.run()
+    assert builder.error is None
+    assert len(builder.explorer_out.outputs) == 1  # the explorer widget
+    assert len(builder.explorer.histogram_out.outputs) == 1 and len(builder.explorer.timeseries_out.outputs) == 1
+    outputs = builder.analysis_out.outputs
+    assert len(outputs) == 1 + 6  # tables, then the six charts
+    assert "Factor tear sheet" in outputs[0]["data"]["text/html"]
+    assert all("application/vnd.plotly.v1+json" in o["data"] for o in outputs[1:])
+    assert "application/vnd.jupyter.widget-view+json" in builder.explorer_out.outputs[0]["data"]
+    builder.set_state(universe=["NOPE"])
+    assert builder.run() is None
+    assert builder.explorer_out.outputs == () and builder.analysis_out.outputs == ()
