@@ -14,7 +14,7 @@ EXT_SOURCES := $(wildcard extension/src/*.ts extension/style/*) extension/packag
 $(STAMP): pyproject.toml $(EXT_SOURCES)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,notebook,legacy,adapters]'
+	$(PY) -m pip install --quiet -e '.[dev,notebook,legacy,adapters,scale]'
 	touch $(STAMP)
 
 demo: $(STAMP)

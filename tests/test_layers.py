@@ -57,8 +57,11 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("data access", ("rustybt.data.readers", "rustybt.data.cache", "rustybt.data.polars")),
-    ("pipeline", ("rustybt.pipeline",)),
+    # pipeline chunks on a Dask cluster are a way of running the pipeline engine (its run_chunked_pipeline(client=))
+    ("pipeline", ("rustybt.pipeline", "rustybt.distributed.pipeline", "rustybt.distributed._serialize")),
     ("strategy", ("rustybt.algorithm", "rustybt.finance", "rustybt.api")),
+    # sweeps and ingestion on a Dask cluster drive the layers below (the package's __init__ imports lazily)
+    ("cluster", ("rustybt.distributed",)),
     ("notebook", ("rustybt.notebook", "rustybt.jupyter")),
     # entry points and the testing kit: they may import any layer; nothing in the library imports them
     ("entry points", ("rustybt.cli", "rustybt.data.legacy.cli", "rustybt.testing", "rustybt.__main__")),

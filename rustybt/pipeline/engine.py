@@ -591,7 +591,18 @@ def run_pipeline(pipeline, start_date, end_date, hooks=None, *, bundle=None, eng
 
 def run_chunked_pipeline(pipeline, start_date, end_date, chunksize, hooks=None, *, bundle=None, engine=None,
                          get_loader=None, asset_finder=None, domain=None, output: str = "pandas",
-                         progress=None):  # fmt: skip
-    """Run ``pipeline`` in chunks of ``chunksize`` sessions (see :meth:`SimplePipelineEngine.run_chunked_pipeline`)."""
+                         progress=None, client=None):  # fmt: skip
+    """Run ``pipeline`` in chunks of ``chunksize`` sessions (see :meth:`SimplePipelineEngine.run_chunked_pipeline`).
+
+    ``client=`` (a ``distributed.Client``, with ``bundle=``) runs the chunks as tasks on that Dask cluster, whose
+    workers open the catalog themselves (see :func:`rustybt.distributed.run_chunked_pipeline`); same result.
+    """
+    if client is not None:
+        if bundle is None or engine is not None or get_loader is not None or hooks is not None:
+            raise TypeError("client= runs on a catalog bundle: pass bundle= (not engine=, get_loader= or hooks=)")
+        from rustybt.distributed.pipeline import run_chunked_pipeline as run_on_cluster
+
+        return run_on_cluster(pipeline, start_date, end_date, chunksize, bundle=bundle, client=client, output=output,
+                              progress=progress)  # fmt: skip
     eng = _engine_for(engine, get_loader, asset_finder, domain, bundle)
     return eng.run_chunked_pipeline(pipeline, start_date, end_date, chunksize, hooks, output=output, progress=progress)
