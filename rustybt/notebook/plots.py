@@ -54,6 +54,7 @@ __all__ = [
 #: Default upper bound of candles in one chart; longer ranges are resampled to a coarser resolution.
 MAX_CANDLES = 2000
 _UP, _DOWN = "#2da44e", "#cf222e"
+_BANDS = (1 / 6, 1 / 2, 5 / 6)  # coverage heat map: the middle of the none / some missing / all colour bands
 #: Template names :func:`set_template` accepts besides plotly's own: "auto" follows JupyterLab's theme.
 AUTO_TEMPLATE = "auto"
 _template_setting: str = os.environ.get("RUSTYBT_PLOTLY_TEMPLATE", AUTO_TEMPLATE)
@@ -402,18 +403,33 @@ def coverage_heatmap(bundle: Any, *, bucket: str | None = None, max_buckets: int
     gaps = {sym: int(g) for sym, g in zip(symbols, np.clip(expected - present, 0, None).sum(axis=1), strict=True) if g}
 
     x = pd.DatetimeIndex(edge_ns.view("datetime64[ns]"))
-    custom = np.dstack([present, expected])
+    custom = np.dstack([present, expected, share * 100])
+    # three colour bands with a labelled colour bar: a continuous scale made full coverage look amber on the bar
+    band = np.where(share >= 1.0, _BANDS[2], np.where(share > 0, _BANDS[1], _BANDS[0]))
+    band = np.where(np.isnan(share), np.nan, band)
     fig = go.Figure(
         go.Heatmap(
-            z=share,
+            z=band,
             x=x,
             y=symbols,
             customdata=custom,
             zmin=0,
             zmax=1,
-            colorscale=[[0.0, _DOWN], [0.5, "#d4a72c"], [0.999, "#d4a72c"], [1.0, _UP]],
-            colorbar={"title": {"text": "bars present"}, "tickformat": ".0%"},
-            hovertemplate="%{y} · %{x|%Y-%m-%d}<br>%{customdata[0]} of %{customdata[1]} bars<extra></extra>",
+            colorscale=[
+                [0.0, _DOWN],
+                [1 / 3, _DOWN],
+                [1 / 3, "#d4a72c"],
+                [2 / 3, "#d4a72c"],
+                [2 / 3, _UP],
+                [1.0, _UP],
+            ],
+            colorbar={
+                "title": {"text": "bars present"},
+                "tickvals": list(_BANDS),
+                "ticktext": ["none", "some missing", "all"],
+            },
+            hovertemplate="%{y} · %{x|%Y-%m-%d}<br>%{customdata[0]} of %{customdata[1]} bars "
+            "(%{customdata[2]:.0f} %)<extra></extra>",
             xgap=1,
             ygap=1,
         )
@@ -491,7 +507,7 @@ def factor_timeseries(result: pd.DataFrame, column: str, assets: Sequence[Any] |
             go.Scatter(x=_naive_dates(s.index), y=s.to_numpy(dtype="float64"), mode="lines", name=_label(asset))
         )
     fig.update_layout(
-        title={"text": f"{column} over time"},
+        title={"text": f"{column} of {', '.join(_label(a) for a in chosen[:4])}{' ...' if len(chosen) > 4 else ''}"},
         template=template(),
         height=380,
         margin={"l": 50, "r": 20, "t": 50, "b": 30},

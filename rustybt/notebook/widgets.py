@@ -376,9 +376,15 @@ class PipelineExplorer(ipw.VBox):
         self._asset_labels = [plots._label(a) for a in self._assets]
 
         self.column_dropdown = ipw.Dropdown(options=numeric, value=numeric[0], description="column")
+        # the slider's own readout clipped dates ("2014-06-3("): a label beside it shows the date in full
         self.date_slider = ipw.SelectionSlider(
-            options=[(str(d.date()), d) for d in self._dates], value=self._dates[-1], description="date"
+            options=[(str(d.date()), d) for d in self._dates],
+            value=self._dates[-1],
+            description="date",
+            readout=False,
+            layout={"width": "60%"},
         )
+        self.date_label = ipw.Label(str(self._dates[-1].date()), layout={"min_width": "7em"})
         self.asset_dropdown = ipw.Dropdown(
             options=list(zip(self._asset_labels, range(len(self._assets)), strict=True)), value=0, description="asset"
         )
@@ -388,7 +394,7 @@ class PipelineExplorer(ipw.VBox):
         super().__init__(
             [
                 ipw.HBox([self.column_dropdown, self.asset_dropdown]),
-                self.date_slider,
+                ipw.HBox([self.date_slider, self.date_label]),
                 ipw.HBox([self.histogram_out, self.table]),
                 self.timeseries_out,
             ]
@@ -457,6 +463,7 @@ class PipelineExplorer(ipw.VBox):
         """Recompute the histogram, the time series and the top/bottom table."""
         self.refreshes += 1
         column, date, asset = self.column, self.date, self.asset
+        self.date_label.value = str(date.date())
         try:
             self.histogram = plots.factor_histogram(self.result, column, date)
             self.timeseries = plots.factor_timeseries(self.result, column, [asset])

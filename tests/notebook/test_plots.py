@@ -112,7 +112,12 @@ def test_coverage_heatmap(sample_catalog, sample_csv):
     assert (meta["bucket"], meta["assets"], meta["assets_shown"]) == ("week", 30, 30)
     assert meta["gaps"] == {"ZZK": 3}
     heat = fig.data[0]
-    z = np.asarray(heat.z, dtype=float)
+    z = np.asarray(heat.customdata, dtype=float)[:, :, 2] / 100  # the share of bars present (hover text)
+    bands = np.asarray(heat.z, dtype=float)  # the colour: none / some missing / all
+    assert set(np.unique(bands[np.isfinite(bands)])) <= {1 / 6, 1 / 2, 5 / 6}
+    assert np.array_equal(np.isnan(bands), np.isnan(z))
+    assert (bands[z == 1.0] == 5 / 6).all() and (bands[(z > 0) & (z < 1)] == 1 / 2).all()
+    assert list(heat.colorbar.ticktext) == ["none", "some missing", "all"]
     symbols = list(heat.y)
     x = pd.DatetimeIndex(heat.x)
     assert z.shape == (30, meta["buckets"])

@@ -180,3 +180,19 @@ def test_explorer_and_builder_fill_their_outputs_directly(kernel, sample_catalog
     builder.set_state(universe=["NOPE"])
     assert builder.run() is None
     assert builder.explorer_out.outputs == () and builder.analysis_out.outputs == ()
+
+
+def test_explorer_date_label_and_series_title(sample_catalog):
+    from rustybt.notebook.widgets import PipelineExplorer
+    from rustybt.pipeline import Pipeline
+    from rustybt.pipeline.engine import run_pipeline
+    from rustybt.pipeline.factors import Returns
+
+    result = run_pipeline(
+        Pipeline({"r": Returns(window_length=5)}), "2014-06-02", "2014-06-30", bundle=sample_catalog.bundle("sample")
+    )
+    explorer = PipelineExplorer(result, column="r", asset="KO")
+    assert explorer.date_slider.readout is False and explorer.date_label.value == "2014-06-30"
+    explorer.update(date="2014-06-09")
+    assert explorer.date_label.value == "2014-06-09"
+    assert explorer.timeseries.layout.title.text == "r of KO"
