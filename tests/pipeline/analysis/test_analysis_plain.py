@@ -151,5 +151,5 @@ def test_500_assets_9_years_in_2_seconds():
         al.tearsheet_from_factor_data(fd)
         best = min(best, time.process_time() - start)
     assert len(fd) > 1_100_000
-    # 2 s is the target on a quiet machine; CPU time, and slack for a shared CI box
-    assert best < 4.0, f"factor analysis of 500 assets x 9 years took {best:.2f} s of CPU"
+    # the target is 2 s (measured 1.65-1.95 s of CPU on a loaded 2-core box); slack for a shared CI machine
+    assert best < 3.0, f"factor analysis of 500 assets x 9 years took {best:.2f} s of CPU"
