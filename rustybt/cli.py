@@ -14,8 +14,8 @@ from pathlib import Path
 
 import polars as pl
 
-from rustybt._commands import add_global_options, run
-from rustybt._utils import format_bytes
+from rustybt._commands import add_global_options, positive_int, run
+from rustybt._utils import format_bytes, to_utc
 from rustybt.errors import BundleNotFound
 
 __all__ = ["main"]
@@ -168,6 +168,11 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
     path = Path(args.file)
     if not path.exists():
         raise InvalidArgument(f"pipeline file {path} does not exist")
+    if args.out and not Path(args.out).expanduser().parent.is_dir():
+        raise InvalidArgument(f"--out {args.out}: folder {Path(args.out).expanduser().parent} does not exist")
+    start, end = to_utc(args.start, "--start"), to_utc(args.end, "--end")
+    if end < start:
+        raise InvalidArgument(f"--end {args.end} is before --start {args.start}")
     namespace = runpy.run_path(str(path), init_globals={"pipeline": pipeline_api})
     pipe = namespace.get("pipe")
     if not isinstance(pipe, Pipeline):
@@ -271,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--resolution", default=None, help="bar resolution of the files (default 1d)")
     ingest.add_argument("--mode", choices=("replace", "append"), default="replace")
     ingest.add_argument("--lenient", action="store_true", help="drop invalid rows instead of failing")
-    ingest.add_argument("--workers", type=int, default=None, help="parallel workers for parsing")
+    ingest.add_argument("--workers", type=positive_int, default=None, help="parallel workers for parsing")
     ingest.add_argument("--no-progress", action="store_true")
     ingest.set_defaults(func=cmd_ingest)
 
@@ -286,7 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     clean = sub.add_parser("clean", help="remove old ingestions")
     clean.add_argument("name")
-    clean.add_argument("--keep-last", type=int, default=None)
+    clean.add_argument("--keep-last", type=positive_int, default=None)
     clean.add_argument("--before", default=None, help="remove ingestions created before this time")
     clean.add_argument("--after", default=None, help="remove ingestions created after this time")
     clean.set_defaults(func=cmd_clean)
@@ -297,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     pipe.add_argument("--start", required=True)
     pipe.add_argument("--end", required=True)
     pipe.add_argument("--out", default=None, help="write the result as Parquet")
-    pipe.add_argument("--chunksize", type=int, default=None)
+    pipe.add_argument("--chunksize", type=positive_int, default=None)
     pipe.add_argument("--head", type=int, default=20, help="rows to print")
     pipe.set_defaults(func=cmd_pipeline)
 

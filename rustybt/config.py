@@ -25,6 +25,7 @@ current values and where each comes from (``rustybt config`` and ``%rustybt conf
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -332,6 +333,10 @@ def load_config(
         if not isinstance(settings, dict):
             raise ConfigError(f"{where}: {key} must be a mapping, got {type(settings).__name__}")
         options = dict(settings)
+        for option in options:  # the adapter's own options pass through; a misspelt common key is refused
+            close = difflib.get_close_matches(str(option), _ADAPTER_KEYS, n=1, cutoff=0.8)
+            if close and close[0] != option:
+                raise ConfigError(f"{where}: unknown key {key}.{option}; did you mean {key}.{close[0]}?")
         rate = options.pop("rate_limit", None)
         if rate is not None:
             rate = _positive_float(rate, f"{key}.rate_limit", where)
@@ -360,6 +365,10 @@ def load_config(
         cache = replace(cache, disk_cache=True, disk_cache_dir=Path(cache_dir).expanduser())
 
     return Config(data=data, cache=cache, adapters=adapters, source=cfg_path if cfg_path.exists() else None)
+
+
+#: keys every adapter section understands, besides the adapter's own options
+_ADAPTER_KEYS = ("rate_limit",)
 
 
 def _section(raw: Mapping[str, Any], name: str, where: str) -> dict[str, Any]:

@@ -54,7 +54,7 @@ def test_ingest_unknown_bundle_without_source(tmp_path):
 
 def test_bad_name_refused(tmp_path, csvdir):
     proc = run("ingest", "../escape", "--csvdir", str(csvdir), root=tmp_path)
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # a mistake in the request (issue 16)
     assert "invalid bundle name" in proc.stderr
     assert not (tmp_path.parent / "escape").exists()
 
@@ -106,7 +106,7 @@ def test_pipeline_file_without_pipeline(tmp_path, csvdir):
     script = tmp_path / "empty.py"
     script.write_text("x = 1\n")
     proc = run("pipeline", str(script), "--bundle", "zl", "--start", "2014-01-02", "--end", "2014-01-03", root=root)
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # a mistake in the request (issue 16)
     assert "defines no Pipeline" in proc.stderr
 
 
@@ -139,3 +139,72 @@ def test_a_failed_ingest_with_a_new_source_keeps_the_old_registration(tmp_path, 
     # a new bundle whose first ingest fails is not left registered
     assert main(["--root", str(root), "ingest", "fresh", "--csvdir", str(bad), "--no-progress"]) != 0
     assert "fresh" not in Catalog(root=root)
+
+
+@pytest.fixture(scope="module")
+def shared_zl(tmp_path_factory) -> Path:
+    from conftest import CSVDIR
+
+    root = tmp_path_factory.mktemp("cli") / "cat"
+    assert run("ingest", "zl", "--csvdir", str(CSVDIR), "--no-progress", root=root).returncode == 0
+    return root
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["clean", "zl", "--before", "notadate"],
+        ["pipeline", "PIPE", "--bundle", "zl", "--start", "notadate", "--end", "2013-01-10"],
+        ["pipeline", "PIPE", "--bundle", "zl", "--start", "2013-01-05", "--end", "2013-01-10"],  # a Saturday
+        ["pipeline", "PIPE", "--bundle", "zl", "--start", "2001-01-02", "--end", "2001-02-01"],  # too early
+        ["pipeline", "PIPE", "--bundle", "zl", "--start", "2020-01-02", "--end", "2020-01-31"],  # too late
+        ["pipeline", "PIPE", "--bundle", "zl", "--start", "2013-02-01", "--end", "2013-01-02"],  # end before start
+        ["pipeline", "PIPE", "--bundle", "zl", "--start", "2013-01-02", "--end", "2013-02-01", "--out", "/no/x.pq"],
+        ["pipeline", "PIPE", "--bundle", "zl", "--start", "2013-01-02", "--end", "2013-02-01", "--chunksize", "0"],
+        ["ingest", "zl", "--workers", "-3"],
+    ],
+)
+def test_user_mistakes_exit_2_with_one_line_and_no_traceback(shared_zl, tmp_path, args):
+    root = shared_zl
+    pipe = tmp_path / "p.py"
+    pipe.write_text(
+        "from rustybt.pipeline.factors import Returns\n"
+        "pipe = pipeline.Pipeline(columns={'r': Returns(window_length=2)})\n"
+    )
+    proc = run(*[str(pipe) if a == "PIPE" else a for a in args], root=root)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith(("error:", "rustybt "))
+
+
+@pytest.mark.parametrize("bad_root", ["file", "/proc/no/such/dir"])
+def test_an_unusable_root_is_one_line(tmp_path, bad_root):
+    root = tmp_path / "f" if bad_root == "file" else Path(bad_root)
+    if bad_root == "file":
+        root.write_text("x")
+    proc = run("bundles", root=root)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_a_damaged_catalog_database_and_a_broken_pipe(tmp_path, csvdir):
+    root = tmp_path / "cat"
+    assert main(["--root", str(root), "ingest", "zl", "--csvdir", str(csvdir), "--no-progress"]) == 0
+    piped = subprocess.run(
+        f"{sys.executable} -m rustybt.cli --root {root} info zl | head -1", shell=True, capture_output=True, text=True
+    )
+    assert "Traceback" not in piped.stderr and piped.stdout.startswith("bundle")
+    (root / "catalog.sqlite").write_bytes(b"not a database" * 100)
+    proc = run("bundles", root=root)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "catalog database is damaged" in proc.stderr
+
+
+def test_a_misspelt_adapter_key_is_refused_naming_it(tmp_path, monkeypatch):
+    from rustybt.config import load_config
+    from rustybt.errors import ConfigError
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("adapters:\n  yfinance:\n    rate_limt: 2\n")
+    with pytest.raises(ConfigError, match=r"adapters\.yfinance\.rate_limt.*rate_limit"):
+        load_config(cfg)
