@@ -12,11 +12,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["BundleRef", "run_chunked_pipeline"]
+__all__ = ["BundleRef", "grid_points", "run_chunked_pipeline", "run_point", "sweep"]
 
 _WHERE = {
     "BundleRef": "rustybt.distributed.pipeline",
     "run_chunked_pipeline": "rustybt.distributed.pipeline",
+    "grid_points": "rustybt.distributed.sweeps",
+    "run_point": "rustybt.distributed.sweeps",
+    "sweep": "rustybt.distributed.sweeps",
 }
 
 
