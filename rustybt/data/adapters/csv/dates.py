@@ -1,7 +1,8 @@
 """Timestamps of CSV files: the formats recognised, their detection per file, parsing to UTC, range bounds.
 
 ``_to_utc`` is the one place where a naive or offset-carrying timestamp column becomes UTC (daily bars: the
-session date at midnight UTC), for the one-file and the batched reading alike.
+session date at midnight UTC; an offset-carrying daily timestamp keeps the date written in the file, see
+``_written_date``), for the one-file and the batched reading alike.
 """
 
 from __future__ import annotations
@@ -178,7 +179,13 @@ def _parse(frame: pl.DataFrame, fmt: _DateFormat, path: Path) -> pl.DataFrame:
 
 
 def _to_utc(expr: pl.Expr, fmt: _DateFormat, options: _Options) -> pl.Expr:
-    if options.daily:  # the session date: as written when naive, else the date in `timezone`
+    """``expr`` (parsed from the ``timestamp`` text by :func:`_parse_expr`) as UTC: intraday instants converted;
+    daily bars at midnight UTC of their session date."""
+    if options.daily and fmt.aware and not fmt.is_epoch:
+        # a daily bar's session is the date written in the file, whatever its offset: "2012-01-03 00:00:00+01:00"
+        # (pandas writing a Europe/Berlin index) is the session 2012-01-03, not the UTC instant's 2012-01-02
+        return pl.when(expr.is_not_null()).then(_written_date(fmt))
+    if options.daily:  # the session date: as written when naive; an epoch's date in `timezone`
         if fmt.aware:
             expr = expr.dt.convert_time_zone(options.timezone).dt.replace_time_zone(None)
         return expr.dt.truncate("1d").dt.replace_time_zone("UTC")
@@ -188,6 +195,14 @@ def _to_utc(expr: pl.Expr, fmt: _DateFormat, options: _Options) -> pl.Expr:
         return expr.dt.replace_time_zone("UTC")
     local = expr.dt.replace_time_zone(options.timezone, ambiguous="null", non_existent="null")
     return local.dt.convert_time_zone("UTC")
+
+
+def _written_date(fmt: _DateFormat) -> pl.Expr:
+    """Midnight UTC of the date as written in an offset-carrying timestamp (its offset dropped, not applied)."""
+    wall_format = re.sub(r"%[#:]*z", "", fmt.strptime or "").strip()
+    text = pl.col("timestamp").str.replace(r"\s*(?:Z|[+-]\d{2}:?\d{2})$", "").str.strip_chars()
+    wall = text.str.to_datetime(wall_format, time_unit="ns", strict=False)
+    return wall.dt.truncate("1d").dt.replace_time_zone("UTC")
 
 
 def _with_timestamps(frame: pl.DataFrame, layout: _Layout, path: Path, options: _Options) -> pl.DataFrame:
