@@ -52,13 +52,14 @@ def run(
 ) -> Any:
     """Run ``pipe`` over ``bundle`` from ``start`` to ``end`` (default: the bundle's first and last session).
 
-    The engine is ``rustybt.pipeline.bundle_engine.engine_for_bundle(bundle, cache=cache)``; with ``chunksize``
+    The engine is ``rustybt.pipeline.bundle_engine.shared_engine(bundle, cache=cache)`` (one kept per ingestion,
+    as ``run_pipeline(..., bundle=...)`` uses); with ``chunksize``
     the run is ``engine.run_chunked_pipeline(pipe, start, end, chunksize)``, else ``engine.run_pipeline``.
     Returns the (date, asset)-indexed pandas DataFrame.
     """
     from rustybt.calendars import sessions_in_range
     from rustybt.notebook.plots import parse_date
-    from rustybt.pipeline.bundle_engine import engine_for_bundle
+    from rustybt.pipeline.bundle_engine import shared_engine
 
     start_ts = parse_date(start, "--start")
     end_ts = parse_date(end, "--end")
@@ -74,7 +75,7 @@ def run(
     start_ts, end_ts = pd.Timestamp(sessions[0]), pd.Timestamp(sessions[-1])
     if chunksize is not None and chunksize < 1:
         raise InvalidArgument(f"--chunksize must be a positive number of sessions, got {chunksize}")
-    engine = engine_for_bundle(bundle, cache=cache, progress=False)
+    engine = shared_engine(bundle, cache=cache)  # kept per ingestion: the next cell reuses its loaded arrays
     if chunksize:
-        return engine.run_chunked_pipeline(pipe, start_ts, end_ts, chunksize)
-    return engine.run_pipeline(pipe, start_ts, end_ts)
+        return engine.run_chunked_pipeline(pipe, start_ts, end_ts, chunksize, progress=False)
+    return engine.run_pipeline(pipe, start_ts, end_ts, progress=False)

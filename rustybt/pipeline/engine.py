@@ -560,10 +560,10 @@ def set_default_engine(engine: SimplePipelineEngine | Callable[[], SimplePipelin
 def _engine_for(engine, get_loader, asset_finder, domain, bundle=None) -> SimplePipelineEngine:
     if engine is not None:
         return engine
-    if bundle is not None:
-        from rustybt.pipeline.bundle_engine import engine_for_bundle
+    if bundle is not None:  # the engine kept for this bundle's ingestion: a later call reuses its caches
+        from rustybt.pipeline.bundle_engine import shared_engine
 
-        return engine_for_bundle(bundle)
+        return shared_engine(bundle)
     if get_loader is not None or asset_finder is not None:
         if get_loader is None or asset_finder is None:
             raise TypeError("pass both get_loader= and asset_finder= (or engine=)")
@@ -582,8 +582,10 @@ def run_pipeline(pipeline, start_date, end_date, hooks=None, *, bundle=None, eng
     """Run ``pipeline`` from ``start_date`` to ``end_date`` (see :meth:`SimplePipelineEngine.run_pipeline`).
 
     ``bundle="sample"`` (a catalog bundle name or a :class:`~rustybt.data.catalog.Bundle`) runs it on that bundle's
-    prices; otherwise pass ``engine=`` (or ``get_loader=`` and ``asset_finder=``). ``hooks`` are
-    :class:`~rustybt.pipeline.hooks.PipelineHooks` entered around the run's events.
+    prices, on the engine kept for that bundle's ingestion (:func:`~rustybt.pipeline.bundle_engine.shared_engine`:
+    later calls reuse its loaded arrays; a re-ingest gives a new one); otherwise pass ``engine=`` (or
+    ``get_loader=`` and ``asset_finder=``). ``hooks`` are :class:`~rustybt.pipeline.hooks.PipelineHooks` entered
+    around the run's events.
     """
     eng = _engine_for(engine, get_loader, asset_finder, domain, bundle)
     return eng.run_pipeline(pipeline, start_date, end_date, hooks, output=output, progress=progress)
