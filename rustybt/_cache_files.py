@@ -1,4 +1,4 @@
-"""Small files kept under the cache directory to speed up later processes (calendar sessions, the kernel map).
+"""Small files kept under the cache directory to speed up later processes (calendar sessions).
 
 They are hints, never data: a missing, unreadable or unwritable file costs only the speed-up, so every failure here
 is logged at DEBUG and answered with ``None`` / ``False``.

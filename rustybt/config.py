@@ -79,11 +79,6 @@ SWITCHES: tuple[Switch, ...] = (
     Switch(
         "RUSTYBT_BARS_CACHE", "dense float64 copy of daily bars under <cache dir>/bars for wide reads", default=True
     ),
-    Switch(
-        "RUSTYBT_KERNEL_PRELOAD",
-        "kernel map under <cache dir>/kernels: a pipeline step preloads the kernels it used last time",
-        default=True,
-    ),
     Switch("RUSTYBT_CALENDAR_CACHE", "calendar session files under <cache dir>/calendars", default=True),
     Switch("RUSTYBT_PROGRESS", "pipeline progress bars (unset: automatic, for long or chunked runs)", default=None),
     Switch("RUSTYBT_DATA_DIR", "catalog root (config: data.root_dir)", kind="setting"),

@@ -127,7 +127,6 @@ def test_env_flag_unset_or_empty_gives_the_registered_default(monkeypatch):
     assert defaults == {
         "RUSTYBT_OFFLINE": False,
         "RUSTYBT_BARS_CACHE": True,
-        "RUSTYBT_KERNEL_PRELOAD": True,
         "RUSTYBT_CALENDAR_CACHE": True,
         "RUSTYBT_PROGRESS": None,
     }
