@@ -36,8 +36,10 @@ BAR_COLUMNS: tuple[str, ...] = ("timestamp", "sid", *VALUE_COLUMNS)
 ADAPTER_COLUMNS: tuple[str, ...] = ("timestamp", "symbol", *VALUE_COLUMNS)
 TIMESTAMP_DTYPE = pl.Datetime("ns", "UTC")
 DECIMAL_PRECISION = 38
-# 38 digits with 18 after the point leaves 20 before it: enough for any price or volume we know of.
-MAX_SCALE = 18
+# The scale of each column is chosen from its data (the most digits after the point any value was written with), so
+# every digit the source gave is kept; the 38 digits are shared between the two sides of the point, and a value that
+# does not fit is refused at ingest (naming file, line and field), never truncated.
+MAX_SCALE = DECIMAL_PRECISION
 
 
 def decimal_dtype(scale: int) -> pl.Decimal:

@@ -41,9 +41,17 @@ from rustybt.data.catalog.metadata import BundleRecord, IngestionRecord, Metadat
 from rustybt.data.catalog.storage import read_ingestion_bars
 from rustybt.data.catalog.writer import write_bars
 from rustybt.data.resolution import parse_resolution
-from rustybt.data.schema import TIMESTAMP_DTYPE, VALUE_COLUMNS, infer_scales, to_decimal
+from rustybt.data.schema import (
+    SOURCE_FILE_COLUMN,
+    SOURCE_ROW_COLUMN,
+    TIMESTAMP_DTYPE,
+    VALUE_COLUMNS,
+    decimal_dtype,
+    infer_scales,
+    to_decimal,
+)
 from rustybt.data.validation import ValidationConfig, ValidationReport, validate_bars
-from rustybt.errors import IngestionError, IngestionNotFound, RustyBTError
+from rustybt.errors import DataFormatError, IngestionError, IngestionNotFound, RustyBTError
 
 __all__ = ["IngestOptions", "Ingestion", "resolve_mode", "run_ingestion"]
 
@@ -325,6 +333,7 @@ def _build(
     scales = infer_scales(clean)
     if prev_manifest is not None:
         scales = {c: max(scales[c], prev_manifest.scales.get(c, 0)) for c in VALUE_COLUMNS}
+    _check_exact(clean, scales, record.name)
 
     bars = to_decimal(
         clean.select(
@@ -411,6 +420,37 @@ def _build(
         failures=failures,
     )
     return _Built(ing_record, result, new_sids, assets, adjustments)
+
+
+def _check_exact(frame: pl.DataFrame, scales: dict[str, int], bundle: str) -> None:
+    """Raise :class:`DataFormatError` naming file, line and field for the first value that the column's decimal
+    (38 digits, ``scales[column]`` after the point) cannot hold exactly: never store a truncated or lost value."""
+    for col in VALUE_COLUMNS:
+        if col not in frame.columns:
+            continue
+        target = decimal_dtype(scales[col])
+        source = pl.col(col)
+        if frame.schema[col] == pl.String:
+            stored = source.str.strip_chars().str.to_decimal(scale=target.scale)
+        else:
+            stored = source
+        lost = source.is_not_null() & stored.cast(target, strict=False).is_null()
+        if frame.schema[col].is_float():
+            lost = lost & source.is_finite()
+        bad = frame.filter(lost)
+        if bad.height == 0:
+            continue
+        row = bad.row(0, named=True)
+        where = (
+            f"{row[SOURCE_FILE_COLUMN]}, line {row[SOURCE_ROW_COLUMN]}"
+            if SOURCE_FILE_COLUMN in row and SOURCE_ROW_COLUMN in row
+            else f"bundle {bundle!r}, symbol {row.get('symbol')!r} at {row.get('timestamp')}"
+        )
+        raise DataFormatError(
+            f"{where}, field {col!r}: value {row[col]} cannot be stored exactly: the column keeps "
+            f"{target.scale} digits after the point (its most precise value) and 38 digits in all, which leaves "
+            f"{38 - target.scale} before the point ({bad.height} value(s) affected); round the source's values"
+        )
 
 
 def _sorted_by_sid_time(bars: pl.DataFrame) -> bool:
