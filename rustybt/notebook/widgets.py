@@ -319,7 +319,13 @@ class BundleBrowser(ipw.VBox):
             bars, resolution = plots.candle_bars(
                 bundle, symbol, self.start, end, frequency, max_candles=self.max_candles
             )
-            figure = plots.candlestick_figure(bundle, bars, resolution)
+            # adjusted as of the range's end; the chart's buttons switch to raw prices; events are marked
+            raw, _ = plots.candle_bars(
+                bundle, symbol, self.start, end, frequency or resolution, max_candles=self.max_candles, adjusted=False
+            )
+            x = plots._x(bars)
+            events = plots.corporate_actions(bundle, symbol, x[0], x[-1])
+            figure = plots.candlestick_figure(bundle, bars, resolution, raw=raw, events=events)
         except (RustyBTError, ValueError) as exc:
             self._fail(_message(exc))
             self.quality.value = _html.validation_summary_html(bundle.report, symbol)

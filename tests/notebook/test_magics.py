@@ -113,7 +113,9 @@ def test_show_draws_the_requested_range(ip, sample_csv):
     rows = [r for r in sample_csv("AAPL") if "2014-05-01" <= r["date"] <= "2014-06-30"]
     meta = fig.layout.meta
     assert (meta["symbol"], meta["frequency"], meta["candles"]) == ("AAPL", "1d", len(rows))
-    assert list(fig.data[0].close) == [float(r["close"]) for r in rows]
+    raw = fig.data[2]  # the "raw" button's view
+    assert list(raw.close) == [float(r["close"]) for r in rows]
+    assert meta["adjusted"] is True and fig.data[0].visible is not False and raw.visible is False
 
 
 def test_show_with_default_bundle_frequency_and_max_candles(ip):

@@ -25,8 +25,9 @@ def _csv_frame(read, symbol: str, folder: str = "equities/daily") -> pd.DataFram
 
 def test_candlestick_matches_the_csv(sample_catalog, sample_csv):
     expected = _csv_frame(sample_csv, "IBM").loc["2013-03-01":"2013-05-31"]
-    fig = plots.candlestick(sample_catalog.bundle("sample"), "IBM", "2013-03-01", "2013-05-31")
-    candles, volume = fig.data
+    fig = plots.candlestick(sample_catalog.bundle("sample"), "IBM", "2013-03-01", "2013-05-31", adjusted=False)
+    candles, volume = fig.data[2:4]  # the raw view (shown first with adjusted=False)
+    assert candles.visible is not False and fig.data[0].visible is False
     assert fig.layout.meta["candles"] == len(expected) and fig.layout.meta["frequency"] == "1d"
     assert list(pd.DatetimeIndex(candles.x)) == list(expected.index)
     for field in ("open", "high", "low", "close"):
@@ -50,18 +51,18 @@ def test_candlestick_hides_weekends_and_holidays(sample_catalog):
 
 def test_long_ranges_are_coarsened_to_fit(sample_catalog, sample_csv):
     bundle = sample_catalog.bundle("sample")
-    fig = plots.candlestick(bundle, "AAPL", "2013-01-01", "2013-12-31", max_candles=100)
+    fig = plots.candlestick(bundle, "AAPL", "2013-01-01", "2013-12-31", max_candles=100, adjusted=False)
     assert fig.layout.meta["frequency"] == "1w" and fig.layout.meta["candles"] <= 100
     # weekly bars = the CSV grouped by ISO week, labelled by the week's first session
     daily = _csv_frame(sample_csv, "AAPL").loc["2013-01-01":"2013-12-31"]
     week = daily.index.to_period("W-SUN")
     expected = daily.groupby(week).agg({"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"})
     expected.index = daily.index.to_series().groupby(week).min().to_numpy()
-    candles = fig.data[0]
+    candles = fig.data[2]  # raw view
     assert len(candles.x) == len(expected)
     np.testing.assert_allclose(np.asarray(candles.close), expected["close"].to_numpy())
     np.testing.assert_allclose(np.asarray(candles.high), expected["high"].to_numpy())
-    np.testing.assert_allclose(np.asarray(fig.data[1].y), expected["volume"].to_numpy())
+    np.testing.assert_allclose(np.asarray(fig.data[3].y), expected["volume"].to_numpy())
     # 2013-01-01 is a holiday: the first week is labelled Monday 2012-12-31, the first session of that week
     assert pd.Timestamp(candles.x[0]) == pd.Timestamp("2012-12-31")
 

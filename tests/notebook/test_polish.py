@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+import polars as pl
 import pytest
 from IPython.core.error import UsageError
 
@@ -196,3 +199,57 @@ def test_explorer_date_label_and_series_title(sample_catalog):
     explorer.update(date="2014-06-09")
     assert explorer.date_label.value == "2014-06-09"
     assert explorer.timeseries.layout.title.text == "r of KO"
+
+
+# --- adjusted charts by default, raw one click away, events marked ----------------------------------------
+
+
+def test_candlestick_is_adjusted_as_of_the_range_end_with_events(sample_catalog, sample_csv):
+    from rustybt.notebook import plots
+
+    bundle = sample_catalog.bundle("sample")
+    fig = plots.candlestick(bundle, "AAPL", "2014-05-01", "2014-06-30")
+    rows = [r for r in sample_csv("AAPL") if "2014-05-01" <= r["date"] <= "2014-06-30"]
+    raw_close = np.array([float(r["close"]) for r in rows])
+    events = [
+        (pd.Timestamp(d), r)
+        for k, d, r in bundle.adjustments()
+        .filter(pl.col("symbol") == "AAPL")
+        .select("kind", "effective_date", "ratio")
+        .iter_rows()
+        if k in ("split", "dividend")
+    ]
+    end = pd.Timestamp("2014-06-30")
+    factor = np.array(
+        [np.prod([r for d, r in events if pd.Timestamp(row["date"]) < d <= end] or [1.0]) for row in rows]
+    )
+    adjusted, _, raw, _ = fig.data[:4]
+    np.testing.assert_allclose(np.asarray(adjusted.close), raw_close * factor, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(raw.close), raw_close)
+    closes = dict(zip([r["date"] for r in rows], np.asarray(adjusted.close), strict=True))
+    assert closes["2014-06-06"] == pytest.approx(
+        645.57 / 7 * factor[[r["date"] for r in rows].index("2014-06-09")], rel=1e-9
+    )
+    assert abs(closes["2014-06-09"] / closes["2014-06-06"] - 1) < 0.05, "no 7:1 cliff"
+    kinds = {(e["kind"], e["date"]) for e in fig.layout.meta["events"]}
+    assert ("split", "2014-06-09") in kinds and ("dividend", "2014-05-08") in kinds
+    markers = [t for t in fig.data if t.type == "scatter"]
+    assert {t.name for t in markers} == {"split", "dividend"}
+    assert "split 7:1" in markers[[t.name for t in markers].index("split")].text
+    buttons = fig.layout.updatemenus[0].buttons
+    assert [b.label for b in buttons] == ["adjusted", "raw"]
+    assert buttons[1].args[0]["visible"][:4] == [False, False, True, True]
+    assert "adjusted as of 2014-06-30" in fig.layout.title.text
+    # as of an earlier end nothing later leaks in: May alone is adjusted for the May dividend only
+    may = plots.candlestick(bundle, "AAPL", "2014-05-01", "2014-05-30")
+    assert np.asarray(may.data[0].close)[-1] == pytest.approx(raw_close[[r["date"] for r in rows].index("2014-05-30")])
+
+
+def test_browser_chart_is_adjusted_with_raw_one_click_away(sample_catalog):
+    from rustybt.notebook.widgets import BundleBrowser
+
+    browser = BundleBrowser(sample_catalog, "sample")
+    browser.update(symbol="AAPL", start="2014-05-01", end="2014-06-30")
+    meta = browser.figure.layout.meta
+    assert meta["adjusted"] is True and meta["views"] == 2
+    assert [b.label for b in browser.figure.layout.updatemenus[0].buttons] == ["adjusted", "raw"]
