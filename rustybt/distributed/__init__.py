@@ -12,7 +12,16 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["BundleRef", "grid_points", "run_chunked_pipeline", "run_point", "sweep"]
+__all__ = [
+    "BundleRef",
+    "ClusterAdapter",
+    "ClusterBucket",
+    "grid_points",
+    "ingest",
+    "run_chunked_pipeline",
+    "run_point",
+    "sweep",
+]
 
 _WHERE = {
     "BundleRef": "rustybt.distributed.pipeline",
@@ -20,6 +29,9 @@ _WHERE = {
     "grid_points": "rustybt.distributed.sweeps",
     "run_point": "rustybt.distributed.sweeps",
     "sweep": "rustybt.distributed.sweeps",
+    "ClusterAdapter": "rustybt.distributed.ingest",
+    "ClusterBucket": "rustybt.distributed.ingest",
+    "ingest": "rustybt.distributed.ingest",
 }
 
 

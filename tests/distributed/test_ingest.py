@@ -1,0 +1,69 @@
+"""Ingestion with symbols fetched on the cluster: the same bundle as a local ingest, one atomic commit; a rate limit
+shared by the worker processes."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import polars as pl
+import pytest
+
+from rustybt.data.catalog import Catalog
+from rustybt.distributed.ingest import ClusterAdapter, ClusterBucket, ingest
+from rustybt.sample import register_sample
+
+
+def test_cluster_ingest_equals_local_ingest(client, tmp_path):
+    local, remote = Catalog(tmp_path / "local"), Catalog(tmp_path / "remote")
+    for catalog in (local, remote):
+        register_sample(catalog)
+    local.ingest("sample", progress=False)
+    got = ingest(remote, "sample", client=client, progress=False)
+    assert [r.id for r in remote.ingestions("sample")] == [got.record.id]  # committed once
+    assert remote.live_ingestion("sample").id == got.record.id
+    a, b = local.bundle("sample"), remote.bundle("sample")
+    assert a.symbols == b.symbols and a.rows == b.rows
+    assert b.bars().sort("sid", "timestamp").equals(a.bars().sort("sid", "timestamp"))
+    assert b.adjustments().sort(pl.all()).equals(a.adjustments().sort(pl.all()))
+    assert b.verify().ok
+
+
+def test_failing_symbol_keeps_the_previous_ingestion(client, tmp_path):
+    catalog = Catalog(tmp_path / "cat")
+    register_sample(catalog)
+    first = ingest(catalog, "sample", client=client, progress=False)
+    with pytest.raises(Exception, match="NOPE"):
+        ingest(catalog, "sample", client=client, progress=False, symbols=["AAPL", "NOPE"], strict=True)
+    assert catalog.live_ingestion("sample").id == first.record.id
+    assert [r.id for r in catalog.ingestions("sample")] == [first.record.id]
+
+
+def _take_slots(name: str, rate: float, n: int) -> list[float]:
+    bucket = ClusterBucket(name, rate)
+    stamps = []
+    for _ in range(n):
+        bucket.acquire_sync()
+        stamps.append(time.time())
+    return stamps
+
+
+def test_rate_limit_is_shared_by_the_workers(client):
+    rate, n = 20.0, 8  # 2 processes x 8 requests at 20/s: at least 15 gaps of 50 ms in all
+    workers = list(client.scheduler_info()["workers"])
+    futures = [client.submit(_take_slots, "test-bucket", rate, n, workers=[w], pure=False) for w in workers]
+    stamps = sorted(s for f in futures for s in f.result())
+    assert len(stamps) == 2 * n
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
+    assert min(gaps) > 0.8 / rate, gaps  # never two requests closer than the rate allows, across processes
+    assert stamps[-1] - stamps[0] >= (2 * n - 1) / rate * 0.95
+
+
+def test_proxy_keeps_the_adapter_identity(client, tmp_path):
+    from rustybt.data.adapters.csv import CSVAdapter
+    from rustybt.sample import sample_data_dir
+
+    inner = CSVAdapter.from_csvdir(sample_data_dir() / "equities")
+    proxy = ClusterAdapter(inner, client)
+    assert proxy.name == inner.name and proxy.to_config() == inner.to_config()
+    assert proxy.asset_class == inner.asset_class
