@@ -283,7 +283,11 @@ def ewm_kernel(data, wl, adjustments, out, decay_rate, want_std):
     for j in prange(data.shape[1]):
         x = working_column(data, adjustments, j)
         for t0, t1 in segments((x,), (adjustments,), (j,), wl - 1):
-            _ewm_run(x, wl, t0, t1, out[:, j], decay_rate, dwl, inv_wsum, bias, want_std)
+            # the flag as a constant: Numba compiles each statistic's loops without the other's branches
+            if want_std:
+                _ewm_run(x, wl, t0, t1, out[:, j], decay_rate, dwl, inv_wsum, bias, True)
+            else:
+                _ewm_run(x, wl, t0, t1, out[:, j], decay_rate, dwl, inv_wsum, bias, False)
 
 
 # --------------------------------------------------------------------------------------------------------------

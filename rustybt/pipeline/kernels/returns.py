@@ -60,7 +60,13 @@ def returns_kernel(data, wl, adjustments, out, kind):
     for j in prange(data.shape[1]):
         x = working_column(data, adjustments, j)
         for t0, t1 in segments((x,), (adjustments,), (j,), wl - 1):
-            _ends_run(x, wl, t0, t1, out[:, j], kind)
+            # the formula as a constant, so each compiled loop is the one it needs
+            if kind == _RETURNS:
+                _ends_run(x, wl, t0, t1, out[:, j], _RETURNS)
+            elif kind == _PCT_CHANGE:
+                _ends_run(x, wl, t0, t1, out[:, j], _PCT_CHANGE)
+            else:
+                _ends_run(x, wl, t0, t1, out[:, j], _ROC)
 
 
 def _ends(data, wl, adjustments, kind: int, minimum: int) -> np.ndarray:

@@ -345,6 +345,22 @@ def _moments_run(x, wl, t0, t1, oc, what, scale, tab):
         b = e
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def _moments_segment(x, wl, t0, t1, oc, statistic, scale, tab):
+    """:func:`_moments_run` with the statistic compiled in (a constant argument: Numba prunes the branches of the
+    other statistics from the hot loops, which a run-time value would keep)."""
+    if statistic == _SUM:
+        _moments_run(x, wl, t0, t1, oc, _SUM, scale, tab)
+    elif statistic == _MEAN:
+        _moments_run(x, wl, t0, t1, oc, _MEAN, scale, tab)
+    elif statistic == _VAR:
+        _moments_run(x, wl, t0, t1, oc, _VAR, scale, tab)
+    elif statistic == _STD:
+        _moments_run(x, wl, t0, t1, oc, _STD, scale, tab)
+    else:
+        _moments_run(x, wl, t0, t1, oc, _COUNT, scale, tab)
+
+
 @njit(parallel=True, cache=True, nogil=True, error_model="numpy")
 def rolling_moments_kernel(data, wl, adjustments, out, statistic, scale):
     """``statistic`` (:data:`SUM`, :data:`MEAN`, :data:`VAR`, :data:`STD` or :data:`COUNT`) over each window of
@@ -354,7 +370,7 @@ def rolling_moments_kernel(data, wl, adjustments, out, statistic, scale):
     for j in prange(data.shape[1]):
         x = working_column(data, adjustments, j)
         for t0, t1 in segments((x,), (adjustments,), (j,), wl - 1):
-            _moments_run(x, wl, t0, t1, out[:, j], statistic, scale, tab)
+            _moments_segment(x, wl, t0, t1, out[:, j], statistic, scale, tab)
 
 
 def _moments(data, wl, adjustments, statistic: int, scale: float = 1.0) -> np.ndarray:

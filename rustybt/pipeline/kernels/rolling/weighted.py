@@ -296,7 +296,10 @@ def weighted_average_kernel(base, weight, wl, base_adjustments, weight_adjustmen
         b = working_column(base, base_adjustments, j)
         w = working_column(weight, weight_adjustments, j)
         for t0, t1 in segments((b, w), (base_adjustments, weight_adjustments), (j, j), wl - 1):
-            _wav_run(b, w, wl, t0, t1, out[:, j], dollar_volume)
+            if dollar_volume:  # the flag as a constant: each variant's loops without the other's branches
+                _wav_run(b, w, wl, t0, t1, out[:, j], True)
+            else:
+                _wav_run(b, w, wl, t0, t1, out[:, j], False)
 
 
 def linear_weighted_moving_average(data, wl, adjustments=None) -> np.ndarray:
