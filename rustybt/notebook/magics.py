@@ -26,8 +26,10 @@ traceback); add ``--debug`` to any subcommand to get the full traceback instead.
 from __future__ import annotations
 
 import ast
+import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -252,7 +254,7 @@ class RustyBTMagics(Magics):
         "else ~/.rustybt/data.",
     ).tag(config=True)
     default_bundle = Unicode("", help="Bundle used when a subcommand's NAME is left out.").tag(config=True)
-    show_progress = Bool(False, help="Show progress bars while ingesting.").tag(config=True)
+    show_progress = Bool(True, help="Show progress bars while ingesting.").tag(config=True)
     max_candles = Int(2000, help="Most candles `%rustybt show` draws before coarsening the resolution.").tag(
         config=True
     )
@@ -333,7 +335,8 @@ class RustyBTMagics(Magics):
             raise UsageError(f"{magic} {sub}: {exc}. `{magic} {sub} --help` shows the arguments.") from None
         handler = getattr(self, f"_do_{sub}")
         try:
-            return handler(args) if cell is None else handler(args, cell)
+            with _errors_reported_once(keep=bool(args.debug)):
+                return handler(args) if cell is None else handler(args, cell)
         except UsageError:
             raise
         except Exception as exc:
@@ -488,6 +491,39 @@ class RustyBTMagics(Magics):
             display(result)
             return None
         return result
+
+
+@contextmanager
+def _errors_reported_once(*, keep: bool = False) -> Iterator[None]:
+    """Hold back RustyBT's ERROR log records while a magic runs: if it fails, its one-line message says it all
+    (the records would repeat it as a stderr box under it); if it succeeds, they are emitted after all."""
+    held: list[logging.LogRecord] = []
+
+    def hold(record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and record.name.startswith("rustybt"):
+            if not any(r is record for r in held):
+                held.append(record)
+            return False
+        return True
+
+    handlers = [*logging.getLogger().handlers, *logging.getLogger("rustybt").handlers]
+    if logging.lastResort is not None:
+        handlers.append(logging.lastResort)
+    if keep:  # --debug: the full story, logs included
+        yield
+        return
+    for h in handlers:
+        h.addFilter(hold)
+    ok = False
+    try:
+        yield
+        ok = True
+    finally:
+        for h in handlers:
+            h.removeFilter(hold)
+        if ok:
+            for record in held:
+                logging.getLogger(record.name).handle(record)
 
 
 def _plots_template() -> str:

@@ -253,3 +253,39 @@ def test_browser_chart_is_adjusted_with_raw_one_click_away(sample_catalog):
     meta = browser.figure.layout.meta
     assert meta["adjusted"] is True and meta["views"] == 2
     assert [b.label for b in browser.figure.layout.updatemenus[0].buttons] == ["adjusted", "raw"]
+
+
+# --- errors shown once; progress on by default ------------------------------------------------------------
+
+
+def test_a_failing_magic_does_not_repeat_its_error_as_a_log_box(ip, caplog):
+    import logging
+
+    def failing(args):
+        logging.getLogger("rustybt.data.catalog.ingest").error("ingestion of bundle 'x' failed; nothing kept")
+        raise ValueError("the CSV has no date column")
+
+    magics = ip.magics_manager.registry["RustyBTMagics"]
+    magics._do_info = failing
+    try:
+        with caplog.at_level(logging.INFO), pytest.raises(UsageError, match="no date column"):
+            ip.run_cell("%rustybt info sample")
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR], "the one-line error is the only one"
+    finally:
+        del magics._do_info
+
+
+def test_errors_of_a_magic_that_succeeds_are_still_logged(caplog):
+    import logging
+
+    from rustybt.notebook.magics import _errors_reported_once
+
+    with caplog.at_level(logging.INFO), _errors_reported_once():
+        logging.getLogger("rustybt.data.catalog.catalog").error("bundle 'x' ingestion 1: 2 problem(s)")
+        logging.getLogger("rustybt.data").info("kept as it is")
+    assert [r.getMessage() for r in caplog.records] == ["kept as it is", "bundle 'x' ingestion 1: 2 problem(s)"]
+
+
+def test_progress_is_on_by_default_in_the_magics(ip):
+    magics = ip.magics_manager.registry["RustyBTMagics"]
+    assert type(magics).show_progress.default_value is True
