@@ -368,7 +368,14 @@ def _build(
 
     files = write_bars(bars, stage, resolution, compression)
     assets = _asset_records(bars, sid_of, infos, adapter, record, resolution, store, parent)
-    adjustments = _adjustment_rows(adapter, bars, sid_of, store, record, parent)
+    adjustments, ignored = _adjustment_rows(adapter, bars, sid_of, store, record, parent)
+    if ignored and options.validation.mode == "strict":
+        listing = "\n".join(f"  {line}" for line in ignored[:20])
+        raise IngestionError(
+            f"bundle {record.name!r}: {len(ignored)} dividend(s) cannot adjust prices (negative, or not below the "
+            f"previous close); nothing was changed:\n{listing}\nFix the source, or ingest with "
+            'validation="lenient" to leave them out (they are counted in the quality record)'
+        )
     manifest = Manifest(
         bundle=record.name,
         ingestion_id=ingestion_id,
@@ -380,6 +387,10 @@ def _build(
     manifest.write(stage)
     ts = bars.get_column("timestamp")
     quality = report.to_dict()
+    if ignored:  # lenient: counted with the validation warnings, so the quality record shows every change
+        quality["counts"]["dividend_ignored"] = len(ignored)
+        quality["counts_by_severity"].setdefault("warning", {})["dividend_ignored"] = len(ignored)
+        quality["warning_count"] = quality.get("warning_count", 0) + len(ignored)
     details = {
         "resolutions": manifest.resolutions,
         "scales": scales,
@@ -560,8 +571,10 @@ def _adjustment_rows(
     store: MetadataStore,
     record: BundleRecord,
     parent: str | None,
-) -> list[tuple[int, str, str, float | None, float | None]]:
-    """Adjustments for the stored sids; a dividend's ratio is 1 - amount / the previous session's close."""
+) -> tuple[list[tuple[int, str, str, float | None, float | None]], list[str]]:
+    """Adjustments for the stored sids (a dividend's ratio is 1 - amount / the previous session's close), and the
+    dividends left out because they cannot adjust prices (negative, or not below the previous close), described."""
+    ignored: list[str] = []
     frame = adapter.adjustments(list(sid_of))
     rows: dict[tuple[int, str, str], tuple[int, str, str, float | None, float | None]] = {}
     if parent:
@@ -597,15 +610,12 @@ def _adjustment_rows(
                 else:
                     ratio = 1.0 - amount / prev_close
                     if not 0.0 < ratio <= 1.0:
-                        log.warning(
-                            "%s: dividend %.4f on %s against close %.4f gives ratio %.4f outside (0, 1]; ignored",
-                            symbol,
-                            amount,
-                            when.date(),
-                            prev_close,
-                            ratio,
+                        ignored.append(
+                            f"{symbol}: dividend {amount} on {when.date()} against the previous close {prev_close} "
+                            f"gives ratio {ratio:.6g}, outside (0, 1]"
                         )
-                        ratio = None
+                        log.warning("%s; left out", ignored[-1])
+                        continue
             key_date = pd.Timestamp(when).tz_convert(None).date().isoformat()
             rows[(int(sid), kind, key_date)] = (int(sid), kind, key_date, ratio, amount)
-    return [rows[k] for k in sorted(rows)]
+    return [rows[k] for k in sorted(rows)], ignored

@@ -133,6 +133,34 @@ def _order(run: _Run) -> None:
     if perm is not None:
         run.work = run.work[perm]
     run.perm = perm
+    _flag_rows_out_of_file_order(run)
+
+
+def _flag_rows_out_of_file_order(run: _Run) -> None:
+    """Rows an adapter already sorted are still unsorted in their file: in (symbol, time) order, a row whose next
+    bar of the same symbol and file comes from an earlier line went back in time when the file was read."""
+    rows = run.work.get_column(_ROW)
+    if rows.null_count() == rows.len() or run.work.height < 2:
+        return
+    later_same = (pl.col(_ID) == pl.col(_ID).shift(-1)) & (
+        pl.col(_FILE).fill_null("") == pl.col(_FILE).shift(-1).fill_null("")
+    )
+    inverted = (later_same & (pl.col(_ROW) > pl.col(_ROW).shift(-1))).fill_null(False)
+    if not run.work.select(inverted.any()).item():
+        return
+    if run.has_unsorted:
+        run.work = run.work.with_columns(
+            (pl.col("__v_unsorted") | inverted).alias("__v_unsorted"),
+            pl.when(inverted)
+            .then(pl.col(_TS).shift(-1))
+            .otherwise(pl.col("__v_prev_input_ts"))
+            .alias("__v_prev_input_ts"),
+        )
+    else:
+        run.work = run.work.with_columns(
+            inverted.alias("__v_unsorted"), pl.when(inverted).then(pl.col(_TS).shift(-1)).alias("__v_prev_input_ts")
+        )
+    run.has_unsorted = True
 
 
 def _attach_calendar(run: _Run) -> None:

@@ -71,3 +71,45 @@ def test_a_value_that_cannot_be_stored_exactly_is_refused_naming_file_line_and_f
     with pytest.raises(DataFormatError, match=r"AAA\.csv, line 4, field 'open'.*123456789012\.25"):
         catalog.ingest("p", progress=False)
     assert "p" in catalog and not catalog.ingestions("p")
+
+
+def _unsorted_csv(path: Path, dividend: str = "") -> None:
+    path.write_text(
+        "date,open,high,low,close,volume,dividend\n"
+        "2012-01-04,10,10,10,10,100,\n"
+        "2012-01-03,10,10,10,10,100,\n"
+        f"2012-01-05,10,10,10,10,100,{dividend}\n"
+        "2012-01-06,10,10,10,10,100,\n"
+    )
+
+
+def test_unsorted_rows_fail_a_strict_ingest_and_are_counted_by_a_lenient_one(catalog: Catalog, tmp_path: Path):
+    from rustybt.errors import ValidationError
+
+    path = tmp_path / "AAA.csv"
+    _unsorted_csv(path)
+    catalog.register("u", adapter=CSVAdapter([path]), calendar="XNYS")
+    with pytest.raises(ValidationError, match=r"unsorted.*AAA\.csv row 3"):
+        catalog.ingest("u", progress=False)
+    catalog.ingest("u", validation="lenient", progress=False)
+    bundle = catalog.bundle("u")
+    assert bundle.quality["by_rule"] == {"unsorted": 1}
+    assert bundle.bars()["timestamp"].is_sorted()
+
+
+def test_a_negative_dividend_fails_strict_and_is_left_out_and_counted_when_lenient(catalog: Catalog, tmp_path):
+    from rustybt.errors import IngestionError
+
+    path = tmp_path / "AAA.csv"
+    path.write_text(
+        "date,open,high,low,close,volume,dividend\n"
+        "2012-01-03,10,10,10,10,100,\n2012-01-04,10,10,10,10,100,-0.5\n2012-01-05,10,10,10,10,100,0.25\n"
+    )
+    catalog.register("v", adapter=CSVAdapter([path], columns={"dividend": "dividend"}), calendar="XNYS")
+    with pytest.raises(IngestionError, match=r"AAA: dividend -0\.5 on 2012-01-04"):
+        catalog.ingest("v", progress=False)
+    assert not catalog.ingestions("v")
+    catalog.ingest("v", validation="lenient", progress=False)
+    bundle = catalog.bundle("v")
+    assert bundle.adjustments()["amount"].to_list() == [0.25]
+    assert bundle.quality["by_rule"] == {"dividend_ignored": 1} and bundle.quality["warnings"] == 1
