@@ -9,14 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from pandas.core.internals import SingleBlockManager
 
-try:  # pandas' own float64 block: the history hot path builds it directly (see _series)
-    from pandas._libs.internals import BlockPlacement
-    from pandas.core.internals.blocks import NumpyBlock
-except ImportError:  # pragma: no cover - a pandas without these internals takes the public path
-    NumpyBlock = None
-
+from rustybt._frames import series as _series
 from rustybt.algorithm._market import FIELDS, MarketData
 from rustybt.assets import Asset
 from rustybt.errors import InvalidArgument
@@ -25,27 +19,10 @@ __all__ = ["BarData"]
 
 _HISTORY_FIELDS = ("open", "high", "low", "close", "volume", "price")
 _DTI_new = pd.DatetimeIndex._simple_new
-_set_attr = object.__setattr__
 
 
 def _is_continuous(value) -> bool:
     return type(value).__name__ == "ContinuousFuture" and hasattr(value, "contract_at")
-
-
-def _series(values: np.ndarray, index: pd.Index, name) -> pd.Series:
-    """A Series over ``values`` (a fresh float64 array) and ``index`` (a DatetimeIndex of the same length).
-
-    The public constructor re-validates both (about 3x slower); they are already the right types here, so the
-    block and manager are built directly (tests/algorithm/test_algorithm.py checks the result is an ordinary
-    Series).
-    """
-    if NumpyBlock is not None:
-        mgr = SingleBlockManager(NumpyBlock(values, BlockPlacement(slice(0, len(values))), 1), index)
-    else:  # pragma: no cover
-        mgr = SingleBlockManager.from_array(values, index)
-    s = pd.Series._from_mgr(mgr, axes=mgr.axes)
-    _set_attr(s, "_name", name)  # NDFrame.__setattr__ costs more than the rest of the construction
-    return s
 
 
 class BarData:

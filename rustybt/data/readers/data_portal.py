@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from rustybt._frames import datetime_index, frame, series
 from rustybt._utils import to_utc
 from rustybt.assets import Asset
 from rustybt.data.catalog.bundle import Bundle
@@ -117,8 +118,26 @@ class DataPortal:
         return self._label_index.asi8
 
     @cached_property
-    def _label_array(self) -> pd.api.extensions.ExtensionArray:
-        return self._label_index.array
+    def _label_m8(self) -> np.ndarray:
+        """The labels as ``datetime64[ns]`` values: a window's index wraps a slice of them (no copy, no checks)."""
+        return self._label_index.array._ndarray
+
+    @cached_property
+    def _columns_cache(self) -> dict[tuple, pd.Index]:
+        return {}
+
+    def _columns(self, asset_list: list[Asset]) -> pd.Index:
+        """The column Index of a frame of ``asset_list`` (kept: a loop asks for the same assets every bar)."""
+        key = tuple(a.sid for a in asset_list)
+        found = self._columns_cache.get(key)
+        if found is None:
+            if len(self._columns_cache) >= 256:
+                self._columns_cache.clear()
+            found = self._columns_cache[key] = pd.Index(asset_list, dtype=object)
+        return found
+
+    def _index(self, start: int, stop: int) -> pd.DatetimeIndex:
+        return datetime_index(self._label_m8[start:stop], self._label_index.dtype)
 
     @cached_property
     def _last_ns(self) -> int:
@@ -299,17 +318,26 @@ class DataPortal:
                 f"from them (ask for {self.resolution} or coarser)"
             )
         asset_list = [self._asset(a) for a in assets]
-        end_label = self._snap(end_dt)
         if target == self.resolution:
-            labels = self._window_labels(end_label, bar_count)
-            data = (
-                np.column_stack([self._window(a.sid, field, labels, end_label, ffill) for a in asset_list])
-                if asset_list
-                else np.empty((bar_count, 0))
-            )
-            index = pd.DatetimeIndex(labels.view("datetime64[ns]")).tz_localize("UTC")
-            return pd.DataFrame(data, index=index, columns=pd.Index(asset_list))
+            i = self._position(end_dt)
+            end_label = int(self._labels[i])
+            start, stop = self._bounds(i, end_label, bar_count)
+            data = np.empty((len(asset_list), bar_count))  # one row per column: the frame's block as pandas lays it
+            for j, a in enumerate(asset_list):
+                data[j] = self._column(a.sid, field, start, stop, end_label, ffill)
+            return frame(data, self._index(start, stop), self._columns(asset_list))
+        end_label = self._snap(end_dt)
         return self._resampled_window(asset_list, to_utc(end_dt), end_label, bar_count, target, field, ffill)
+
+    def _column(self, sid: int, field: str, start: int, stop: int, end_label: int, ffill: bool) -> np.ndarray:
+        """One asset's window over label rows ``[start, stop)`` ending at ``end_label``, adjusted as of it."""
+        if field in ("open", "high", "low", "close"):
+            return self.history_loader.window_at(sid, field, start, stop, end_label)
+        if field == "price":  # the adjusted closes, forward-filled only where the asset did not trade
+            out = self.history_loader.window_at(sid, "close", start, stop, end_label)
+            if not (ffill and np.isnan(out).any()):
+                return out
+        return self._window(sid, field, self._labels[start:stop], end_label, ffill)
 
     def history(self, asset: Asset | int | str, field: str, bar_count: int, frequency: str, dt=None) -> pd.Series:
         """One asset, one field: a Series (the backtest hot path; see :meth:`get_history_window`)."""
@@ -322,13 +350,10 @@ class DataPortal:
         i = self._position(dt)
         end_label = int(self._labels[i])
         start, stop = self._bounds(i, end_label, bar_count)
-        if field in ("open", "high", "low", "close"):
-            values = self.history_loader.window_at(asset.sid, field, start, stop, end_label)
-        else:
-            values = self._window(asset.sid, field, self._labels[start:stop], end_label, True)
-        # an index from a slice of the labels' DatetimeArray: 1.5 us cheaper than slicing the DatetimeIndex itself
-        index = pd.DatetimeIndex(self._label_array[start:stop], copy=False)
-        return pd.Series(values, index=index, name=asset, copy=False)
+        values = self._column(asset.sid, field, start, stop, end_label, True)
+        # the Series and its index are built on pandas' blocks directly (rustybt._frames): the public constructors
+        # re-validate both and cost several times the window itself
+        return series(values, self._index(start, stop), asset)
 
     def history_array(self, asset: Asset | int | str, field: str, bar_count: int, dt=None) -> np.ndarray:
         """:meth:`history` at the stored resolution as a bare float64 array (no index): the fastest path."""
