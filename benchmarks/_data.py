@@ -51,6 +51,54 @@ def daily_csvdir(n_assets: int, n_sessions: int, name: str | None = None) -> Pat
     return root
 
 
+def adjusted_csvdir(n_assets: int, n_sessions: int, name: str | None = None) -> Path:
+    """Like :func:`daily_csvdir`, but shaped like real equities: quarterly cash dividends on every asset, a split
+    (2:1, 3:1 or a 1:2 reverse) every two to four years per asset with the raw prices after it divided accordingly,
+    a third of the assets starting late (up to five years in) and a tenth ending early (delisted). No gaps inside an
+    asset's life: zipline's bcolz writer refuses missing sessions, and both systems must read the same files.
+    """
+    root = WORK / (name or f"adjusted_{n_assets}x{n_sessions}")
+    done = root / ".complete"
+    if done.exists():
+        return root
+    (root / "daily").mkdir(parents=True, exist_ok=True)
+    sessions = xnys_sessions("2010-01-04", n_sessions).strftime("%Y-%m-%d")
+    rng = np.random.default_rng(43)
+    for i in range(n_assets):
+        first = int(rng.integers(1, min(1260, n_sessions // 2))) if rng.random() < 1 / 3 else 0
+        last = n_sessions - int(rng.integers(1, n_sessions // 4)) if rng.random() < 0.1 else n_sessions
+        n = last - first
+        close = 20 * np.exp(np.cumsum(rng.normal(0.0002, 0.015, n))) + 1
+        split = np.ones(n)
+        day = int(rng.integers(100, 700))
+        while day < n:
+            split[day] = rng.choice([2.0, 3.0, 0.5])
+            day += int(rng.integers(504, 1008))
+        close = close / np.cumprod(split)  # raw prices: a 2:1 split halves every later price
+        dividend = np.zeros(n)
+        quarter = int(rng.integers(5, 63))
+        dividend[quarter::63] = np.round(close[quarter::63] * rng.uniform(0.002, 0.01), 4)
+        close = np.round(close, 2) + 0.01
+        spread = np.abs(rng.normal(0, 0.01, n))
+        open_ = np.round(close * (1 + rng.normal(0, 0.003, n)), 2)
+        high = np.round(np.maximum(open_, close) * (1 + spread), 2)
+        low = np.round(np.minimum(open_, close) * (1 - spread), 2)
+        pl.DataFrame(
+            {
+                "date": sessions[first:last],
+                "open": open_,
+                "high": high,
+                "low": low,
+                "close": close,
+                "volume": rng.integers(10_000, 5_000_000, n),
+                "dividend": dividend,
+                "split": split,
+            }
+        ).write_csv(root / "daily" / f"A{i:04d}.csv", float_precision=4)
+    done.touch()
+    return root
+
+
 def minute_csvs(n_assets: int, n_sessions: int, name: str | None = None) -> Path:
     """One CSV per symbol of XNYS 1m bars (timestamp,open,high,low,close,volume) in <dir>/."""
     root = WORK / (name or f"minute_{n_assets}x{n_sessions}")
