@@ -117,7 +117,8 @@ def main() -> None:
 
     # --- projection on paper ---------------------------------------------------------------------------------
     # Assumes the engine's cost grows linearly with the asset-rows a chunk loads (true of the kernels: rolling
-    # windows are O(rows)), the same 13-column pipeline, and Parquet bytes per row as this bundle's.
+    # windows are O(rows)), intraday windows (one session of lookback per chunk) and Parquet bytes per row as
+    # this bundle's; docs/scale.md says what changes with the benchmark's 252-session windows.
     stored_per_row = bundle.size_bytes / bundle.rows
     assets, per_session, workers, years, chunk = 20_000, 390, 32, 9, 5
     sessions_total = 252 * years
