@@ -90,9 +90,18 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
             validation="lenient" if args.lenient else None,
         )
-    except BaseException:
+    except BaseException as exc:
         if changed:  # the new registration stands or falls with its ingestion
             _restore_registration(catalog, args.name, previous)
+        if isinstance(exc, KeyboardInterrupt):
+            live = catalog.store.get_bundle(args.name).live_ingestion if args.name in catalog else None
+            before = previous.live_ingestion if previous is not None else None
+            if live is not None and live != before:
+                print(f"interrupted after the commit: ingestion {live} is live", file=sys.stderr)
+            else:
+                kept = f"ingestion {before} stays live" if before else "the bundle has no ingestion"
+                print(f"interrupted; nothing was changed ({kept})", file=sys.stderr)
+            return 130
         raise
     print(repr(result))
     if result.report.warning_count:
@@ -134,6 +143,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
+    # without --keep-last/--before/--after: only what interrupted ingestions left behind
     removed = _catalog(args).clean(args.name, keep_last=args.keep_last, before=args.before, after=args.after)
     print(f"removed {len(removed)} ingestion(s)" + (": " + ", ".join(removed) if removed else ""))
     return 0
@@ -289,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--ingestion", default=None, help="ingestion id (default: the live one)")
     verify.set_defaults(func=cmd_verify)
 
-    clean = sub.add_parser("clean", help="remove old ingestions")
+    clean = sub.add_parser("clean", help="remove old ingestions and what interrupted ingestions left behind")
     clean.add_argument("name")
     clean.add_argument("--keep-last", type=positive_int, default=None)
     clean.add_argument("--before", default=None, help="remove ingestions created before this time")

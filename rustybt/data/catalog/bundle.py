@@ -12,7 +12,7 @@ import polars as pl
 
 from rustybt._utils import to_utc_or_none
 from rustybt.assets import Asset, AssetFinder, asset_from_record
-from rustybt.data.catalog.layout import MANIFEST, ingestion_dir
+from rustybt.data.catalog.layout import MANIFEST, Lease, ingestion_dir
 from rustybt.data.catalog.manifest import Manifest, VerifyReport
 from rustybt.data.catalog.metadata import BundleRecord, IngestionRecord
 from rustybt.data.catalog.storage import scan_ingestion
@@ -41,6 +41,8 @@ class Bundle:
         self._record = record
         self.ingestion = ingestion
         self.path: Path = ingestion_dir(catalog.root, record.name, ingestion.id)
+        # held while this object lives: `clean` leaves the ingestion alone (a reader is never broken mid-read)
+        self._lease = Lease(self.path)
 
     # --- identity ------------------------------------------------------------------------------------------
     @property

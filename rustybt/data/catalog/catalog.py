@@ -19,8 +19,8 @@ from rustybt.calendars import get_calendar
 from rustybt.config import Config, load_config
 from rustybt.data.adapters.base import BarAdapter
 from rustybt.data.catalog.bundle import Bundle
-from rustybt.data.catalog.ingest import Ingestion, IngestOptions, run_ingestion
-from rustybt.data.catalog.layout import CATALOG_DB, bundle_dir, ingestion_dir, validate_bundle_name
+from rustybt.data.catalog.ingest import Ingestion, IngestOptions, remove_leftovers, run_ingestion
+from rustybt.data.catalog.layout import CATALOG_DB, bundle_dir, ingestion_dir, try_exclusive, validate_bundle_name
 from rustybt.data.catalog.manifest import Manifest, VerifyProblem, VerifyReport, sha256_file
 from rustybt.data.catalog.metadata import BundleRecord, IngestionRecord, MetadataStore
 from rustybt.data.resolution import parse_resolution
@@ -385,14 +385,20 @@ class Catalog:
         """Delete old ingestions of bundle ``name``; returns the ids removed.
 
         ``keep_last=N`` keeps the N newest; ``before`` / ``after`` remove ingestions created strictly before /
-        after the given time. The live ingestion is never removed.
+        after the given time. The live ingestion is never removed, nor one an open :class:`Bundle` still reads
+        (it holds a lease; the next clean after it is closed removes it). Without any of them, only what
+        interrupted ingestions left behind is removed (``.staging/``; unknown directories are quarantined).
         """
-        if keep_last is None and before is None and after is None:
-            raise IngestionError("clean needs keep_last, before or after")
         if keep_last is not None and keep_last < 1:
             raise IngestionError(f"keep_last must be at least 1, got {keep_last}")
         record = self.store.get_bundle(name)
         history = self.store.ingestions(name)
+        try:
+            remove_leftovers(self.root, name, {r.id for r in history})
+        except IngestionError:  # an ingestion is running: its staging directory is not a leftover
+            log.info("bundle %r: an ingestion is running; leftovers are removed by the next clean", name)
+        if keep_last is None and before is None and after is None:
+            return []
         doomed: set[str] = set()
         if keep_last is not None:
             doomed |= {r.id for r in history[:-keep_last]}
@@ -403,13 +409,19 @@ class Catalog:
             cut = to_utc(after, "after")
             doomed |= {r.id for r in history if pd.Timestamp(r.created_at) > cut}
         doomed.discard(record.live_ingestion or "")
-        ordered = sorted(doomed)
-        if ordered:
-            self.store.delete_ingestions(name, ordered)
-            for ingestion_id in ordered:
-                shutil.rmtree(ingestion_dir(self.root, name, ingestion_id), ignore_errors=True)
-            log.info("bundle %r: removed ingestions %s", name, ", ".join(ordered))
-        return ordered
+        removed = []
+        for ingestion_id in sorted(doomed):
+            directory = ingestion_dir(self.root, name, ingestion_id)
+            with try_exclusive(directory) as free:
+                if not free:
+                    log.info("bundle %r: ingestion %s is still read by an open Bundle; kept", name, ingestion_id)
+                    continue
+                self.store.delete_ingestions(name, [ingestion_id])
+                shutil.rmtree(directory, ignore_errors=True)
+                removed.append(ingestion_id)
+        if removed:
+            log.info("bundle %r: removed ingestions %s", name, ", ".join(removed))
+        return removed
 
     def live_ingestion(self, name: str) -> IngestionRecord:
         """The live ingestion record of bundle ``name`` (:class:`IngestionNotFound` if it has none)."""

@@ -4,7 +4,8 @@ The new ingestion is written under ``.staging/<id>/``, validated, checksummed an
 the directory is renamed into place and a single SQLite transaction records it and moves the bundle's live
 pointer. Any failure, exception or KeyboardInterrupt before that transaction leaves the previous ingestion live
 and removes the partial one; a process killed outright leaves only a staging or orphan directory that nothing
-reads and that the next ingestion of the bundle removes.
+reads: the next ingestion of the bundle (or ``Catalog.clean``) removes a staging directory, and moves a directory
+the catalog does not know into ``.quarantine/`` instead of deleting it.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ from rustybt.data.schema import (
 from rustybt.data.validation import ValidationConfig, ValidationReport, validate_bars
 from rustybt.errors import DataFormatError, IngestionError, IngestionNotFound, RustyBTError
 
-__all__ = ["IngestOptions", "Ingestion", "resolve_mode", "run_ingestion"]
+__all__ = ["IngestOptions", "Ingestion", "remove_leftovers", "resolve_mode", "run_ingestion"]
 
 log = logging.getLogger(__name__)
 MODES = ("replace", "append")
@@ -140,17 +141,79 @@ def bundle_lock(directory: Path, bundle: str) -> Iterator[None]:
         fh.close()
 
 
-def _remove_leftovers(directory: Path, known: set[str]) -> None:
-    """Remove staging directories and orphans of killed ingestions (we hold the lock, nobody writes them)."""
+def _remove_leftovers(directory: Path, known: set[str]) -> list[Path]:
+    """Remove what killed ingestions left in ``.staging/`` (the catalog's own area; we hold the lock, nobody writes
+    there), and move every other directory the catalog does not know into ``.quarantine/``: it may be a user's
+    folder, or a real ingestion a restored older ``catalog.sqlite`` forgot. Nothing outside ``.staging/`` is ever
+    deleted. Returns the quarantined paths (each logged as a warning)."""
     staging = directory / ".staging"
     if staging.exists():
         for leftover in staging.iterdir():
             log.info("removing unfinished ingestion %s", leftover)
             shutil.rmtree(leftover, ignore_errors=True)
-    for child in directory.iterdir():
+    moved = []
+    for child in sorted(directory.iterdir()):
         if child.is_dir() and not child.name.startswith(".") and child.name not in known:
-            log.info("removing orphan ingestion directory %s (never committed)", child)
-            shutil.rmtree(child, ignore_errors=True)
+            target = directory / ".quarantine" / child.name
+            n = 1
+            while target.exists():
+                target, n = directory / ".quarantine" / f"{child.name}.{n}", n + 1
+            target.parent.mkdir(exist_ok=True)
+            os.replace(child, target)
+            log.warning(
+                "bundle directory %s is not an ingestion the catalog knows; moved to %s (nothing deleted: remove it "
+                "yourself if you do not need it)",
+                child,
+                target,
+            )
+            moved.append(target)
+    return moved
+
+
+def remove_leftovers(root: Path, name: str, known: set[str]) -> list[Path]:
+    """:func:`_remove_leftovers` under the bundle's lock (for ``Catalog.clean``); an ingestion running now keeps
+    its staging directory (:class:`IngestionError`)."""
+    directory = bundle_dir(root, name)
+    if not directory.exists():
+        return []
+    with bundle_lock(directory, name):
+        return _remove_leftovers(directory, known)
+
+
+def _fsync_tree(directory: Path) -> None:
+    """fsync every directory of a written ingestion (the files were fsynced as written) so the rename that
+    publishes it cannot outlive its contents after a power loss."""
+    for path in sorted((p for p in directory.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        _fsync_dir(path)
+    _fsync_dir(directory)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def _no_interrupt() -> Iterator[None]:
+    """Hold off Ctrl-C while cleaning up after a failure (a second KeyboardInterrupt would leave the staging
+    directory behind); a Ctrl-C pressed meanwhile is raised when the block ends."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pressed: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda *_: pressed.append(1))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pressed:
+        raise KeyboardInterrupt
 
 
 def run_ingestion(
@@ -171,7 +234,7 @@ def run_ingestion(
         # ingestion, and an append must build on that one, not on the one the caller saw
         record = store.get_bundle(record.name)
         previous = {r.id: r for r in store.ingestions(record.name)}
-        _remove_leftovers(directory, set(previous))
+        quarantined = _remove_leftovers(directory, set(previous))
         ingestion_id = new_ingestion_id(set(previous))
         stage = staging_dir(root, record.name, ingestion_id)
         stage.mkdir(parents=True)
@@ -182,15 +245,27 @@ def run_ingestion(
             options = replace(options, mode=resolve_mode(options.mode, record, adapter))
             built = _build(store, root, compression, record, options, adapter, stage, ingestion_id)
             built.record = _with_duration(built.record, time.perf_counter() - started)
-            os.replace(stage, final)
+            if quarantined:
+                built.record.details["quarantined"] = [str(p) for p in quarantined]
+            _fsync_tree(stage)
             try:
+                os.replace(stage, final)
+                _fsync_dir(directory)
                 store.commit_ingestion(built.record, built.new_sids, built.assets, built.adjustments)
             except BaseException:
-                if not _committed(store, record.name, ingestion_id):
-                    shutil.rmtree(final, ignore_errors=True)
+                with _no_interrupt():
+                    if not _committed(store, record.name, ingestion_id):
+                        shutil.rmtree(final, ignore_errors=True)
                 raise
         except BaseException as exc:
-            shutil.rmtree(stage, ignore_errors=True)
+            with _no_interrupt():
+                shutil.rmtree(stage, ignore_errors=True)
+                committed = _committed(store, record.name, ingestion_id)
+            if committed:  # interrupted after the commit: the new ingestion is live, say so
+                log.warning(
+                    "bundle %r: interrupted after ingestion %s was committed; it is live", record.name, ingestion_id
+                )
+                raise
             kept = f"ingestion {live} stays live" if live else "the bundle has no ingestion yet"
             log.error("ingestion of bundle %r failed; %s", record.name, kept)
             if isinstance(exc, RustyBTError) or not isinstance(exc, Exception):

@@ -11,6 +11,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,11 +24,13 @@ __all__ = [
     "CATALOG_DB",
     "MANIFEST",
     "SCHEMA_VERSION",
+    "Lease",
     "bundle_dir",
     "ingestion_dir",
     "new_ingestion_id",
     "partition_path",
     "staging_dir",
+    "try_exclusive",
     "validate_bundle_name",
 ]
 
@@ -76,3 +81,47 @@ def new_ingestion_id(existing: set[str] | None = None) -> str:
     while existing and candidate in existing:
         candidate, n = f"{base}-{n}", n + 1
     return candidate
+
+
+class Lease:
+    """A reader's hold on one ingestion: a shared ``flock`` on its ``manifest.json`` for as long as the object
+    lives (released when it is closed or collected, or the process dies). ``Catalog.clean`` takes the lock
+    exclusively before removing an ingestion, so it skips one that an open :class:`Bundle` still reads."""
+
+    def __init__(self, directory: Path) -> None:
+        self._fd: int | None = None
+        try:
+            fd = os.open(directory / MANIFEST, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:  # no manifest: reading it fails with a clearer error later
+            return
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        self._fd = fd
+
+    def close(self) -> None:
+        """Release the lease."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def __del__(self) -> None:
+        self.close()
+
+
+@contextlib.contextmanager
+def try_exclusive(directory: Path):
+    """Yield True while holding an ingestion exclusively (no reader holds a :class:`Lease`), else False."""
+    try:
+        fd = os.open(directory / MANIFEST, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        yield True  # nothing a reader could hold
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)

@@ -54,6 +54,9 @@ MAX_BYTES = 4 << 30
 #: is cheaper from Parquet than a copy of everything)
 MIN_COVER = 0.5
 _STALE_TMP_S = 3600.0
+#: np.load parses the file header with ast.literal_eval, which CPython 3.11 does not make thread-safe
+#: ("AST constructor recursion depth mismatch" with readers in several threads): one header at a time
+_LOAD_LOCK = threading.Lock()
 
 #: fills F-ordered float64 arrays of shape (sessions, sids) with the fields' bars: ``fill(fields, outs)``
 Placer = Callable[[Sequence[str], tuple], None]
@@ -148,7 +151,8 @@ class DenseBars:
                 path.unlink()
             return False
         try:
-            arr = np.load(path, mmap_mode="c", allow_pickle=False)
+            with _LOAD_LOCK:
+                arr = np.load(path, mmap_mode="c", allow_pickle=False)
         except FileNotFoundError:
             return False
         except (OSError, ValueError):  # truncated or not NumPy's format: rebuilt over it
