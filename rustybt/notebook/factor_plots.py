@@ -169,7 +169,8 @@ def factor_figures(sheet: Any) -> dict[str, Any]:
 def _diverging(n: int) -> list[str]:
     from plotly.colors import sample_colorscale
 
-    return sample_colorscale("RdBu", [i / max(n - 1, 1) for i in range(n)])[::-1] if n else []
+    # alphalens colours: the bottom quantile red, the top blue
+    return sample_colorscale("RdBu", [i / max(n - 1, 1) for i in range(n)]) if n else []
 
 
 class FactorTearsheetView:
