@@ -221,8 +221,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from rustybt.sample import ingest_sample
 
     with tempfile.TemporaryDirectory(prefix="rustybt-demo-") as tmp:
-        root = Path(args.root) if args.root else Path(tmp)
-        catalog = Catalog(root=root)
+        keep = bool(args.root or args.keep)
+        catalog = Catalog(root=args.root) if keep else Catalog(root=Path(tmp))
+        root = catalog.root
         print(f"RustyBT demo: ingesting the shipped sample data into {root}")
         results = ingest_sample(catalog, progress=not args.no_progress)
         for result in results.values():
@@ -242,6 +243,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         report = catalog.verify("sample")
         print(f"verify: {report.files_checked} files, {'all checksums match' if report.ok else report.problems}")
         _demo_extras(catalog)
+        if keep:
+            print(f"\nThe sample bundles stay in {root}: try `rustybt info sample`.")
+        else:
+            configured = Catalog(root=None).root
+            print(
+                f"\nThe demo used a temporary catalog, removed now. `rustybt demo --keep` ingests the sample bundles "
+                f"into your catalog ({configured}) and keeps them, so that `rustybt info sample` works."
+            )
     return 0
 
 
@@ -336,6 +345,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="ingest the shipped sample data and show what RustyBT does")
     demo.add_argument("--no-progress", action="store_true")
+    demo.add_argument(
+        "--keep", action="store_true", help="ingest into the configured catalog and keep the sample bundles there"
+    )
     demo.set_defaults(func=cmd_demo)
     return parser
 

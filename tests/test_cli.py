@@ -178,11 +178,11 @@ def test_user_mistakes_exit_2_with_one_line_and_no_traceback(shared_zl, tmp_path
 
 
 @pytest.mark.parametrize("bad_root", ["file", "/proc/no/such/dir"])
-def test_an_unusable_root_is_one_line(tmp_path, bad_root):
+def test_an_unusable_root_is_one_line(tmp_path, csvdir, bad_root):
     root = tmp_path / "f" if bad_root == "file" else Path(bad_root)
     if bad_root == "file":
         root.write_text("x")
-    proc = run("bundles", root=root)
+    proc = run("ingest", "zl", "--csvdir", str(csvdir), "--no-progress", root=root)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
 
@@ -208,3 +208,22 @@ def test_a_misspelt_adapter_key_is_refused_naming_it(tmp_path, monkeypatch):
     cfg.write_text("adapters:\n  yfinance:\n    rate_limt: 2\n")
     with pytest.raises(ConfigError, match=r"adapters\.yfinance\.rate_limt.*rate_limit"):
         load_config(cfg)
+
+
+def test_read_only_commands_create_nothing_on_disk(tmp_path):
+    root = tmp_path / "nowhere"
+    assert run("bundles", root=root).returncode == 0
+    assert run("info", "x", root=root).returncode == 1
+    from rustybt import Catalog
+
+    assert Catalog(root=root).bundles() == []
+    assert not root.exists()
+
+
+@pytest.mark.slow
+def test_demo_keep_leaves_the_sample_bundles_in_the_catalog(tmp_path):
+    root = tmp_path / "cat"
+    proc = run("demo", "--no-progress", "--keep", root=root)
+    assert proc.returncode == 0, proc.stderr
+    assert "rustybt info sample" in proc.stdout
+    assert run("info", "sample", root=root).returncode == 0

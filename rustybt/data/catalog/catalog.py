@@ -19,6 +19,7 @@ from rustybt.calendars import get_calendar
 from rustybt.config import Config, load_config
 from rustybt.data.adapters.base import BarAdapter
 from rustybt.data.catalog.bundle import Bundle
+from rustybt.data.catalog.derived import check_copies
 from rustybt.data.catalog.ingest import Ingestion, IngestOptions, remove_leftovers, run_ingestion
 from rustybt.data.catalog.layout import CATALOG_DB, bundle_dir, ingestion_dir, try_exclusive, validate_bundle_name
 from rustybt.data.catalog.manifest import Manifest, VerifyProblem, VerifyReport, sha256_file
@@ -58,7 +59,9 @@ class Catalog:
     def __init__(self, root: str | Path | None = None, config: Config | None = None) -> None:
         self.config = config or load_config(root_dir=root)
         self.root = Path(root).expanduser() if root is not None else self.config.data.root_dir
-        self.root.mkdir(parents=True, exist_ok=True)
+        if self.root.exists() and not self.root.is_dir():
+            raise InvalidArgument(f"catalog root {self.root} is a file, not a directory")
+        # nothing is created until something is written: reading an empty catalog leaves no trace on disk
         self.store = MetadataStore(self.root / CATALOG_DB)
 
     # --- registration --------------------------------------------------------------------------------------
@@ -362,8 +365,6 @@ class Catalog:
                     "asset or adjustment rows differ from those written with the ingestion",
                 )
             )
-        from rustybt.data.readers._dense import check_copies
-
         try:
             copies = check_copies(self.bundle(name, rec.id))
         except CorruptDataError:  # the manifest disagrees with the database: reported above

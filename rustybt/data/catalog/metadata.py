@@ -125,17 +125,35 @@ class MetadataStore:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as con:
-            con.executescript(_SCHEMA)
-            con.execute("INSERT OR IGNORE INTO store_info VALUES ('version', ?)", (STORE_VERSION,))
+        # created by the first write: reading a catalog that does not exist yet creates nothing on disk
+        self._ready = False
+        if self.path.exists():
+            self._create()
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def _create(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
+            con.executescript(_SCHEMA)
+            con.execute("INSERT OR IGNORE INTO store_info VALUES ('version', ?)", (STORE_VERSION,))
+        finally:
+            con.close()
+        self._ready = True
+
+    @contextmanager
+    def _connect(self, write: bool = False) -> Iterator[sqlite3.Connection]:
+        if not self._ready and self.path.exists():
+            self._create()  # another process created it meanwhile
+        if not self._ready and not write:  # nothing stored yet: an empty catalog, in memory
+            con = sqlite3.connect(":memory:", isolation_level=None)
+            con.executescript(_SCHEMA)
+        else:
+            if not self._ready:
+                self._create()
+            con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             con.execute("PRAGMA foreign_keys = ON")
             con.execute("PRAGMA journal_mode = WAL")
+        try:
             con.row_factory = sqlite3.Row
             yield con
         finally:
@@ -144,7 +162,7 @@ class MetadataStore:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One atomic transaction: everything inside commits together or not at all."""
-        with self._connect() as con, immediate_transaction(con):
+        with self._connect(write=True) as con, immediate_transaction(con):
             yield con
 
     # --- bundles -------------------------------------------------------------------------------------------

@@ -40,7 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rustybt._cache_files import cache_subdir, replaced_atomically
+from rustybt._cache_files import replaced_atomically
+from rustybt.data.catalog.derived import check_copies, copy_problem, crc_path, dense_root, safe_name
 from rustybt.data.catalog.manifest import crc32_file
 
 __all__ = ["MAX_BYTES", "MIN_COVER", "DenseBars", "check_copies", "for_bundle"]
@@ -142,7 +143,7 @@ class DenseBars:
 
     def _map(self, field: str) -> bool:
         path = self._path(field)
-        problem = _copy_problem(path)
+        problem = copy_problem(path)
         if problem == "missing":
             return False
         if problem:
@@ -187,7 +188,7 @@ class DenseBars:
                     out.flush()
                 del outs
                 for field, tmp in zip(fields, tmps, strict=True):  # the checksum lands before the copy it checks
-                    with replaced_atomically(_crc_path(self._path(field))) as crc_tmp:
+                    with replaced_atomically(crc_path(self._path(field))) as crc_tmp:
                         crc_tmp.write_text(crc32_file(tmp))
             log.debug("dense bars %s of %s in %.2f s", fields, directory, time.perf_counter() - started)
             return True
@@ -210,62 +211,16 @@ class DenseBars:
 
 def for_bundle(bundle, labels: np.ndarray, place: Placer) -> DenseBars | None:
     """The dense copy of ``bundle``'s daily bars, or None when turned off (``RUSTYBT_BARS_CACHE=0``)."""
-    root = cache_subdir("bars", "RUSTYBT_BARS_CACHE")
+    root = dense_root(bundle)
     if root is None:
         return None
-    checksums = hashlib.blake2b(digest_size=8)
-    for entry in sorted(bundle.manifest.files, key=lambda e: e.path):
-        checksums.update(f"{entry.path}:{entry.sha256};".encode())
-    # one directory per catalog and bundle (catalogs in other places may hold bundles of the same name)
-    catalog = hashlib.blake2b(str(Path(bundle.path).parent.resolve()).encode(), digest_size=6).hexdigest()
-    bundle_dir = root / f"{_safe(bundle.name)}-{catalog}"
     return DenseBars(
-        bundle_dir / f"{_safe(bundle.ingestion_id)}-{checksums.hexdigest()}",
+        root,
         labels,
         np.asarray(sorted(bundle.sids), dtype=np.int64),
         place,
-        live=lambda: {_safe(record.id) for record in bundle.ingestions()},
+        live=lambda: {safe_name(record.id) for record in bundle.ingestions()},
     )
-
-
-def _crc_path(path: Path) -> Path:
-    return path.with_suffix(".crc32")
-
-
-def _copy_problem(path: Path) -> str:
-    """The empty string when the copy at ``path`` matches its recorded CRC-32, else what is wrong ("missing": no
-    copy at all)."""
-    try:
-        expected = _crc_path(path).read_text().strip()
-    except FileNotFoundError:
-        return "missing" if not path.exists() else "no checksum recorded"
-    except OSError as exc:
-        return f"checksum unreadable ({exc})"
-    try:
-        actual = crc32_file(path)
-    except FileNotFoundError:
-        return "missing"
-    except OSError as exc:
-        return f"unreadable ({exc})"
-    return "" if actual == expected else "damaged: its checksum differs from the one recorded when it was built"
-
-
-def check_copies(bundle) -> list[tuple[str, str]]:
-    """(file, problem) for every dense copy of ``bundle``'s pinned ingestion in the cache that does not match its
-    recorded checksum (for ``Catalog.verify``; nothing is changed)."""
-    dense = for_bundle(bundle, np.empty(0, np.int64), lambda fields, outs: None)
-    if dense is None or not dense._root.is_dir():
-        return []
-    problems = []
-    for path in sorted(dense._root.glob("*/*.npy")):
-        problem = _copy_problem(path)
-        if problem and problem != "missing":
-            problems.append((str(path), problem))
-    return problems
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in str(name))
 
 
 def _remove_stale_tmp(directory: Path) -> None:
