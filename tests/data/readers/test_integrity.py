@@ -155,3 +155,10 @@ def test_verify_cost_is_once_per_file_and_process(zl: Catalog, monkeypatch):
         bundle.bars(start=pd.Timestamp("2014-01-01"), end=pd.Timestamp("2014-12-31"))
     assert len(calls) == 1
     assert bundle.bars().select(pl.len()).item() == 4 * 754
+
+
+def test_a_file_that_is_not_parquet_is_named(zl: Catalog):
+    path = _year_file(zl, 2014)
+    path.write_bytes(b"date,open\n" * (path.stat().st_size // 10) + b"x" * (path.stat().st_size % 10))
+    with pytest.raises(CorruptDataError, match=f"file {path}.*rustybt verify zl"):
+        zl.bundle("zl").bars("KO")
