@@ -43,8 +43,8 @@ class ClusterBucket:
         self.name = name
         self.rate = float(rate)
 
-    def reserve(self) -> float:
-        """Take the next cluster-wide slot; seconds until it may be used."""
+    def reserve_slot(self) -> float:
+        """Take the next cluster-wide slot: the wall-clock time (``time.time()``) from which it may be used."""
         from distributed import Lock, get_client
 
         client = get_client()  # the worker's client inside a task, the default client elsewhere
@@ -53,7 +53,11 @@ class ClusterBucket:
             now = time.time()
             slot = max(now, float(client.get_metadata(key, default=now)))
             client.set_metadata(key, slot + 1.0 / self.rate)
-        return max(0.0, slot - now)
+        return slot
+
+    def reserve(self) -> float:
+        """Take the next cluster-wide slot; seconds until it may be used."""
+        return max(0.0, self.reserve_slot() - time.time())
 
     def acquire_sync(self) -> None:
         """Block until a request may be sent."""

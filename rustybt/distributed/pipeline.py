@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import uuid
@@ -23,11 +24,18 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class BundleRef:
-    """What a worker needs to open a pinned bundle itself: the catalog root, the name, the ingestion id."""
+    """What a worker needs to open a pinned bundle itself: where the catalog is, the name, the ingestion id.
+
+    ``root`` is a local catalog root (the same path on every worker: a shared file system), or ``url`` an
+    object-store catalog (:class:`~rustybt.data.catalog.objectstore.ObjectStoreCatalog`) with its
+    ``storage_options`` as JSON (credentials included, if given: they travel with the tasks).
+    """
 
     root: str
     name: str
     ingestion_id: str
+    url: str | None = None
+    storage_options: str = "{}"
 
     @classmethod
     def of(cls, bundle: str | Bundle, catalog: Catalog | None = None) -> BundleRef:
@@ -36,11 +44,23 @@ class BundleRef:
             bundle = (catalog or Catalog()).bundle(bundle)
         if not isinstance(bundle, Bundle):
             raise TypeError(f"bundle must be a bundle name or a Bundle, got {type(bundle).__name__}")
+        store = getattr(bundle, "_object_store", None)
+        if store is not None:
+            url, options = store
+            return cls("", bundle.name, bundle.ingestion_id, url, json.dumps(options, sort_keys=True))
         return cls(str(bundle._catalog.root), bundle.name, bundle.ingestion_id)
 
     def open(self) -> Bundle:
-        """The bundle, opened in this process."""
+        """The bundle, opened in this process (an object-store bundle through this machine's read cache)."""
+        if self.url is not None:
+            from rustybt.data.catalog.objectstore import ObjectStoreCatalog
+
+            return ObjectStoreCatalog(self.url, json.loads(self.storage_options)).bundle(self.name, self.ingestion_id)
         return Catalog(self.root).bundle(self.name, self.ingestion_id)
+
+    def __repr__(self) -> str:  # never the storage options (credentials)
+        where = self.url or self.root
+        return f"BundleRef({where!r}, {self.name!r}, {self.ingestion_id!r})"
 
 
 # Engines kept per worker process: chunks of one run (and later runs) on the same bundle reuse the asset finder and
@@ -117,7 +137,7 @@ def run_chunked_pipeline(
 
     _check_output(output)
     if isinstance(bundle, str):
-        bundle = (catalog or Catalog()).bundle(bundle)
+        bundle = (catalog or Catalog()).bundle(bundle)  # an ObjectStoreCatalog works as catalog= too
     ref = BundleRef.of(bundle)
     # sessions are naive (midnight UTC), as in the engine
     start, end = to_utc(start_date, "start_date").tz_localize(None), to_utc(end_date, "end_date").tz_localize(None)

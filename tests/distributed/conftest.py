@@ -8,10 +8,17 @@ distributed = pytest.importorskip("distributed")
 
 
 @pytest.fixture(scope="module")
-def client():
+def client(tmp_path_factory):
+    home = tmp_path_factory.mktemp("worker-home")  # workers start before the per-test isolation: isolate them here
+    env = {
+        "HOME": str(home),
+        "RUSTYBT_CONFIG": str(home / "no-config.yaml"),
+        "RUSTYBT_DATA_DIR": str(home / "data"),
+        "RUSTYBT_OFFLINE": "1",
+    }
     with (
         distributed.LocalCluster(
-            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None, memory_limit=0
+            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None, memory_limit=0, env=env
         ) as cluster,
         distributed.Client(cluster) as client,
     ):

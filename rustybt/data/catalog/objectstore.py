@@ -58,7 +58,8 @@ class ObjectStoreCatalog:
         the standard AWS environment variables, profiles and instance roles apply.
     cache_dir
         Local directory for the working catalog (ingests are written there first) and the read cache of published
-        ingestions (immutable, kept by id). Default: ``~/.rustybt/objectstore/<digest of url>``.
+        ingestions (immutable, kept by id). Default: ``<cache.disk_cache_dir>/objectstore/<digest of url>``
+        (``RUSTYBT_CACHE_DIR``, else ``~/.rustybt/cache``).
     """
 
     def __init__(
@@ -74,7 +75,11 @@ class ObjectStoreCatalog:
         self.fs = fsspec.filesystem(protocol, **self.storage_options)
         self._path = path.rstrip("/")
         digest = hashlib.sha256(self.url.encode()).hexdigest()[:16]
-        self.cache_dir = Path(cache_dir or Path("~/.rustybt/objectstore").expanduser() / digest)
+        if cache_dir is None:
+            from rustybt.config import load_config
+
+            cache_dir = load_config().cache.disk_cache_dir / "objectstore" / digest
+        self.cache_dir = Path(cache_dir)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         self._work: Catalog | None = None
 
