@@ -90,12 +90,17 @@ class Lease:
 
     def __init__(self, directory: Path) -> None:
         self._fd: int | None = None
+        self._directory = Path(directory)
         try:
             fd = os.open(directory / MANIFEST, os.O_RDONLY | os.O_CLOEXEC)
         except OSError:  # no manifest: reading it fails with a clearer error later
             return
         fcntl.flock(fd, fcntl.LOCK_SH)
         self._fd = fd
+
+    def __reduce__(self):
+        # a copy, or an unpickled Bundle in another process, takes its own lease (never shares this descriptor)
+        return (Lease, (self._directory,))
 
     def close(self) -> None:
         """Release the lease."""
