@@ -1,6 +1,7 @@
 """Issue 21 benchmark: the 9-year benchmark pipeline in one process vs as chunks on a 2-worker Dask LocalCluster.
 
     .venv/bin/python benchmarks/scale.py [--assets 3000] [--sessions 2520] [--chunksize 252] [--repeats 2]
+    .venv/bin/python benchmarks/scale.py --ingest 2000     # only: ingest N symbols to local disk vs a local S3
 
 Data: the generated 3,000-asset x 10-year XNYS daily bundle of benchmarks/pipeline.py (ingested into
 benchmarks/.work/catalog if missing); the pipeline is benchmarks/pipeline.py's 13 columns with a top-500 screen,
@@ -12,7 +13,10 @@ the catalog are excluded on both sides):
 2. cluster: ``run_chunked_pipeline(..., client=)`` on ``LocalCluster(n_workers=2, threads_per_worker=1,
    processes=True)``; the per-chunk task times come from Dask's task stream; the result is checked equal, cell for
    cell, to the single-process chunked run.
-3. A projection on paper for a 32-worker cluster over a 20,000-asset minute-bar catalog, scaled from the measured
+3. ``--ingest N``: N generated symbols x 252 sessions ingested into a local catalog vs an ObjectStoreCatalog on a
+   moto S3 server on localhost (the same local ingest, then the upload and the conditional publish), and the
+   first open of the published bundle by another reader (download into its cache).
+4. A projection on paper for a 32-worker cluster over a 20,000-asset minute-bar catalog, scaled from the measured
    per-chunk cost per asset-row (printed with its assumptions; not a measurement).
 
 The machine this runs on has 2 cores, shared: two worker processes plus the client and scheduler compete for them,
@@ -53,7 +57,11 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=2520)
     parser.add_argument("--chunksize", type=int, default=252)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--ingest", type=int, default=0, help="only the ingest comparison, with this many symbols")
     args = parser.parse_args()
+    if args.ingest:
+        ingest_comparison(args.ingest)
+        return
 
     from distributed import Client, LocalCluster, get_task_stream
 
@@ -136,6 +144,60 @@ def main() -> None:
         f"{workers} workers -> ~{wall / 60:.0f} min wall; total read "
         f"{n_tasks * read_gb:.0f} GB (lookback included), {n_tasks} tasks"
     )
+
+
+def ingest_comparison(n_symbols: int) -> None:
+    import socket
+    import tempfile
+
+    import boto3
+    from _data import daily_csvdir
+    from moto.server import ThreadedMotoServer
+
+    from rustybt import Catalog
+    from rustybt.data.adapters.csv import CSVAdapter
+    from rustybt.data.catalog.objectstore import ObjectStoreCatalog
+
+    csvdir = daily_csvdir(n_symbols, 252)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    logging_off()
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="bench",
+                     aws_secret_access_key="bench").create_bucket(Bucket="bench")  # fmt: skip
+        options = {"key": "bench", "secret": "bench", "endpoint_url": endpoint,
+                   "client_kwargs": {"region_name": "us-east-1"}}  # fmt: skip
+        with tempfile.TemporaryDirectory() as tmp:
+            local = Catalog(Path(tmp) / "local")
+            local.register("b", adapter=CSVAdapter.from_csvdir(csvdir), calendar="XNYS", validation="lenient")
+            t = time.perf_counter()
+            local.ingest("b", progress=False)
+            disk = time.perf_counter() - t
+            store = ObjectStoreCatalog("s3://bench/cat", options, cache_dir=Path(tmp) / "writer")
+            store.register("b", adapter=CSVAdapter.from_csvdir(csvdir), calendar="XNYS", validation="lenient")
+            t = time.perf_counter()
+            ing = store.ingest("b", progress=False)
+            s3 = time.perf_counter() - t
+            reader = ObjectStoreCatalog("s3://bench/cat", options, cache_dir=Path(tmp) / "reader")
+            t = time.perf_counter()
+            bundle = reader.bundle("b")
+            first_open = time.perf_counter() - t
+            size = bundle.size_bytes
+        print(f"ingest {n_symbols} symbols x 252 sessions: local disk {disk:.2f} s; S3 (moto on localhost) "
+              f"{s3:.2f} s (ingestion {ing.record.id}, {size / 1e6:.1f} MB of Parquet); first open by another "
+              f"reader (download to its cache) {first_open:.2f} s; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+    finally:
+        server.stop()
+
+
+def logging_off() -> None:
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
 if __name__ == "__main__":
