@@ -169,8 +169,9 @@ def factor_figures(sheet: Any) -> dict[str, Any]:
 def _diverging(n: int) -> list[str]:
     from plotly.colors import sample_colorscale
 
-    # alphalens colours: the bottom quantile red, the top blue
-    return sample_colorscale("RdBu", [i / max(n - 1, 1) for i in range(n)]) if n else []
+    # alphalens colours: the bottom quantile red, the top blue; grey, not white, between (visible on both themes)
+    scale = [[0.0, "#b2182b"], [0.5, "#8c8c8c"], [1.0, "#2166ac"]]
+    return sample_colorscale(scale, [i / max(n - 1, 1) for i in range(n)]) if n else []
 
 
 class FactorTearsheetView:
