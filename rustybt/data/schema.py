@@ -24,6 +24,7 @@ __all__ = [
     "TIMESTAMP_DTYPE",
     "VALUE_COLUMNS",
     "decimal_dtype",
+    "decimal_source",
     "infer_scale",
     "infer_scales",
     "to_compute",
@@ -114,6 +115,15 @@ def _scale_from_python(texts: Iterable[str]) -> int:
     return min(best, MAX_SCALE)
 
 
+def decimal_source(frame: pl.DataFrame, col: str, target: pl.Decimal) -> pl.Expr:
+    """Column ``col`` ready to cast to the decimal ``target``: decimal text parsed at its scale (spaces stripped),
+    numbers as they are."""
+    expr = pl.col(col)
+    if frame.schema[col] == pl.String:
+        expr = expr.str.strip_chars().str.to_decimal(scale=target.scale)
+    return expr
+
+
 def to_decimal(frame: pl.DataFrame, scales: dict[str, int]) -> pl.DataFrame:
     """Cast the value columns of ``frame`` to storage decimals with the given per-column scales."""
     exprs = []
@@ -121,10 +131,7 @@ def to_decimal(frame: pl.DataFrame, scales: dict[str, int]) -> pl.DataFrame:
         if col not in frame.columns:
             continue
         target = decimal_dtype(scales[col])
-        expr = pl.col(col)
-        if frame.schema[col] == pl.String:
-            expr = expr.str.strip_chars().str.to_decimal(scale=target.scale)
-        exprs.append(expr.cast(target).alias(col))
+        exprs.append(decimal_source(frame, col, target).cast(target).alias(col))
     return frame.with_columns(exprs)
 
 

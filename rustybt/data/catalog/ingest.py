@@ -48,6 +48,7 @@ from rustybt.data.schema import (
     TIMESTAMP_DTYPE,
     VALUE_COLUMNS,
     decimal_dtype,
+    decimal_source,
     infer_scales,
     to_decimal,
 )
@@ -516,11 +517,7 @@ def _check_exact(frame: pl.DataFrame, scales: dict[str, int], bundle: str) -> No
             continue
         target = decimal_dtype(scales[col])
         source = pl.col(col)
-        if frame.schema[col] == pl.String:
-            stored = source.str.strip_chars().str.to_decimal(scale=target.scale)
-        else:
-            stored = source
-        lost = source.is_not_null() & stored.cast(target, strict=False).is_null()
+        lost = source.is_not_null() & decimal_source(frame, col, target).cast(target, strict=False).is_null()
         if frame.schema[col].is_float():
             lost = lost & source.is_finite()
         bad = frame.filter(lost)
