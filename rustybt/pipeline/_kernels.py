@@ -15,7 +15,7 @@ from numba import njit, prange
 from rustybt.pipeline.kernels import _pool
 from rustybt.pipeline.kernels._adjust import ADD, MULTIPLY
 from rustybt.pipeline.kernels._arrays import as_float_columns
-from rustybt.pipeline.kernels._segments import segments, working_column
+from rustybt.pipeline.kernels._segments import next_segment, segment_cursor, working_column
 
 __all__ = ["grouped_is_maximal", "latest", "peer_count", "rolling_true_count"]
 
@@ -26,8 +26,12 @@ _JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 def _latest_float_kernel(data, adjustments, out):
     for j in prange(data.shape[1]):
         x = working_column(data, adjustments, j)
-        for t0, t1 in segments((x,), (adjustments,), (j,), 0):
+        cursor = segment_cursor((adjustments,), (j,))
+        t0 = 0
+        while t0 < x.shape[0]:
+            t1 = next_segment((x,), (adjustments,), (j,), cursor, t0)
             out[t0:t1, j] = x[t0:t1]
+            t0 = t1
 
 
 def latest(aa) -> np.ndarray:

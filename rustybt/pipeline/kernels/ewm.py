@@ -22,7 +22,7 @@ import numpy as np
 from numba import njit, prange
 
 from rustybt.pipeline.kernels._arrays import window_out
-from rustybt.pipeline.kernels._segments import segments, working_column
+from rustybt.pipeline.kernels._segments import next_segment, segment_cursor, working_column
 from rustybt.pipeline.kernels.rolling.moments import _TAU, RESUM_PERIOD, _moments_state
 
 __all__ = [
@@ -282,12 +282,16 @@ def ewm_kernel(data, wl, adjustments, out, decay_rate, want_std):
     dwl, inv_wsum, bias = _ewm_constants(wl, decay_rate)
     for j in prange(data.shape[1]):
         x = working_column(data, adjustments, j)
-        for t0, t1 in segments((x,), (adjustments,), (j,), wl - 1):
+        cursor = segment_cursor((adjustments,), (j,))
+        t0 = wl - 1
+        while t0 < x.shape[0]:
+            t1 = next_segment((x,), (adjustments,), (j,), cursor, t0)
             # the flag as a constant: Numba compiles each statistic's loops without the other's branches
             if want_std:
                 _ewm_run(x, wl, t0, t1, out[:, j], decay_rate, dwl, inv_wsum, bias, True)
             else:
                 _ewm_run(x, wl, t0, t1, out[:, j], decay_rate, dwl, inv_wsum, bias, False)
+            t0 = t1
 
 
 # --------------------------------------------------------------------------------------------------------------

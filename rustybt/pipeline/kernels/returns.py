@@ -12,7 +12,7 @@ import numpy as np
 from numba import njit, prange
 
 from rustybt.pipeline.kernels._arrays import window_out
-from rustybt.pipeline.kernels._segments import segments, working_column
+from rustybt.pipeline.kernels._segments import next_segment, segment_cursor, working_column
 
 __all__ = [
     "PERCENT_CHANGE",
@@ -59,7 +59,10 @@ def returns_kernel(data, wl, adjustments, out, kind):
     (:data:`PERCENT_CHANGE`) or ``RateOfChangePercentage`` (:data:`RATE_OF_CHANGE_PERCENTAGE`) per window."""
     for j in prange(data.shape[1]):
         x = working_column(data, adjustments, j)
-        for t0, t1 in segments((x,), (adjustments,), (j,), wl - 1):
+        cursor = segment_cursor((adjustments,), (j,))
+        t0 = wl - 1
+        while t0 < x.shape[0]:
+            t1 = next_segment((x,), (adjustments,), (j,), cursor, t0)
             # the formula as a constant, so each compiled loop is the one it needs
             if kind == _RETURNS:
                 _ends_run(x, wl, t0, t1, out[:, j], _RETURNS)
@@ -67,6 +70,7 @@ def returns_kernel(data, wl, adjustments, out, kind):
                 _ends_run(x, wl, t0, t1, out[:, j], _PCT_CHANGE)
             else:
                 _ends_run(x, wl, t0, t1, out[:, j], _ROC)
+            t0 = t1
 
 
 def _ends(data, wl, adjustments, kind: int, minimum: int) -> np.ndarray:

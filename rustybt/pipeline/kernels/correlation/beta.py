@@ -7,7 +7,7 @@ import numpy as np
 from numba import njit, prange
 
 from rustybt.pipeline.kernels._deque import dq_clear, dq_expire, dq_pair, dq_push_max, dq_push_min
-from rustybt.pipeline.kernels._segments import segments, working_column
+from rustybt.pipeline.kernels._segments import next_segment, segment_cursor, working_column
 from rustybt.pipeline.kernels.correlation._regressor import one_output
 
 __all__ = ["simple_beta", "simple_beta_kernel"]
@@ -97,8 +97,12 @@ def simple_beta_kernel(target, regressor, wl, target_adjustments, regressor_adju
         qmin, smin, qmax, smax = dq_pair(wl)
         yc = working_column(target, target_adjustments, j)
         xc = working_column(regressor, regressor_adjustments, jr)
-        for t0, t1 in segments((yc, xc), (target_adjustments, regressor_adjustments), (np.int64(j), jr), wl - 1):
+        cursor = segment_cursor((target_adjustments, regressor_adjustments), (np.int64(j), jr))
+        t0 = wl - 1
+        while t0 < yc.shape[0]:
+            t1 = next_segment((yc, xc), (target_adjustments, regressor_adjustments), (np.int64(j), jr), cursor, t0)
             _beta_run(yc, xc, wl, t0, t1, out[:, j], allowed_missing, qmax, smax, qmin, smin)
+            t0 = t1
 
 
 def simple_beta(

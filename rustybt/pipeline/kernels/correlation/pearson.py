@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit, prange
 
 from rustybt.pipeline.kernels._arrays import alloc_out
-from rustybt.pipeline.kernels._segments import segments, working_column
+from rustybt.pipeline.kernels._segments import next_segment, segment_cursor, working_column
 from rustybt.pipeline.kernels.correlation._regressor import one_output, prepare
 from rustybt.pipeline.kernels.correlation._tdist import t_two_sided_p
 
@@ -164,8 +164,12 @@ def _comoments(target, regressor, wl, target_adjustments, regressor_adjustments,
     vy = np.empty(n_out)
     cxy = np.empty(n_out)
     flag = np.empty(n_out, np.int64)
-    for t0, t1 in segments((yc, xc), (target_adjustments, regressor_adjustments), (np.int64(j), jr), wl - 1):
+    cursor = segment_cursor((target_adjustments, regressor_adjustments), (np.int64(j), jr))
+    t0 = wl - 1
+    while t0 < yc.shape[0]:
+        t1 = next_segment((yc, xc), (target_adjustments, regressor_adjustments), (np.int64(j), jr), cursor, t0)
         _comoments_run(yc, xc, wl, t0, t1, mx, my, vx, vy, cxy, flag)
+        t0 = t1
     return mx, my, vx, vy, cxy, flag
 
 

@@ -9,7 +9,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from rustybt.pipeline.kernels._segments import segments, working_column
+from rustybt.pipeline.kernels._segments import next_segment, segment_cursor, working_column
 from rustybt.pipeline.kernels.correlation._regressor import one_output
 
 __all__ = ["rolling_spearman", "spearman_kernel"]
@@ -97,13 +97,17 @@ def _window_ranks(x, adjustments, j, wl, ranks, nans):
     keys = np.empty(wl)
     rows = np.empty(wl, np.int64)
     nan_count = np.zeros(1, np.int64)
-    for t0, t1 in segments((x,), (adjustments,), (j,), wl - 1):
+    cursor = segment_cursor((adjustments,), (j,))
+    t0 = wl - 1
+    while t0 < x.shape[0]:
+        t1 = next_segment((x,), (adjustments,), (j,), cursor, t0)
         for t in range(t0, t1):
             s = t - wl + 1
             _rank_step(x, s, t, wl, t == t0, keys, rows, nan_count)
             nans[s] = nan_count[0]
             if nan_count[0] == 0:
                 _average_ranks(keys, rows, wl, s, ranks[s])
+        t0 = t1
 
 
 @njit(**_JIT)
@@ -168,12 +172,20 @@ def spearman_kernel(target, regressor, wl, target_adjustments, regressor_adjustm
         x_state = _rank_state(wl)
         yc = working_column(target, target_adjustments, j)
         if single:
-            for t0, t1 in segments((yc,), (target_adjustments,), (j,), wl - 1):
+            cursor = segment_cursor((target_adjustments,), (j,))
+            t0 = wl - 1
+            while t0 < yc.shape[0]:
+                t1 = next_segment((yc,), (target_adjustments,), (j,), cursor, t0)
                 _spearman_run(yc, yc, wl, t0, t1, out[:, j], True, pre_ranks, pre_nans, y_state, x_state)
+                t0 = t1
         else:
             xc = working_column(regressor, regressor_adjustments, j)
-            for t0, t1 in segments((yc, xc), (target_adjustments, regressor_adjustments), (j, j), wl - 1):
+            cursor = segment_cursor((target_adjustments, regressor_adjustments), (j, j))
+            t0 = wl - 1
+            while t0 < yc.shape[0]:
+                t1 = next_segment((yc, xc), (target_adjustments, regressor_adjustments), (j, j), cursor, t0)
                 _spearman_run(yc, xc, wl, t0, t1, out[:, j], False, pre_ranks, pre_nans, y_state, x_state)
+                t0 = t1
 
 
 def rolling_spearman(target, regressor, window_length: int, target_adjustments=None, regressor_adjustments=None):

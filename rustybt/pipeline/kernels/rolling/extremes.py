@@ -12,7 +12,7 @@ import numpy as np
 from numba import njit, prange
 
 from rustybt.pipeline.kernels._arrays import window_out
-from rustybt.pipeline.kernels._segments import segments, working_column
+from rustybt.pipeline.kernels._segments import next_segment, segment_cursor, working_column
 
 __all__ = ["max_drawdown", "max_drawdown_kernel", "rolling_extreme_kernel", "rolling_max", "rolling_min"]
 
@@ -73,8 +73,12 @@ def rolling_extreme_kernel(data, wl, adjustments, out, sign):
     for j in prange(data.shape[1]):
         suf = np.empty(wl, dtype=np.float64)
         x = working_column(data, adjustments, j)
-        for t0, t1 in segments((x,), (adjustments,), (j,), wl - 1):
+        cursor = segment_cursor((adjustments,), (j,))
+        t0 = wl - 1
+        while t0 < x.shape[0]:
+            t1 = next_segment((x,), (adjustments,), (j,), cursor, t0)
             _extreme_run(x, wl, t0, t1, out[:, j], sign, suf)
+            t0 = t1
 
 
 # ---- max drawdown: two-stack sliding aggregation -----------------------------------------------------------------
@@ -191,8 +195,12 @@ def max_drawdown_kernel(data, wl, adjustments, out):
         fbs = np.empty(wl, dtype=np.float64)
         fbe = np.empty(wl, dtype=np.int64)
         x = working_column(data, adjustments, j)
-        for t0, t1 in segments((x,), (adjustments,), (j,), wl - 1):
+        cursor = segment_cursor((adjustments,), (j,))
+        t0 = wl - 1
+        while t0 < x.shape[0]:
+            t1 = next_segment((x,), (adjustments,), (j,), cursor, t0)
             _dd_run(x, wl, t0, t1, out[:, j], fmx, fmn, fam, fbs, fbe)
+            t0 = t1
 
 
 def rolling_min(data, wl, adjustments=None) -> np.ndarray:

@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit, prange
 
 from rustybt.pipeline.kernels._arrays import window_out
-from rustybt.pipeline.kernels._segments import segments, working_column
+from rustybt.pipeline.kernels._segments import next_segment, segment_cursor, working_column
 
 __all__ = [
     "COUNT",
@@ -369,8 +369,12 @@ def rolling_moments_kernel(data, wl, adjustments, out, statistic, scale):
     tab = _reciprocals(wl)
     for j in prange(data.shape[1]):
         x = working_column(data, adjustments, j)
-        for t0, t1 in segments((x,), (adjustments,), (j,), wl - 1):
+        cursor = segment_cursor((adjustments,), (j,))
+        t0 = wl - 1
+        while t0 < x.shape[0]:
+            t1 = next_segment((x,), (adjustments,), (j,), cursor, t0)
             _moments_segment(x, wl, t0, t1, out[:, j], statistic, scale, tab)
+            t0 = t1
 
 
 def _moments(data, wl, adjustments, statistic: int, scale: float = 1.0) -> np.ndarray:

@@ -6,7 +6,7 @@ import numpy as np
 from numba import njit, prange
 
 from rustybt.pipeline.kernels._arrays import window_out
-from rustybt.pipeline.kernels._segments import segments, working_column
+from rustybt.pipeline.kernels._segments import next_segment, segment_cursor, working_column
 from rustybt.pipeline.kernels.rolling.moments import RESUM_PERIOD
 
 __all__ = ["rsi", "rsi_kernel"]
@@ -159,8 +159,12 @@ def rsi_kernel(data, wl, adjustments, out):
     """zipline ``RSI``: ``100 - 100 / (1 + ups / downs)`` over the diffs of each window (wl=1 -> NaN)."""
     for j in prange(data.shape[1]):
         x = working_column(data, adjustments, j)
-        for t0, t1 in segments((x,), (adjustments,), (j,), wl - 1):
+        cursor = segment_cursor((adjustments,), (j,))
+        t0 = wl - 1
+        while t0 < x.shape[0]:
+            t1 = next_segment((x,), (adjustments,), (j,), cursor, t0)
             _rsi_run(x, wl, t0, t1, out[:, j])
+            t0 = t1
 
 
 def rsi(closes, wl=15, adjustments=None) -> np.ndarray:

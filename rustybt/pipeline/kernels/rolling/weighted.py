@@ -7,7 +7,7 @@ import numpy as np
 from numba import njit, prange
 
 from rustybt.pipeline.kernels._arrays import window_out
-from rustybt.pipeline.kernels._segments import segments, working_column
+from rustybt.pipeline.kernels._segments import next_segment, segment_cursor, working_column
 from rustybt.pipeline.kernels.rolling.moments import RESUM_PERIOD
 
 __all__ = [
@@ -143,8 +143,12 @@ def linear_weighted_moving_average_kernel(data, wl, adjustments, out):
     """zipline ``LinearWeightedMovingAverage`` over each window (all-NaN window -> 0.0, as zipline)."""
     for j in prange(data.shape[1]):
         x = working_column(data, adjustments, j)
-        for t0, t1 in segments((x,), (adjustments,), (j,), wl - 1):
+        cursor = segment_cursor((adjustments,), (j,))
+        t0 = wl - 1
+        while t0 < x.shape[0]:
+            t1 = next_segment((x,), (adjustments,), (j,), cursor, t0)
             _lwma_run(x, wl, t0, t1, out[:, j])
+            t0 = t1
 
 
 # ---- weighted average value (VWAP) / average dollar volume ------------------------------------------------------
@@ -295,11 +299,15 @@ def weighted_average_kernel(base, weight, wl, base_adjustments, weight_adjustmen
     for j in prange(base.shape[1]):
         b = working_column(base, base_adjustments, j)
         w = working_column(weight, weight_adjustments, j)
-        for t0, t1 in segments((b, w), (base_adjustments, weight_adjustments), (j, j), wl - 1):
+        cursor = segment_cursor((base_adjustments, weight_adjustments), (j, j))
+        t0 = wl - 1
+        while t0 < b.shape[0]:
+            t1 = next_segment((b, w), (base_adjustments, weight_adjustments), (j, j), cursor, t0)
             if dollar_volume:  # the flag as a constant: each variant's loops without the other's branches
                 _wav_run(b, w, wl, t0, t1, out[:, j], True)
             else:
                 _wav_run(b, w, wl, t0, t1, out[:, j], False)
+            t0 = t1
 
 
 def linear_weighted_moving_average(data, wl, adjustments=None) -> np.ndarray:

@@ -10,7 +10,7 @@ from numba import njit, prange
 
 from rustybt.pipeline.kernels import _pool
 from rustybt.pipeline.kernels._arrays import prepare_inputs, window_length
-from rustybt.pipeline.kernels._segments import segments, working_column
+from rustybt.pipeline.kernels._segments import next_segment, segment_cursor, working_column
 
 __all__ = ["BollingerBandsResult", "bollinger_bands", "bollinger_bands_kernel"]
 
@@ -85,8 +85,12 @@ def bollinger_bands_kernel(close, wl, adjustments, out_lower, out_middle, out_up
     """middle = nanmean, std = nanstd (ddof 0), upper/lower = middle +/- k * std over each window."""
     for j in prange(close.shape[1]):
         x = working_column(close, adjustments, j)
-        for t0, t1 in segments((x,), (adjustments,), (j,), wl - 1):
+        cursor = segment_cursor((adjustments,), (j,))
+        t0 = wl - 1
+        while t0 < x.shape[0]:
+            t1 = next_segment((x,), (adjustments,), (j,), cursor, t0)
             _bollinger_run(x, wl, t0, t1, out_lower[:, j], out_middle[:, j], out_upper[:, j], k)
+            t0 = t1
 
 
 def bollinger_bands(close, window_length: int, k: float, adjustments=None) -> BollingerBandsResult:

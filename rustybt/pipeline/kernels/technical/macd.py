@@ -6,7 +6,7 @@ import numpy as np
 from numba import njit, prange
 
 from rustybt.pipeline.kernels._arrays import alloc_out, prepare_inputs, window_length
-from rustybt.pipeline.kernels._segments import segments, working_column
+from rustybt.pipeline.kernels._segments import next_segment, segment_cursor, working_column
 
 __all__ = ["macd_signal", "macd_signal_kernel", "macd_signal_window_length"]
 
@@ -131,9 +131,13 @@ def macd_signal_kernel(close, wl, adjustments, out, fast_period, slow_period, si
     for j in prange(close.shape[1]):
         ring = np.empty(signal_period, np.float64)
         x = working_column(close, adjustments, j)
-        for t0, t1 in segments((x,), (adjustments,), (j,), wl - 1):
+        cursor = segment_cursor((adjustments,), (j,))
+        t0 = wl - 1
+        while t0 < x.shape[0]:
+            t1 = next_segment((x,), (adjustments,), (j,), cursor, t0)
             _macd_run(x, wl, t0, t1, out[:, j], ring, fast_period, slow_period, signal_period, period,
                       d_f, norm_f, dl_f, d_s, norm_s, dl_s, d_g, norm_g, dl_g)  # fmt: skip
+            t0 = t1
 
 
 def macd_signal(

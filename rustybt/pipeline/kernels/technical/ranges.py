@@ -14,7 +14,7 @@ from numba import njit, prange
 
 from rustybt.pipeline.kernels._arrays import alloc_out, prepare_inputs, window_length
 from rustybt.pipeline.kernels._deque import dq_clear, dq_expire, dq_first_at_least, dq_pair, dq_push_max, dq_push_min
-from rustybt.pipeline.kernels._segments import segments, working_column
+from rustybt.pipeline.kernels._segments import next_segment, segment_cursor, working_column
 
 __all__ = [
     "AroonResult",
@@ -79,8 +79,12 @@ def aroon_kernel(low, high, wl, low_adjustments, high_adjustments, out_down, out
         qmin, smin, qmax, smax = dq_pair(wl)
         lo = working_column(low, low_adjustments, j)
         hg = working_column(high, high_adjustments, j)
-        for t0, t1 in segments((lo, hg), (low_adjustments, high_adjustments), (j, j), wl - 1):
+        cursor = segment_cursor((low_adjustments, high_adjustments), (j, j))
+        t0 = wl - 1
+        while t0 < lo.shape[0]:
+            t1 = next_segment((lo, hg), (low_adjustments, high_adjustments), (j, j), cursor, t0)
             _aroon_run(lo, hg, wl, t0, t1, out_down[:, j], out_up[:, j], qmin, smin, qmax, smax)
+            t0 = t1
 
 
 def aroon(low, high, window_length: int, low_adjustments=None, high_adjustments=None) -> AroonResult:
@@ -136,8 +140,14 @@ def fast_stochastic_oscillator_kernel(close, low, high, wl, close_adjustments, l
         cl = working_column(close, close_adjustments, j)
         lo = working_column(low, low_adjustments, j)
         hg = working_column(high, high_adjustments, j)
-        for t0, t1 in segments((cl, lo, hg), (close_adjustments, low_adjustments, high_adjustments), (j, j, j), wl - 1):
+        cursor = segment_cursor((close_adjustments, low_adjustments, high_adjustments), (j, j, j))
+        t0 = wl - 1
+        while t0 < cl.shape[0]:
+            t1 = next_segment(
+                (cl, lo, hg), (close_adjustments, low_adjustments, high_adjustments), (j, j, j), cursor, t0
+            )
             _stochastic_run(cl, lo, hg, wl, t0, t1, out[:, j], qmin, smin, qmax, smax)
+            t0 = t1
 
 
 def fast_stochastic_oscillator(
@@ -240,10 +250,16 @@ def ichimoku_kinko_hyo_kernel(
         hg = working_column(high, high_adjustments, j)
         lo = working_column(low, low_adjustments, j)
         cl = working_column(close, close_adjustments, j)
-        for t0, t1 in segments((hg, lo, cl), (high_adjustments, low_adjustments, close_adjustments), (j, j, j), wl - 1):
+        cursor = segment_cursor((high_adjustments, low_adjustments, close_adjustments), (j, j, j))
+        t0 = wl - 1
+        while t0 < hg.shape[0]:
+            t1 = next_segment(
+                (hg, lo, cl), (high_adjustments, low_adjustments, close_adjustments), (j, j, j), cursor, t0
+            )
             _ichimoku_run(
                 hg, lo, cl, wl, t0, t1, outs, (tenkan_length, kijun_length, chikou_span_length), qmax, smax, qmin, smin
             )
+            t0 = t1
 
 
 def ichimoku_kinko_hyo(
@@ -315,8 +331,14 @@ def true_range_kernel(high, low, close, high_adjustments, low_adjustments, close
         hg = working_column(high, high_adjustments, j)
         lo = working_column(low, low_adjustments, j)
         cl = working_column(close, close_adjustments, j)
-        for t0, t1 in segments((hg, lo, cl), (high_adjustments, low_adjustments, close_adjustments), (j, j, j), 1):
+        cursor = segment_cursor((high_adjustments, low_adjustments, close_adjustments), (j, j, j))
+        t0 = 1
+        while t0 < hg.shape[0]:
+            t1 = next_segment(
+                (hg, lo, cl), (high_adjustments, low_adjustments, close_adjustments), (j, j, j), cursor, t0
+            )
             _true_range_run(hg, lo, cl, t0, t1, out[:, j])
+            t0 = t1
 
 
 def true_range(high, low, close, high_adjustments=None, low_adjustments=None, close_adjustments=None) -> np.ndarray:
