@@ -59,8 +59,7 @@ class Catalog:
     def __init__(self, root: str | Path | None = None, config: Config | None = None) -> None:
         self.config = config or load_config(root_dir=root)
         self.root = Path(root).expanduser() if root is not None else self.config.data.root_dir
-        if self.root.exists() and not self.root.is_dir():
-            raise InvalidArgument(f"catalog root {self.root} is a file, not a directory")
+        _check_root(self.root)
         # nothing is created until something is written: reading an empty catalog leaves no trace on disk
         self.store = MetadataStore(self.root / CATALOG_DB)
 
@@ -456,6 +455,20 @@ _SUMMARY_SCHEMA: dict[str, pl.DataType] = {
     "warnings": pl.Int64(),
     "dropped": pl.Int64(),
 }
+
+
+def _check_root(root: Path) -> None:
+    """Raise :class:`NotADirectoryError` when ``root``, or the nearest of its parents that exists, is not a
+    directory: such a catalog could never be written (checked without creating anything)."""
+    path = root
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    if path.exists() and not path.is_dir():
+        import errno
+
+        raise NotADirectoryError(
+            errno.ENOTDIR, f"catalog root {root} cannot be a directory: {path} is a file", str(path)
+        )
 
 
 def _check_entry(directory: Path, entry) -> VerifyProblem | None:
