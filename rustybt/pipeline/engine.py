@@ -40,7 +40,14 @@ from rustybt.pipeline.adjusted_array import AdjustedArray, ensure_adjusted_array
 from rustybt.pipeline.domain import GENERIC, Domain
 from rustybt.pipeline.errors import NoFurtherDataError, PipelineError, UnknownColumn
 from rustybt.pipeline.graph import SCREEN_NAME
-from rustybt.pipeline.hooks import DelegatingHooks, NoHooks, PipelineHooks, ProgressHooks, builtin_speedups
+from rustybt.pipeline.hooks import (
+    DelegatingHooks,
+    NoHooks,
+    PipelineHooks,
+    ProgressHooks,
+    builtin_speedups,
+    compile_notice,
+)
 from rustybt.pipeline.kernels import _pool
 from rustybt.pipeline.mixins import MultiOutput
 from rustybt.pipeline.pipeline import Pipeline
@@ -178,7 +185,7 @@ class SimplePipelineEngine:
         _check_output(output)
         start, end = _timestamp(start_date, "start_date"), _timestamp(end_date, "end_date")
         hooks = self._resolve_hooks(hooks, self._progress_enabled(progress, pipeline, start, end, chunks=1))
-        with hooks.running_pipeline(pipeline, start, end):
+        with compile_notice.watching(), hooks.running_pipeline(pipeline, start, end):
             result = self._run_pipeline_impl(pipeline, start, end, hooks)
         return to_polars(result) if output == "polars" else result
 
@@ -201,7 +208,11 @@ class SimplePipelineEngine:
         domain = self.resolve_domain(pipeline)
         ranges = compute_date_range_chunks(domain.sessions(), start, end, chunksize)
         hooks = self._resolve_hooks(hooks, self._progress_enabled(progress, pipeline, start, end, len(ranges)))
-        with hooks.running_pipeline(pipeline, start, end), _pool.pooled(_pool.active_pool() or self._array_pool):
+        with (
+            compile_notice.watching(),
+            hooks.running_pipeline(pipeline, start, end),
+            _pool.pooled(_pool.active_pool() or self._array_pool),
+        ):
             chunks = [self._run_pipeline_impl(pipeline, s, e, hooks) for s, e in ranges]
         if len(chunks) == 1:
             result = chunks[0]
