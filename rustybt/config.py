@@ -86,6 +86,11 @@ SWITCHES: tuple[Switch, ...] = (
     Switch("RUSTYBT_CACHE_DIR", "cache directory, turns the disk cache on (config: cache.disk_cache)", kind="setting"),
     Switch("RUSTYBT_CACHE_SIZE_MB", "memory cache bound in MiB (config: cache.max_size_mb)", kind="setting"),
     Switch(
+        "RUSTYBT_PLOTLY_TEMPLATE",
+        "plotly template of the charts (default: auto, follows JupyterLab's theme)",
+        kind="setting",
+    ),
+    Switch(
         "RUSTYBT_SAMPLE_DIR",
         "directory of the shipped sample data (default: the repository's data/sample)",
         kind="setting",
