@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "rustybt._html",
             "rustybt._utils",
+            "rustybt._progress",
             "rustybt._frames",  # pandas objects for the history hot paths (DataPortal and BarData share it)
             "rustybt._pages",
             "rustybt._cache_files",

@@ -25,8 +25,8 @@ from typing import Any
 
 import pandas as pd
 import polars as pl
-from tqdm.auto import tqdm
 
+from rustybt._progress import finish, progress_bar
 from rustybt._utils import to_utc
 from rustybt.calendars import sessions_in_range
 from rustybt.data.adapters.base import BarAdapter, adapter_from_config
@@ -334,25 +334,26 @@ def _fetch(
     stream = adapter.iter_bars(
         symbols, options.start_date, options.end_date, record.resolution, n_workers=options.n_workers, **extra
     )
-    bar = tqdm(
-        stream,
+    with progress_bar(
         total=len(symbols) if symbols else None,
         desc=f"ingest {record.name}",
         unit="symbol",
         disable=not options.progress,
-        leave=False,
-    )
-    for item in bar:
-        if item.error is not None:
-            failures[item.symbol] = str(item.error)
-            log.warning("bundle %r: symbol %s failed: %s", record.name, item.symbol, item.error)
-            continue
-        if item.bars is None or item.bars.height == 0:
-            log.warning("bundle %r: no bars for symbol %s in the requested range", record.name, item.symbol)
-            continue
-        frames.append(item.bars)
-        infos[item.symbol] = item.info
-        loaded.append(item.symbol)
+    ) as bar:
+        for item in stream:
+            bar.update(1)
+            if item.error is not None:
+                failures[item.symbol] = str(item.error)
+                log.warning("bundle %r: symbol %s failed: %s", record.name, item.symbol, item.error)
+                continue
+            if item.bars is None or item.bars.height == 0:
+                log.warning("bundle %r: no bars for symbol %s in the requested range", record.name, item.symbol)
+                continue
+            frames.append(item.bars)
+            infos[item.symbol] = item.info
+            loaded.append(item.symbol)
+        failed = f", {len(failures)} failed" if failures else ""
+        finish(bar, f"ingest {record.name}: {len(loaded)} symbol(s) fetched{failed}")
     listing = "\n".join(f"  {sym}: {msg}" for sym, msg in sorted(failures.items())[:20])
     listing += f"\n  ... and {len(failures) - 20} more" if len(failures) > 20 else ""
     if failures and options.strict:

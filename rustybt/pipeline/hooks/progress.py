@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from rustybt._progress import finish, progress_bar
 from rustybt.pipeline.hooks.iface import PipelineHooks
 
 __all__ = ["ProgressHooks"]
@@ -28,10 +29,10 @@ class ProgressHooks(PipelineHooks):
     Parameters
     ----------
     leave
-        Keep the finished bar on screen (tqdm's ``leave``).
+        Keep the finished bar on screen as a one-line summary (tqdm's ``leave``); default: in notebooks only.
     """
 
-    def __init__(self, *, leave: bool = False) -> None:
+    def __init__(self, *, leave: bool | None = None) -> None:
         self.leave = leave
         self._bar: Any = None
         self._run_start: pd.Timestamp | None = None
@@ -41,15 +42,17 @@ class ProgressHooks(PipelineHooks):
 
     @contextmanager
     def running_pipeline(self, pipeline: Any, start_date: pd.Timestamp, end_date: pd.Timestamp) -> Iterator[None]:
-        from tqdm.auto import tqdm
-
         self._run_start, self._run_days = start_date, max(_days(start_date, end_date), 1)
         self._done = 0.0
         bar_format = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]"
-        self._bar = tqdm(total=100.0, desc="pipeline", leave=self.leave, bar_format=bar_format)
+        self._bar = progress_bar(total=100.0, desc="pipeline", leave=self.leave, bar_format=bar_format)
+        finished = False
         try:
             yield
+            finished = True
         finally:
+            if finished:
+                finish(self._bar, f"pipeline {start_date.date()}..{end_date.date()} done")
             self._bar.close()
             self._bar = None
 
