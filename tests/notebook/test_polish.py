@@ -59,11 +59,11 @@ def test_pipeline_out_of_range_names_the_bundle_range(ip, opts):
 
 @pytest.fixture
 def restore_template():
-    from rustybt.notebook import plots
+    from rustybt.notebook import plots, theme
 
-    before = plots._template_setting
+    before = theme._template_setting
     yield plots
-    plots._template_setting = before
+    theme._template_setting = before
 
 
 def test_template_follows_a_dark_jupyterlab_theme(restore_template, tmp_path, monkeypatch):
