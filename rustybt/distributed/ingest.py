@@ -30,11 +30,11 @@ log = logging.getLogger(__name__)
 class ClusterBucket:
     """A token bucket shared by every process of a Dask cluster: at most ``rate`` requests per second in total.
 
-    The next free slot (a wall-clock time) lives in the scheduler's metadata, read and advanced under a
-    ``distributed.Lock`` of the bucket's name; a caller reserves a slot, then sleeps until it. Each reservation is a few
-    scheduler round trips (about a millisecond on a LAN), small next to vendor rate limits (a few requests/s).
-    Workers' clocks are assumed NTP-synchronised (slots are spaced on the scheduler's shared value, so a skew of
-    ``d`` seconds can shorten one gap by at most ``d``).
+    The next free slot (a wall-clock time) lives in the scheduler and is read and advanced by one function run on
+    the scheduler's event loop (``Client.run_on_scheduler``: atomic); a caller reserves a slot, then sleeps until
+    it. Each reservation is one scheduler round trip (about a millisecond on a LAN), small next to vendor rate
+    limits (a few requests/s). Workers' clocks are assumed NTP-synchronised (slots are spaced on the scheduler's
+    shared value, so a skew of ``d`` seconds can shorten one gap by at most ``d``).
     """
 
     def __init__(self, name: str, rate: float) -> None:
@@ -45,15 +45,10 @@ class ClusterBucket:
 
     def reserve_slot(self) -> float:
         """Take the next cluster-wide slot: the wall-clock time (``time.time()``) from which it may be used."""
-        from distributed import Lock, get_client
+        from distributed import get_client
 
         client = get_client()  # the worker's client inside a task, the default client elsewhere
-        key = ["rustybt-rate", self.name]
-        with Lock(f"{self.name}-lock"):
-            now = time.time()
-            slot = max(now, float(client.get_metadata(key, default=now)))
-            client.set_metadata(key, slot + 1.0 / self.rate)
-        return slot
+        return client.run_on_scheduler(_reserve_on_scheduler, name=self.name, interval=1.0 / self.rate)
 
     def reserve(self) -> float:
         """Take the next cluster-wide slot; seconds until it may be used."""
@@ -70,6 +65,15 @@ class ClusterBucket:
         wait = await asyncio.to_thread(self.reserve)
         if wait > 0:
             await asyncio.sleep(wait)
+
+
+def _reserve_on_scheduler(dask_scheduler, name: str, interval: float) -> float:
+    """On the scheduler (single event loop, so atomic): take bucket ``name``'s next slot, advance it."""
+    slots = dask_scheduler.__dict__.setdefault("_rustybt_rate_slots", {})
+    now = time.time()
+    slot = max(now, slots.get(name, now))
+    slots[name] = slot + interval
+    return slot
 
 
 def _share_limits(adapter: BarAdapter) -> None:
