@@ -14,7 +14,7 @@ import pytest
 
 from rustybt import Catalog
 from rustybt.data.adapters.csv import CSVAdapter
-from rustybt.data.catalog import ingest as ingest_module
+from rustybt.data.catalog import ingest_build as ingest_module  # where the staging is written
 from rustybt.data.readers import ParquetDailyBarReader
 
 
