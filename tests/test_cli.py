@@ -143,7 +143,7 @@ def test_a_failed_ingest_with_a_new_source_keeps_the_old_registration(tmp_path, 
 
 @pytest.fixture(scope="module")
 def shared_zl(tmp_path_factory) -> Path:
-    from conftest import CSVDIR
+    CSVDIR = Path(__file__).parent / "resources" / "zipline-csvdir"  # tests/conftest.py's CSVDIR
 
     root = tmp_path_factory.mktemp("cli") / "cat"
     assert run("ingest", "zl", "--csvdir", str(CSVDIR), "--no-progress", root=root).returncode == 0

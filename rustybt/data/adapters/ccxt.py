@@ -61,6 +61,7 @@ import json
 import logging
 import os
 import re
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -208,6 +209,20 @@ class CCXTAdapter(NetworkAdapter):
                 )
         self._resolved: dict[str, dict[str, Any]] = {}
         self._markets_lock: asyncio.Lock | None = None
+        # a ccxt async exchange serves one event loop at a time (its session and throttler are bound to it), and
+        # every synchronous call runs its own loop: calls from several threads take turns on the exchange
+        self._sync_lock = threading.RLock()
+
+    def fetch_sync(
+        self,
+        symbols: Any,
+        start_date: pd.Timestamp | str | None,
+        end_date: pd.Timestamp | str | None,
+        resolution: str = "1d",
+    ) -> pl.DataFrame:
+        """Synchronous :meth:`fetch` (thread-safe: concurrent calls on one adapter take turns on its exchange)."""
+        with self._sync_lock:
+            return super().fetch_sync(symbols, start_date, end_date, resolution)
 
     # --- construction ------------------------------------------------------------------------------------------
     def _build_exchange(self) -> Any:
