@@ -19,6 +19,7 @@ __all__ = ["cache_subdir", "replaced_atomically", "write_atomically"]
 
 log = logging.getLogger(__name__)
 
+
 def cache_subdir(name: str, switch: str) -> Path | None:
     """``<cache.disk_cache_dir>/<name>``, or None when the on/off environment variable ``switch`` (one of
     :data:`rustybt.config.SWITCHES`, read with :func:`rustybt.config.env_flag`) turns these files off or the
