@@ -25,3 +25,13 @@ def test_public_api():
     from rustybt.errors import BundleNotFound, RustyBTError, ValidationError
 
     assert issubclass(BundleNotFound, RustyBTError) and issubclass(ValidationError, RustyBTError)
+
+
+def test_test_module_names_are_unique():
+    """The test folders have no __init__.py, so pytest imports test modules by basename: two files with one name
+    fail to collect whenever one xdist worker gets both (which worker gets which file changes from run to run)."""
+    from collections import Counter
+    from pathlib import Path
+
+    names = Counter(p.name for p in (Path(__file__).parent).rglob("test_*.py"))
+    assert not [n for n, k in names.items() if k > 1]
