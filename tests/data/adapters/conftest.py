@@ -124,3 +124,23 @@ def acme():
         splits=ACME_SPLITS,
         dividends=ACME_DIVIDENDS,
     )
+
+
+@pytest.fixture
+def timed_calls():
+    """``timed(calls, threads=1)``: seconds to run ``calls`` (callables) spread over ``threads`` threads; the
+    rate-limit tests check that an adapter's limiter spaced them, across separate calls and threads."""
+    import threading
+    import time
+
+    def timed(calls, threads: int = 1) -> float:
+        chunks = [calls[i::threads] for i in range(threads)]
+        started = time.monotonic()
+        workers = [threading.Thread(target=lambda c=c: [f() for f in c]) for c in chunks]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        return time.monotonic() - started
+
+    return timed

@@ -273,26 +273,16 @@ def test_to_config_round_trip():
         AlpacaAdapter(feed="nasdaq")
 
 
-def test_rate_limit_holds_across_separate_calls_and_threads(http):
-    import threading
-    import time
-
+def test_rate_limit_holds_across_separate_calls_and_threads(http, timed_calls):
     http.get(STOCKS, json=load("bars_aapl_day_page3.json"))
     alpaca = AlpacaAdapter(rate_limit=10, requests_per_minute=None)
 
     def call():
         alpaca.fetch_sync("AAPL", "2024-01-02", "2024-01-08", "1d")
 
-    started = time.monotonic()
-    call()
-    call()
-    workers = [threading.Thread(target=call) for _ in range(2)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
+    elapsed = timed_calls([call, call]) + timed_calls([call, call], threads=2)
     assert alpaca.requests_made == 4
-    assert time.monotonic() - started >= (4 - 1) / 10 - 0.01
+    assert elapsed >= (4 - 1) / 10 - 0.01
 
 
 def test_no_key_in_any_log_record_of_the_client_libraries(http, caplog, capsys, library_logs_hide):

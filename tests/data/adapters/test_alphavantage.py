@@ -506,27 +506,12 @@ def test_a_bad_timestamp_key_is_named_in_the_error(av):
         adapter().fetch_sync("IBM", "2024-01-02", "2024-01-05", "1d")
 
 
-def _timed(calls, threads: int = 1) -> float:
-    """Seconds to run ``calls`` (callables) spread over ``threads`` threads."""
-    import threading
-    import time
-
-    chunks = [calls[i::threads] for i in range(threads)]
-    started = time.monotonic()
-    workers = [threading.Thread(target=lambda c=c: [f() for f in c]) for c in chunks]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    return time.monotonic() - started
-
-
 @pytest.mark.parametrize("threads", [1, 2])
-def test_rate_limit_holds_across_separate_calls_and_threads(av, threads):
+def test_rate_limit_holds_across_separate_calls_and_threads(av, threads, timed_calls):
     av.get(BASE_URL, params={"function": "TIME_SERIES_DAILY"}).mock(return_value=ok("time_series_daily_ibm.json"))
     alpha = AlphaVantageAdapter(rate_limit=10, requests_per_minute=None, requests_per_day=None)
     calls = [lambda: alpha.fetch_sync(["IBM"], "2024-01-02", "2024-01-05", "1d") for _ in range(4)]
-    elapsed = _timed(calls, threads)
+    elapsed = timed_calls(calls, threads)
     assert alpha.requests_made == 4
     assert elapsed >= (4 - 1) / 10 - 0.01  # before issue 17: every fetch_sync had a fresh limiter
     # a second adapter with the same key shares the budget (Alpha Vantage counts per key)

@@ -503,9 +503,7 @@ def test_values_with_more_than_17_significant_digits_stay_exact(exchange):
 
 @pytest.mark.usefixtures("online")
 @pytest.mark.parametrize("threads", [1, 2])
-def test_rate_limit_holds_across_separate_calls_and_threads(exchange, threads):
-    import threading
-
+def test_rate_limit_holds_across_separate_calls_and_threads(exchange, threads, timed_calls):
     t0 = int(T0.timestamp() * 1000)
     wire = [_kline(t0, "1", "2", "0.5", "1.5", "10")]
     transport = ReplayTransport(
@@ -517,15 +515,10 @@ def test_rate_limit_holds_across_separate_calls_and_threads(exchange, threads):
     def call():
         adapter.fetch_sync(["BTC/USDT"], T0, T0, "1h")
 
-    started = time.monotonic()
-    workers = [threading.Thread(target=lambda: [call() for _ in range(4 // threads)]) for _ in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
+    elapsed = timed_calls([call] * 4, threads)
     n = len(transport.requests)  # two pages per call: the day after the last bar is asked for too
     assert n == 8
-    assert time.monotonic() - started >= (n - 1) / 10 - 0.01
+    assert elapsed >= (n - 1) / 10 - 0.01
 
 
 @pytest.mark.usefixtures("online")

@@ -394,26 +394,16 @@ def test_weekly_bars_of_a_range_starting_on_a_monday_include_that_week(replay):
     assert frame["open"].to_list() == ["182.085", "186.06"]
 
 
-def test_rate_limit_holds_across_separate_calls_and_threads(replay):
-    import threading
-    import time
-
+def test_rate_limit_holds_across_separate_calls_and_threads(replay, timed_calls):
     day_route(replay, "AAPL", "2024-01-02", "2024-01-08", (200, body("aggs_aapl_day_page3.json"), {}))
     poly = PolygonAdapter(rate_limit=10, requests_per_minute=None)
 
     def call():
         poly.fetch_sync("AAPL", "2024-01-02", "2024-01-08", "1d")
 
-    started = time.monotonic()
-    call()
-    call()
-    workers = [threading.Thread(target=call) for _ in range(2)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
+    elapsed = timed_calls([call, call]) + timed_calls([call, call], threads=2)
     assert poly.requests_made == 4
-    assert time.monotonic() - started >= (4 - 1) / 10 - 0.01
+    assert elapsed >= (4 - 1) / 10 - 0.01
 
 
 def test_no_key_in_any_log_record_of_the_client_libraries(replay, caplog, capsys, library_logs_hide):

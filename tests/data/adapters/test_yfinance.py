@@ -696,20 +696,13 @@ def test_offline_switch_refuses_before_any_request():
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-def test_rate_limit_holds_across_separate_calls_and_threads(yahoo, threads):
-    import threading
-
+def test_rate_limit_holds_across_separate_calls_and_threads(yahoo, threads, timed_calls):
     yahoo.serve_aapl_2014()
     yfa = adapter(rate_limit=10)
 
     def call():
         yfa.fetch_sync(["AAPL"], START, END, "1d")
 
-    started = time.monotonic()
-    workers = [threading.Thread(target=lambda: [call() for _ in range(4 // threads)]) for _ in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
+    elapsed = timed_calls([call] * 4, threads)
     assert yfa.requests_made == 8  # each call: the bars, then the splits after the range
-    assert time.monotonic() - started >= (8 - 1) / 10 - 0.01
+    assert elapsed >= (8 - 1) / 10 - 0.01
